@@ -1,0 +1,145 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { ConfigSchema, type Config } from '../../schemas/config';
+import type { FieldMeta } from '../../schemas/config-fields';
+import { ConfigError } from '../errors';
+
+/** One leaf option of the schema, for docs, the sample file and the env mapping. */
+export interface OptionDoc {
+  /** Dotted config.yml path, e.g. `connector.log_level`. */
+  path: string;
+  /** Environment variable, e.g. `CONNECTOR_LOG_LEVEL`. */
+  env: string;
+  default: unknown;
+  description: string;
+  secret: boolean;
+  example?: string;
+}
+
+export function envNameOf(path: ReadonlyArray<PropertyKey>): string {
+  return path.map(String).join('_').toUpperCase();
+}
+
+function unwrapObject(schema: z.ZodType): z.ZodObject | undefined {
+  let s: z.ZodType = schema;
+  for (let i = 0; i < 5; i++) {
+    if (s instanceof z.ZodObject) return s;
+    const inner = (s.def as { innerType?: z.ZodType }).innerType;
+    if (!inner) return undefined;
+    s = inner;
+  }
+  return undefined;
+}
+
+/** Walks the schema: every leaf option with its env name, default and description. */
+export function describeOptions(schema: z.ZodObject = ConfigSchema, prefix: string[] = []): OptionDoc[] {
+  const out: OptionDoc[] = [];
+  for (const [key, child] of Object.entries(schema.shape)) {
+    const path = [...prefix, key];
+    const nested = unwrapObject(child as z.ZodType);
+    if (nested) {
+      out.push(...describeOptions(nested, path));
+      continue;
+    }
+    const meta = (z.globalRegistry.get(child as z.ZodType) ?? {}) as Partial<FieldMeta>;
+    const def = child instanceof z.ZodDefault ? (child.def.defaultValue as unknown) : undefined;
+    out.push({
+      path: path.join('.'),
+      env: envNameOf(path),
+      default: def,
+      description: meta.description ?? '',
+      secret: meta.secret === true,
+      example: meta.example,
+    });
+  }
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = value;
+}
+
+/** Short env names accepted besides SECTION_KEY (the section name wins when both are set). */
+export const ENV_ALIASES: Readonly<Record<string, string>> = { ASSESSOR: 'assessor.backends' };
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** config.yml path; default: CONFIG_FILE env, else ./config.yml when it exists. */
+  file?: string;
+}
+
+/** Reads config.yml (if any), applies env overrides, validates. Throws ConfigError naming each bad variable. */
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.CONFIG_FILE ?? (existsSync('config.yml') ? 'config.yml' : undefined);
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(`CONFIG_FILE: ${file} does not exist`);
+    try {
+      const parsed: unknown = parseYaml(readFileSync(file, 'utf8'), { maxAliasCount: 100 });
+      if (parsed !== null && parsed !== undefined) {
+        if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('top level must be a mapping');
+        raw = parsed as Record<string, unknown>;
+      }
+    } catch (err) {
+      throw new ConfigError(`CONFIG_FILE: ${file} is not valid YAML: ${(err as Error).message}`);
+    }
+  }
+  for (const [alias, path] of Object.entries(ENV_ALIASES)) {
+    const value = env[alias];
+    if (value !== undefined) setPath(raw, path.split('.'), value);
+  }
+  for (const option of describeOptions()) {
+    const value = env[option.env];
+    if (value !== undefined) setPath(raw, option.path.split('.'), value);
+  }
+  return parseConfig(raw);
+}
+
+/** Validates an already-merged raw object (used by loadConfig and tests). */
+export function parseConfig(raw: unknown): Readonly<Config> {
+  const parsed = ConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${envNameOf(i.path)} (${i.path.join('.')}): ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  return deepFreeze(parsed.data);
+}
+
+/** `run` needs the platform URL, token and connector id; `assess` does not. */
+export function assertDaemonConfig(config: Config): void {
+  const missing: string[] = [];
+  if (!config.opencti.url) missing.push('OPENCTI_URL (opencti.url)');
+  if (!config.opencti.token) missing.push('OPENCTI_TOKEN (opencti.token)');
+  if (!config.connector.id) missing.push('CONNECTOR_ID (connector.id)');
+  if (missing.length > 0) throw new ConfigError(`missing required setting: ${missing.join(', ')}`);
+}
+
+/** A copy of the config safe to print: every secret replaced. */
+export function maskConfig(config: Config): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+  for (const option of describeOptions()) {
+    if (!option.secret) continue;
+    const parts = option.path.split('.');
+    let node: Record<string, unknown> | undefined = copy;
+    for (const p of parts.slice(0, -1)) node = node?.[p] as Record<string, unknown> | undefined;
+    const last = parts[parts.length - 1];
+    if (node && node[last] !== undefined) node[last] = '[Redacted]';
+  }
+  return copy;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,73 @@
+import type { CoverageRequest, ScoreEntry } from '../coverage/coverage-types';
+
+/** The four Detection rubric parts, each 0-25 (see docs/scoring.md). */
+export interface DetectionParts {
+  dataSource: number;
+  ruleQuality: number;
+  validation: number;
+  enrichment: number;
+}
+
+/** The result for one technique. `tested: false` means "not tested": no scores at all (never 0). */
+export interface TechniqueAssessment {
+  techniqueId: string;
+  stixId?: string;
+  name?: string;
+  tested: boolean;
+  /** Integer 0-100 when measured. */
+  detection?: number;
+  prevention?: number;
+  detectionParts?: DetectionParts;
+  /** Human explanation lines: the rules, controls and evidence behind the scores. */
+  why: string[];
+  /** Ids of the rules / controls / evidence used. */
+  rules: string[];
+  controls: string[];
+  /** Which backend produced this entry (embedded, openaev, siem…). */
+  source: string;
+  /** Link to the run that produced it, when the backend has one. */
+  externalUri?: string;
+}
+
+/** A technique worth closing first: priority = prevalence × impact × feasibility (0-10 each). */
+export interface Gap {
+  techniqueId: string;
+  name?: string;
+  priority: number;
+  prevalence: number;
+  impact: number;
+  feasibility: number;
+  detection?: number;
+  prevention?: number;
+  /** Data sources that would close the gap (from the ATT&CK catalogue or the rules). */
+  missingDataSources: string[];
+}
+
+export interface AssessmentResult {
+  /** Backend name(s) that produced the result. */
+  backend: string;
+  /** ISO time of the run. */
+  runAt: string;
+  externalUri?: string;
+  techniques: TechniqueAssessment[];
+  /** Container-level scores (aggregate over tested techniques). */
+  overall: ScoreEntry[];
+  gaps: Gap[];
+  /** Non-fatal notes: unmatched patterns, unknown techniques, skipped evidence. */
+  warnings: string[];
+}
+
+/** Context every assessor receives. The clock is injected so results are reproducible. */
+export interface AssessContext {
+  now: Date;
+  signal?: AbortSignal;
+}
+
+/**
+ * The port every assessment backend implements (embedded engine, OpenAEV, SIEM validation).
+ * Implementations live in src/adapters/* (I/O) or src/domain/scoring (pure embedded engine).
+ */
+export interface Assessor {
+  readonly name: string;
+  assess(request: CoverageRequest, ctx: AssessContext): Promise<AssessmentResult>;
+}

@@ -1,0 +1,105 @@
+/**
+ * Error catalogue. Every error the connector raises on purpose is a ConnectorError with a stable
+ * `code`; `retryable` decides the path once (see src/app/outcome.ts). The README lists every code
+ * (a test enforces it).
+ */
+export class ConnectorError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad configuration: stops startup. The message names the variable. */
+export class ConfigError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFIG_INVALID', message, false, options);
+  }
+}
+
+/** A message that can never be processed (bad JSON, wrong types, unknown entity): dead-lettered at once. */
+export class InvalidMessageError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('MESSAGE_INVALID', message, false, options);
+  }
+}
+
+/** The request is well-formed but cannot be assessed (no attack patterns, too many techniques…). */
+export class AssessmentError extends ConnectorError {
+  constructor(message: string, code = 'ASSESSMENT_FAILED', options?: ErrorOptions) {
+    super(code, message, false, options);
+  }
+}
+
+/** The platform (or a backend) is unreachable, slow or answered 5xx: retried with backoff. */
+export class PlatformUnavailableError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PLATFORM_UNAVAILABLE', message, true, options);
+  }
+}
+
+/** The platform refused us (401/403, bad token): not retried, the work is marked in error. */
+export class PlatformAuthError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PLATFORM_AUTH', message, false, options);
+  }
+}
+
+/** The platform answered, but with an error for this request (GraphQL error, invalid bundle). */
+export class PlatformRejectedError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PLATFORM_REJECTED', message, false, options);
+  }
+}
+
+/** Broker channel or connection trouble: retried. */
+export class BrokerError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BROKER_UNAVAILABLE', message, true, options);
+  }
+}
+
+/** A simulation backend (OpenAEV, SIEM) failed; `retryable` as the backend decides. */
+export class BackendError extends ConnectorError {
+  constructor(code: string, message: string, retryable: boolean, options?: ErrorOptions) {
+    super(code, message, retryable, options);
+  }
+}
+
+/** An input is over a configured limit (message size, techniques per container, rule file size). */
+export class LimitExceededError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('LIMIT_EXCEEDED', message, false, options);
+  }
+}
+
+/** Every code above, for docs and the README check. Add new codes here. */
+export const ERROR_CODES = [
+  'CONFIG_INVALID',
+  'MESSAGE_INVALID',
+  'ASSESSMENT_FAILED',
+  'NO_ATTACK_PATTERNS',
+  'PLATFORM_UNAVAILABLE',
+  'PLATFORM_AUTH',
+  'PLATFORM_REJECTED',
+  'BROKER_UNAVAILABLE',
+  'LIMIT_EXCEEDED',
+] as const;
+
+export function errorCodeOf(err: unknown): string {
+  if (err instanceof ConnectorError) return err.code;
+  if (err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return 'UNEXPECTED';
+}
+
+export function errorMessageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
