@@ -79,6 +79,36 @@ export const ConfigSchema = z.object({
   assessor: section({
     backends: field.enumList(['embedded', 'openaev', 'siem'] as const, ['embedded'], { description: 'Assessment backends, in order (comma-separated); embedded fills what others cannot test' }),
   }),
+  openaev: section({
+    url: field.optionalUrl({ description: 'OpenAEV base URL (required when the openaev backend is used); also the base of the "Go to OpenAEV" links', example: 'https://openaev.example.org' }),
+    token: field.optionalString({ description: 'OpenAEV API token, sent as `Authorization: Bearer <token>`', secret: true, example: 'ChangeMe' }),
+    timeout_ms: field.int(30000, 100, 600000, { description: 'Timeout of one OpenAEV REST call in milliseconds' }),
+    max_attempts: field.int(3, 1, 10, { description: 'Attempts of one OpenAEV call when it is unreachable or answers 5xx/429 (then the job is retried by the worker)' }),
+    backoff_base_ms: field.int(500, 1, 600000, { description: 'First delay between OpenAEV call attempts; doubles each attempt, with jitter' }),
+    backoff_max_ms: field.int(10000, 1, 3600000, { description: 'Cap of the delay between OpenAEV call attempts (Retry-After is honoured up to this cap)' }),
+    draft: field.bool(false, { description: 'Create/update scenarios without a recurrence, so nothing runs until an operator schedules it in OpenAEV' }),
+    state_file: field.optionalString({ description: 'JSON file keeping scenario id, content hash and applied recurrence per coverage (absent: in memory; one re-send per coverage after a restart)', example: '/var/lib/coverage-connector/openaev-state.json' }),
+  }),
+  siem: section({
+    kind: field.enumOf(['elastic', 'wazuh'] as const, 'elastic', { description: 'SIEM flavour: elastic (Elastic Security) or wazuh (Wazuh indexer); both are queried with the Elasticsearch _search API' }),
+    url: field.optionalUrl({ description: 'Elasticsearch / Wazuh indexer URL (required when the siem backend is used)', example: 'https://elastic.example.org:9200' }),
+    api_key: field.optionalString({ description: 'Elasticsearch API key (base64 `id:key`), sent as `Authorization: ApiKey <key>`', secret: true, example: 'ChangeMe' }),
+    username: field.optionalString({ description: 'Basic-auth user when no API key is set (Wazuh indexer: admin or a read-only user)', example: 'coverage-reader' }),
+    password: field.optionalString({ description: 'Basic-auth password', secret: true, example: 'ChangeMe' }),
+    alerts_index: field.optionalString({ description: 'Alerts index pattern (default `.alerts-security.alerts-*` for elastic, `wazuh-alerts-*` for wazuh)', example: '.alerts-security.alerts-default' }),
+    events_index: field.optionalString({ description: 'Raw events index pattern used to tell "logged" from "none" (absent: no logged outcome)', example: 'logs-*' }),
+    execution_logs: field.list([], { description: 'Execution logs of the emulation (Invoke-AtomicRedTeam CSV, ATTiRe JSON, or CSV/JSON with technique_id, executed_at, host); comma-separated', example: '/data/art-execution-log.csv' }),
+    window_minutes: field.int(60, 1, 10080, { description: 'Minutes after an execution during which its alerts are searched; a run is scored only once its window has closed' }),
+    clock_skew_seconds: field.int(120, 0, 3600, { description: 'Seconds before an execution also searched (clock skew between the test host and the SIEM)' }),
+    lookback_days: field.int(30, 1, 3650, { description: 'Only executions of the last N days are scored' }),
+    logged_score: field.int(50, 0, 100, { description: 'Detection score of a run whose events reached the SIEM without an alert' }),
+    timeout_ms: field.int(30000, 100, 600000, { description: 'Timeout of one SIEM query in milliseconds' }),
+    max_attempts: field.int(3, 1, 10, { description: 'Attempts of one SIEM query when it is unreachable or answers 5xx/429' }),
+    backoff_base_ms: field.int(500, 1, 600000, { description: 'First delay between SIEM query attempts; doubles each attempt, with jitter' }),
+    backoff_max_ms: field.int(10000, 1, 3600000, { description: 'Cap of the delay between SIEM query attempts' }),
+    external_url: field.optionalUrl({ description: 'Link shown as the source of SIEM results (e.g. the Kibana alerts page)', example: 'https://kibana.example.org/app/security/alerts' }),
+    state_file: field.optionalString({ description: 'JSON file keeping executions recorded through the API (absent: in memory)', example: '/var/lib/coverage-connector/siem-state.json' }),
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

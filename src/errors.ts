@@ -89,6 +89,14 @@ export const ERROR_CODES = [
   'PLATFORM_REJECTED',
   'BROKER_UNAVAILABLE',
   'LIMIT_EXCEEDED',
+  // Simulation backends (BackendError): *_UNREACHABLE is retried, the others are not.
+  'OPENAEV_UNREACHABLE',
+  'OPENAEV_AUTH',
+  'OPENAEV_REJECTED',
+  'SIEM_UNREACHABLE',
+  'SIEM_AUTH',
+  'SIEM_QUERY_FAILED',
+  'EXECUTION_LOG_INVALID',
 ] as const;
 
 export function errorCodeOf(err: unknown): string {

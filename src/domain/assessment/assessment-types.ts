@@ -55,6 +55,20 @@ export interface AssessmentResult {
   gaps: Gap[];
   /** Non-fatal notes: unmatched patterns, unknown techniques, skipped evidence. */
   warnings: string[];
+  /**
+   * Optional: when several backends contributed (src/domain/assessment/combine.ts), one entry per
+   * backend with its run time, link and how many techniques it scored. Absent for a single backend.
+   */
+  sources?: AssessmentSource[];
+}
+
+/** One backend's share of a combined result. */
+export interface AssessmentSource {
+  backend: string;
+  runAt: string;
+  externalUri?: string;
+  /** Techniques whose final scores (at least one type) came from this backend. */
+  techniquesScored: number;
 }
 
 /** Context every assessor receives. The clock is injected so results are reproducible. */
