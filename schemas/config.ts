@@ -26,6 +26,7 @@ export const ConfigSchema = z.object({
     ping_interval_seconds: field.int(30, 5, 240, { description: 'Seconds between pings (the platform marks a connector inactive after 5 minutes)' }),
   }),
   mq: section({
+    url: field.optionalString({ description: 'Full AMQP URI overriding the broker the platform returns and every MQ_* part (amqp[s]://user:pass@host:port/vhost)', secret: true, example: 'amqp://opencti:ChangeMe@rabbitmq:5672/%2F' }),
     host: field.optionalString({ description: 'Override the broker host the platform returns (NAT, other network)', example: 'rabbitmq' }),
     port: field.optionalInt(1, 65535, { description: 'Override the broker port', example: '5672' }),
     vhost: field.optionalString({ description: 'Override the broker vhost', example: '/' }),
@@ -75,6 +76,11 @@ export const ConfigSchema = z.object({
     max_duration: field.string('P5Y', { description: 'Longest accepted periodicity or duration' }),
     timezone: field.string('UTC', { description: 'IANA zone for calendar periods (P1D, P1M) across DST' }),
     state_file: field.optionalString({ description: 'Local schedule cache (safe to delete; the platform is the source of truth)', example: '/var/lib/coverage-connector/schedule.json' }),
+    first_run_grace: field.string('PT10M', { description: 'A coverage without any result yet is run this long after its creation (if its creation enrichment did not produce one)' }),
+    run_timeout: field.string('PT1H', { description: 'How long a started run without a result counts as in flight (no new run meanwhile)' }),
+    reconcile_interval: field.string('PT1H', { description: 'Period of the full paginated re-read of every coverage by the leader (also done on becoming leader)' }),
+    max_runs_per_tick: field.int(100, 1, 10000, { description: 'Most runs one tick starts; the rest start at the next ticks' }),
+    lock_heartbeat_seconds: field.int(5, 1, 60, { description: 'Probe period of the scheduler lock (a new leader takes over within about this delay)' }),
   }),
   assessor: section({
     backends: field.enumList(['embedded', 'openaev', 'siem'] as const, ['embedded'], { description: 'Assessment backends, in order (comma-separated); embedded fills what others cannot test' }),

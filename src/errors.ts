@@ -89,6 +89,8 @@ export const ERROR_CODES = [
   'PLATFORM_REJECTED',
   'BROKER_UNAVAILABLE',
   'LIMIT_EXCEEDED',
+  // Anything that is not a ConnectorError (a bug, a library failure): retried, then dead-lettered.
+  'UNEXPECTED',
   // Simulation backends (BackendError): *_UNREACHABLE is retried, the others are not.
   'OPENAEV_UNREACHABLE',
   'OPENAEV_AUTH',

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerConfigCommand } from './config-command';
+import { registerRunCommand } from './run-command';
+import { registerScheduleCommand } from './schedule-command';
 
 /**
  * `coverage-connector` — one sub-command per file in src/cli; each exports `register…(program)`.
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
     .description('OpenCTI Security Coverage connector: assess ATT&CK coverage and push scores to OpenCTI')
     .showHelpAfterError();
   registerConfigCommand(program);
+  registerRunCommand(program);
+  registerScheduleCommand(program);
   return program;
 }
 

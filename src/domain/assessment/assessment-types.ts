@@ -23,6 +23,8 @@ export interface TechniqueAssessment {
   /** Ids of the rules / controls / evidence used. */
   rules: string[];
   controls: string[];
+  /** Optional: data sources the technique's detections rely on (embedded engine; shown in Navigator metadata). */
+  dataSources?: string[];
   /** Which backend produced this entry (embedded, openaev, siem…). */
   source: string;
   /** Link to the run that produced it, when the backend has one. */

@@ -1,9 +1,11 @@
-import { DateTime, Duration } from 'luxon';
+import { Duration } from 'luxon';
+import { addPeriod, checkPeriod, type PeriodBounds } from './period';
 
 /**
  * The validity window written on every result: last_result = valid_from = run time,
- * valid_to = next planned run (run time + periodicity). Calendar units (P1D, P1M) are added in
- * `zone` so a day stays a day across DST changes.
+ * valid_to = next planned run (run time + periodicity) — the same arithmetic as the scheduler
+ * (`addPeriod`), so valid_to is exactly when the next run is planned. Calendar units (P1D, P1M)
+ * are added in `zone` so a day stays a day across DST changes; PT30M is 30 minutes.
  */
 export interface ValidityWindow {
   lastResult: string;
@@ -11,11 +13,39 @@ export interface ValidityWindow {
   validTo?: string;
 }
 
-export function validityWindow(runAt: Date, periodicity: string | undefined, zone = 'UTC'): ValidityWindow {
+/** `scheduler.min_periodicity` / `scheduler.max_duration`, as ISO strings. */
+export interface ValidityBounds {
+  minPeriodicity?: string;
+  maxDuration?: string;
+}
+
+/**
+ * `periodicity` missing, unparseable, zero or negative (or outside `bounds`) → `fallbackPeriodicity`
+ * (pass the scheduler's `default_periodicity` and bounds: the scheduler plans with exactly that, so
+ * valid_to = next planned run); no usable period at all → no `validTo`.
+ */
+export function validityWindow(
+  runAt: Date,
+  periodicity: string | undefined,
+  zone = 'UTC',
+  fallbackPeriodicity?: string,
+  bounds: ValidityBounds = {},
+): ValidityWindow {
   const iso = runAt.toISOString();
-  if (!periodicity) return { lastResult: iso, validFrom: iso };
-  const period = Duration.fromISO(periodicity);
-  if (!period.isValid || period.toMillis() <= 0) return { lastResult: iso, validFrom: iso };
-  const next = DateTime.fromJSDate(runAt, { zone }).plus(period);
-  return { lastResult: iso, validFrom: iso, validTo: next.toUTC().toISO() ?? undefined };
+  const window: ValidityWindow = { lastResult: iso, validFrom: iso };
+  const limits: PeriodBounds = {};
+  if (bounds.minPeriodicity) limits.min = Duration.fromISO(bounds.minPeriodicity);
+  if (bounds.maxDuration) limits.max = Duration.fromISO(bounds.maxDuration);
+  for (const [candidate, candidateBounds] of [
+    [periodicity, limits],
+    [fallbackPeriodicity, {}],
+  ] as const) {
+    if (!candidate) continue;
+    const check = checkPeriod(candidate, candidateBounds);
+    if (!check.ok) continue;
+    const next = addPeriod(runAt, check.period, zone);
+    if (Number.isNaN(next.getTime())) return window;
+    return { ...window, validTo: next.toISOString() };
+  }
+  return window;
 }

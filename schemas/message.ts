@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/**
+ * The enrichment message the platform publishes on `listen_<connector id>` (protocol §3.2/§3.3).
+ * `event.stix_entity` and `event.stix_objects` travel as JSON *strings*; the schema parses them, so a
+ * message that passes `EnrichmentMessageSchema` is fully usable. Unknown keys are kept (the platform
+ * adds fields between versions). Playbook messages (§3.3) have no `stix_entity` and fail here: we
+ * register `playbook_compatible: false`.
+ */
+
+const StixObjectSchema = z.looseObject({
+  type: z.string().min(1),
+  id: z.string().min(1),
+});
+
+/** A JSON string holding one STIX object (`stix_entity`). */
+const StixEntityString = z.string().transform((text, ctx) => {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'stix_entity is not valid JSON' });
+    return z.NEVER;
+  }
+  const parsed = StixObjectSchema.safeParse(value);
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: 'stix_entity must be a STIX object with a type and an id' });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+/** A JSON string holding a bundle (`stix_objects`); `id` is a bare uuid there (§3.4), so only `objects` is required. */
+const StixObjectsString = z
+  .string()
+  .transform((text, ctx) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'stix_objects is not valid JSON' });
+      return z.NEVER;
+    }
+    const objects = (value as { objects?: unknown } | null)?.objects;
+    if (!value || typeof value !== 'object' || !Array.isArray(objects)) {
+      ctx.addIssue({ code: 'custom', message: 'stix_objects must be a bundle with an objects array' });
+      return z.NEVER;
+    }
+    // Lenient (§3.4): keep what has a type and an id, de-duplicate by id.
+    const seen = new Map<string, z.infer<typeof StixObjectSchema>>();
+    for (const o of objects) {
+      const ok = StixObjectSchema.safeParse(o);
+      if (ok.success && !seen.has(ok.data.id)) seen.set(ok.data.id, ok.data);
+    }
+    return [...seen.values()];
+  })
+  .nullable()
+  .optional();
+
+export const EnrichmentMessageSchema = z.looseObject({
+  internal: z.looseObject({
+    work_id: z.string().min(1).nullable(),
+    applicant_id: z.string().nullable().optional(),
+    draft_id: z.string().nullable().optional(),
+    trigger: z.enum(['create', 'update']).optional(),
+    mode: z.enum(['auto', 'manual']).optional(),
+  }),
+  event: z.looseObject({
+    event_type: z.string().optional(),
+    entity_id: z.string().min(1),
+    entity_type: z.string().min(1),
+    stix_entity: StixEntityString,
+    stix_objects: StixObjectsString,
+  }),
+});
+
+export type EnrichmentMessage = z.infer<typeof EnrichmentMessageSchema>;
+export type EnrichmentMessageInput = z.input<typeof EnrichmentMessageSchema>;
+
+/** Best effort: the work id of a body that failed validation, so the work can still be closed in error. */
+export function workIdOf(raw: unknown): string | undefined {
+  const id = (raw as { internal?: { work_id?: unknown } } | null)?.internal?.work_id;
+  return typeof id === 'string' && id.length > 0 ? id : undefined;
+}
+
+/** Best effort: the coverage id of a body that failed validation (for logs and DLQ headers). */
+export function entityIdOf(raw: unknown): string | undefined {
+  const id = (raw as { event?: { entity_id?: unknown } } | null)?.event?.entity_id;
+  return typeof id === 'string' && id.length > 0 ? id : undefined;
+}

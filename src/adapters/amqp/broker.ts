@@ -1,0 +1,248 @@
+import { readFileSync } from 'node:fs';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import { BrokerError } from '../../errors';
+import { redactUrl } from './connection-url';
+
+/**
+ * RabbitMQ side of the daemon: consume the platform's listen queue, publish to our dead-letter queue
+ * and (push_mode=amqp) to the push exchange. Uses amqplib's built-in connection recovery: `setup`
+ * runs after every (re)connect and recreates the channels and the consumer, so an outage heals
+ * without restarting the process. Deliveries of a lost channel cannot be settled any more; the broker
+ * requeues them itself and they come back (handled idempotently).
+ *
+ * The listen queue belongs to the platform: it is only checked (passive), never declared (§4, P10).
+ */
+
+export interface DeliveryInfo {
+  content: Buffer;
+  messageId?: string;
+  headers: Record<string, unknown>;
+  properties: ConsumeMessage['properties'];
+  redelivered: boolean;
+  deliveryTag: number;
+}
+
+/** One delivery; exactly one of ack / nackRequeue takes effect (later calls are ignored and reported). */
+export interface Delivery extends DeliveryInfo {
+  ack(): void;
+  nackRequeue(): void;
+  readonly settled: boolean;
+  /** Aborted when the delivery's channel is gone: the broker requeued it, stop working on this copy. */
+  readonly lost: AbortSignal;
+}
+
+export interface BrokerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface BrokerOptions {
+  url: string;
+  listenQueue: string;
+  deadLetterQueue: string;
+  prefetch: number;
+  log: BrokerLogger;
+  sslVerify?: boolean;
+  caFile?: string;
+  /** Reconnect delays (ms); amqplib applies exponential backoff with jitter between them. */
+  reconnect?: { initialDelay?: number; maxDelay?: number };
+  heartbeatSeconds?: number;
+}
+
+export interface PublishOptions extends Options.Publish {
+  headers?: Record<string, unknown>;
+}
+
+export interface Broker {
+  /** Connects (waits for the first connection) and starts consuming into `onDelivery`. */
+  start(onDelivery: (delivery: Delivery) => void): Promise<void>;
+  /** Cancels the consumer; in-flight deliveries can still be settled. Idempotent. */
+  stopConsuming(): Promise<void>;
+  /** Publishes on a confirm channel and resolves once the broker confirmed. */
+  publish(exchange: string, routingKey: string, body: Buffer, options: PublishOptions): Promise<void>;
+  /** Publishes to our dead-letter queue (confirmed). */
+  publishDeadLetter(body: Buffer, options: PublishOptions): Promise<void>;
+  readonly connected: boolean;
+  close(): Promise<void>;
+}
+
+export function createBroker(options: BrokerOptions): Broker {
+  const { log } = options;
+  let connection: Awaited<ReturnType<typeof connectRecovering>> | undefined;
+  let consumeChannel: Channel | undefined;
+  let confirmChannel: ConfirmChannel | undefined;
+  let consumerTag: string | undefined;
+  let onDelivery: ((d: Delivery) => void) | undefined;
+  let consuming = false;
+  let connected = false;
+  let closing = false;
+  let closed: Promise<void> | undefined;
+
+  function socketOptions(): Record<string, unknown> {
+    const ca = options.caFile ? [readFileSync(options.caFile)] : undefined;
+    return {
+      ...(options.sslVerify === false ? { rejectUnauthorized: false } : {}),
+      ...(ca ? { ca } : {}),
+      timeout: 10000,
+    };
+  }
+
+  function wrap(channel: Channel, msg: ConsumeMessage, lost: AbortSignal): Delivery {
+    let settled = false;
+    const settle = (what: string, fn: () => void): void => {
+      if (settled) {
+        log.warn({ delivery_tag: msg.fields.deliveryTag, what }, 'delivery already settled; ignoring second ack/nack');
+        return;
+      }
+      settled = true;
+      try {
+        fn();
+      } catch (err) {
+        // The channel died with the delivery: the broker has already requeued it.
+        log.warn({ err, delivery_tag: msg.fields.deliveryTag, what }, 'could not settle delivery (channel closed); it will be redelivered');
+      }
+    };
+    return {
+      content: msg.content,
+      messageId: msg.properties.messageId as string | undefined,
+      headers: (msg.properties.headers ?? {}) as Record<string, unknown>,
+      properties: msg.properties,
+      redelivered: msg.fields.redelivered,
+      deliveryTag: msg.fields.deliveryTag,
+      ack: () => settle('ack', () => channel.ack(msg)),
+      nackRequeue: () => settle('nack', () => channel.nack(msg, false, true)),
+      get settled() {
+        return settled;
+      },
+      lost,
+    };
+  }
+
+  async function consume(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    const lost = new AbortController();
+    channel.on('error', (err: Error) => log.warn({ err }, 'consumer channel error'));
+    channel.on('close', () => {
+      lost.abort();
+      if (consumeChannel !== channel) return;
+      consumeChannel = undefined;
+      // Closed by the broker while the connection lives (e.g. a protocol error): start over.
+      if (!closing && consuming) void model.close().catch(() => undefined);
+    });
+    await channel.prefetch(options.prefetch);
+    await channel.checkQueue(options.listenQueue);
+    consumeChannel = channel;
+    const reply = await channel.consume(
+      options.listenQueue,
+      (msg) => {
+        if (msg === null) {
+          // Cancelled by the broker (queue deleted, e.g. connector removed): reconnect; setup fails
+          // until the ping loop registers again and the platform re-declares the queue.
+          log.warn({ queue: options.listenQueue }, 'consumer cancelled by the broker; reconnecting');
+          void connection?.__forceReconnect();
+          return;
+        }
+        onDelivery?.(wrap(channel, msg, lost.signal));
+      },
+      { noAck: false },
+    );
+    consumerTag = reply.consumerTag;
+  }
+
+  async function setup(model: ChannelModel): Promise<void> {
+    const confirm = await model.createConfirmChannel();
+    confirm.on('error', (err: Error) => log.warn({ err }, 'publish channel error'));
+    confirm.on('close', () => {
+      if (confirmChannel === confirm) confirmChannel = undefined;
+      // A channel closed on its own (not the connection): rebuild everything on a fresh connection.
+      if (!closing && connected) void model.close().catch(() => undefined);
+    });
+    await confirm.assertQueue(options.deadLetterQueue, { durable: true });
+    confirmChannel = confirm;
+    if (consuming) await consume(model);
+  }
+
+  async function connectRecovering() {
+    const recovering = await amqp.connect(options.url, {
+      ...socketOptions(),
+      ...(options.heartbeatSeconds !== undefined ? { heartbeat: options.heartbeatSeconds } : {}),
+      recovery: {
+        initialDelay: options.reconnect?.initialDelay ?? 500,
+        maxDelay: options.reconnect?.maxDelay ?? 30000,
+        jitter: 0.3,
+        maxRetries: Infinity,
+        waitForConnect: false,
+        setup,
+      },
+    } as never);
+    let current: ChannelModel | undefined;
+    recovering.on('connect', (model: ChannelModel) => {
+      current = model;
+      connected = true;
+      log.info({ url: redactUrl(options.url) }, 'connected to the broker');
+    });
+    recovering.on('disconnect', (err: Error) => {
+      connected = false;
+      current = undefined;
+      consumeChannel = undefined;
+      confirmChannel = undefined;
+      if (!closing) log.warn({ err }, 'broker connection lost; reconnecting');
+    });
+    recovering.on('connect-failed', (err: Error) => log.warn({ err: { message: err.message } }, 'broker connection attempt failed'));
+    recovering.on('error', (err: Error) => log.warn({ err }, 'broker connection error'));
+    recovering.on('handler-error', (err: Error, event: string) => log.error({ err, event }, 'error in a broker event handler'));
+    return Object.assign(recovering, {
+      /** Drops the current connection so recovery reconnects and runs `setup` again. */
+      __forceReconnect: async (): Promise<void> => {
+        if (current && !closing) await current.close().catch(() => undefined);
+      },
+    });
+  }
+
+  async function confirmedPublish(exchange: string, routingKey: string, body: Buffer, publishOptions: PublishOptions): Promise<void> {
+    const channel = confirmChannel;
+    if (!channel) throw new BrokerError('broker not connected: cannot publish');
+    await new Promise<void>((resolve, reject) => {
+      try {
+        channel.publish(exchange, routingKey, body, { persistent: true, ...publishOptions }, (err) =>
+          err ? reject(new BrokerError(`broker did not confirm the publish to ${exchange || routingKey}`, { cause: err })) : resolve(),
+        );
+      } catch (err) {
+        reject(new BrokerError(`publish to ${exchange || routingKey} failed: ${(err as Error).message}`, { cause: err }));
+      }
+    });
+  }
+
+  return {
+    get connected() {
+      return connected;
+    },
+    async start(handler) {
+      onDelivery = handler;
+      consuming = true;
+      connection = await connectRecovering();
+      await connection.waitForConnect();
+    },
+    async stopConsuming() {
+      consuming = false;
+      const channel = consumeChannel;
+      const tag = consumerTag;
+      consumerTag = undefined;
+      if (channel && tag) await channel.cancel(tag).catch(() => undefined);
+    },
+    publish: confirmedPublish,
+    publishDeadLetter: (body, publishOptions) => confirmedPublish('', options.deadLetterQueue, body, publishOptions),
+    close() {
+      if (!closed) {
+        closing = true;
+        consuming = false;
+        closed = (async () => {
+          await connection?.close().catch((err: unknown) => log.warn({ err }, 'error closing the broker connection'));
+          connected = false;
+        })();
+      }
+      return closed;
+    },
+  };
+}

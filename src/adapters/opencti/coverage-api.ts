@@ -1,0 +1,192 @@
+import type { ScoreEntry } from '../../domain/coverage/coverage-types';
+import { OPENCTI_MITRE_EXTENSION_ID, type StixBundle, type StixObject } from '../../domain/stix/stix-types';
+import {
+  CONTAINER_ATTACK_PATTERNS,
+  COVERAGE_RELATIONSHIPS,
+  COVERAGE_STATE,
+  RELATED_ATTACK_PATTERNS,
+  STIX_BUNDLE_PUSH,
+} from './documents';
+import type { GraphQLClient, RequestOptions } from './graphql-client';
+import { PlatformRejectedError } from '../../errors';
+
+/** Reads a coverage and its content (protocol §5.5, §3.4) and pushes results (§6.2). */
+
+export interface CoverageState {
+  id: string;
+  standardId: string;
+  name: string;
+  autoEnrichmentDisable: boolean;
+  /** Scores stored on the coverage (undefined when it has none). */
+  coverage?: ScoreEntry[];
+  periodicity?: string;
+  duration?: string;
+  covered?: { id: string; standardId: string; entityType: string };
+}
+
+/** One stored `has-covered`: target standard id → its scores (empty when not covered). */
+export interface HasCoveredState {
+  targetId: string;
+  coverage: ScoreEntry[];
+}
+
+export interface CoverageApi {
+  /** null when the platform does not know the coverage (deleted since the message was sent). */
+  getCoverage(id: string, options?: RequestOptions): Promise<CoverageState | null>;
+  listHasCovered(id: string, options?: RequestOptions): Promise<HasCoveredState[]>;
+  /** Attack patterns of the covered entity as STIX objects, fetched page by page. */
+  listAttackPatterns(covered: { id: string; entityType: string }, options?: RequestOptions): Promise<StixObject[]>;
+  pushBundle(connectorId: string, bundle: StixBundle, workId: string | null, options?: RequestOptions): Promise<void>;
+}
+
+/** Entity types whose content is `objects` (the others only have relationships). */
+const CONTAINER_TYPES = new Set(['report', 'grouping', 'case-incident', 'case-rfi', 'case-rft', 'note', 'opinion', 'observed-data']);
+
+interface PageInfo {
+  endCursor: string;
+  hasNextPage: boolean;
+}
+interface AttackPatternNode {
+  id?: string;
+  standard_id?: string;
+  entity_type?: string;
+  name?: string;
+  x_mitre_id?: string | null;
+}
+interface CoverageAnswer {
+  securityCoverage: {
+    id: string;
+    standard_id: string;
+    name: string;
+    periodicity: string | null;
+    duration: string | null;
+    auto_enrichment_disable: boolean | null;
+    coverage_information: { coverage_name: string; coverage_score: number }[] | null;
+    objectCovered: { id: string; standard_id: string; entity_type: string } | null;
+  } | null;
+}
+interface RelationshipsAnswer {
+  securityCoverage: {
+    stixCoreRelationships: {
+      pageInfo: PageInfo;
+      edges: { node: { coverage_information: { coverage_name: string; coverage_score: number }[] | null; to: { standard_id?: string } | null } }[];
+    } | null;
+  } | null;
+}
+interface ContainerAnswer {
+  container: { objects: { pageInfo: PageInfo; edges: ({ node: AttackPatternNode } | null)[] | null } | null } | null;
+}
+interface RelatedAnswer {
+  stixCoreRelationships: { pageInfo: PageInfo; edges: { node: { to: AttackPatternNode | null } }[] } | null;
+}
+
+const toScores = (list: { coverage_name: string; coverage_score: number }[] | null | undefined): ScoreEntry[] =>
+  (list ?? []).map((c) => ({ name: c.coverage_name, score: c.coverage_score }));
+
+/** GraphQL attack pattern → the STIX shape the platform emits (MITRE extension + external reference). */
+export function attackPatternToStix(node: AttackPatternNode): StixObject | undefined {
+  if (!node.standard_id) return undefined;
+  const mitreId = node.x_mitre_id ?? undefined;
+  return {
+    type: 'attack-pattern',
+    id: node.standard_id,
+    spec_version: '2.1',
+    name: node.name,
+    ...(mitreId
+      ? {
+          x_mitre_id: mitreId,
+          external_references: [{ source_name: 'mitre-attack', external_id: mitreId }],
+          extensions: { [OPENCTI_MITRE_EXTENSION_ID]: { extension_type: 'property-extension', id: mitreId } },
+        }
+      : {}),
+  };
+}
+
+export interface CoverageApiOptions {
+  gql: GraphQLClient;
+  /** Page size of paginated reads (small in tests to exercise paging). */
+  pageSize?: number;
+  /** Safety stop for a runaway cursor. */
+  maxPages?: number;
+}
+
+export function createCoverageApi({ gql, pageSize = 500, maxPages = 1000 }: CoverageApiOptions): CoverageApi {
+  async function paginate<N>(fetchPage: (after: string | null) => Promise<{ pageInfo: PageInfo; nodes: N[] } | null>): Promise<N[]> {
+    const out: N[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < maxPages; page++) {
+      const result = await fetchPage(after);
+      if (!result) break;
+      out.push(...result.nodes);
+      if (!result.pageInfo.hasNextPage || !result.pageInfo.endCursor || result.pageInfo.endCursor === after) break;
+      after = result.pageInfo.endCursor;
+    }
+    return out;
+  }
+
+  return {
+    async getCoverage(id, options) {
+      const data = await gql.request<CoverageAnswer>(COVERAGE_STATE, { id }, options);
+      const c = data.securityCoverage;
+      if (!c) return null;
+      return {
+        id: c.id,
+        standardId: c.standard_id,
+        name: c.name,
+        autoEnrichmentDisable: c.auto_enrichment_disable === true,
+        ...(c.coverage_information ? { coverage: toScores(c.coverage_information) } : {}),
+        ...(c.periodicity ? { periodicity: c.periodicity } : {}),
+        ...(c.duration ? { duration: c.duration } : {}),
+        ...(c.objectCovered
+          ? { covered: { id: c.objectCovered.id, standardId: c.objectCovered.standard_id, entityType: c.objectCovered.entity_type } }
+          : {}),
+      };
+    },
+
+    async listHasCovered(id, options) {
+      const edges = await paginate(async (after) => {
+        const data = await gql.request<RelationshipsAnswer>(COVERAGE_RELATIONSHIPS, { id, first: pageSize, after }, options);
+        const conn = data.securityCoverage?.stixCoreRelationships;
+        return conn ? { pageInfo: conn.pageInfo, nodes: conn.edges.map((e) => e.node) } : null;
+      });
+      return edges
+        .filter((n) => n.to?.standard_id)
+        .map((n) => ({ targetId: n.to?.standard_id as string, coverage: toScores(n.coverage_information) }));
+    },
+
+    async listAttackPatterns(covered, options) {
+      const nodes: AttackPatternNode[] = [];
+      if (CONTAINER_TYPES.has(covered.entityType.toLowerCase())) {
+        nodes.push(
+          ...(await paginate(async (after) => {
+            const data = await gql.request<ContainerAnswer>(CONTAINER_ATTACK_PATTERNS, { id: covered.id, first: pageSize, after }, options);
+            const conn = data.container?.objects;
+            return conn ? { pageInfo: conn.pageInfo, nodes: (conn.edges ?? []).flatMap((e) => (e?.node ? [e.node] : [])) } : null;
+          })),
+        );
+      }
+      nodes.push(
+        ...(await paginate(async (after) => {
+          const data = await gql.request<RelatedAnswer>(RELATED_ATTACK_PATTERNS, { fromId: [covered.id], first: pageSize, after }, options);
+          const conn = data.stixCoreRelationships;
+          return conn ? { pageInfo: conn.pageInfo, nodes: conn.edges.flatMap((e) => (e.node.to ? [e.node.to] : [])) } : null;
+        })),
+      );
+      const byId = new Map<string, StixObject>();
+      for (const n of nodes) {
+        const stix = attackPatternToStix(n);
+        if (stix && !byId.has(stix.id)) byId.set(stix.id, stix);
+      }
+      return [...byId.values()];
+    },
+
+    async pushBundle(connectorId, bundle, workId, options) {
+      const data = await gql.request<{ stixBundlePush: boolean | null }>(
+        STIX_BUNDLE_PUSH,
+        { connectorId, bundle: JSON.stringify(bundle), work_id: workId },
+        options,
+      );
+      if (data.stixBundlePush !== true) throw new PlatformRejectedError(`stixBundlePush returned ${String(data.stixBundlePush)}`);
+    },
+  };
+}

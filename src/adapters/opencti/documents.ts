@@ -1,0 +1,220 @@
+/**
+ * EVERY GraphQL document the connector sends. test/unit/graphql-contract.test.ts validates each one
+ * against the OpenCTI 6.9.17 schema, so nothing here may use 7.x-only arguments (protocol §9 P11).
+ * Shapes follow pycti (`opencti_api_connector.py`, `opencti_api_work.py`) and protocol §5/§6.
+ */
+
+/** §5.1 — declares the queues and returns where to consume and push. */
+export const REGISTER_CONNECTOR = /* GraphQL */ `
+  mutation RegisterConnector($input: RegisterConnectorInput) {
+    registerConnector(input: $input) {
+      id
+      connector_state
+      config {
+        connection { host vhost use_ssl port user pass }
+        listen listen_routing listen_exchange
+        push push_routing push_exchange
+        dead_letter_routing
+      }
+      connector_user_id
+    }
+  }
+`;
+
+/** §5.2 — liveness (the platform marks a connector inactive after 5 minutes without it). */
+export const PING_CONNECTOR = /* GraphQL */ `
+  mutation PingConnector($id: ID!, $state: String, $connectorInfo: ConnectorInfoInput) {
+    pingConnector(id: $id, state: $state, connectorInfo: $connectorInfo) {
+      id
+      connector_state
+      connector_info { run_and_terminate buffering queue_threshold queue_messages_size next_run_datetime last_run_datetime }
+    }
+  }
+`;
+
+/** §5.3 work API. */
+export const WORK_TO_RECEIVED = /* GraphQL */ `
+  mutation WorkToReceived($id: ID!, $message: String) {
+    workEdit(id: $id) { toReceived(message: $message) }
+  }
+`;
+
+export const WORK_TO_PROCESSED = /* GraphQL */ `
+  mutation WorkToProcessed($id: ID!, $message: String, $inError: Boolean) {
+    workEdit(id: $id) { toProcessed(message: $message, inError: $inError) }
+  }
+`;
+
+export const WORK_ADD_EXPECTATIONS = /* GraphQL */ `
+  mutation WorkAddExpectations($id: ID!, $expectations: Int) {
+    workEdit(id: $id) { addExpectations(expectations: $expectations) }
+  }
+`;
+
+export const WORK_PING = /* GraphQL */ `
+  mutation WorkPing($id: ID!) {
+    workEdit(id: $id) { ping }
+  }
+`;
+
+/**
+ * §5.5 — what the message does not carry: `auto_enrichment_disable`, the stored scores (loop guard)
+ * and the covered entity's type. No Identity-looking fields (`identity_class` is non-null and would
+ * fail the query), no `toStixBundle` (we page the content instead).
+ */
+export const COVERAGE_STATE = /* GraphQL */ `
+  query CoverageState($id: String!) {
+    securityCoverage(id: $id) {
+      id
+      standard_id
+      name
+      modified
+      external_uri
+      periodicity
+      duration
+      auto_enrichment_disable
+      coverage_information { coverage_name coverage_score }
+      objectCovered { id standard_id entity_type }
+    }
+  }
+`;
+
+/** The coverage's current `has-covered` relationships (loop guard compares them with the new ones). */
+export const COVERAGE_RELATIONSHIPS = /* GraphQL */ `
+  query CoverageRelationships($id: String!, $first: Int, $after: ID) {
+    securityCoverage(id: $id) {
+      id
+      stixCoreRelationships(relationship_type: "has-covered", first: $first, after: $after) {
+        pageInfo { endCursor hasNextPage }
+        edges {
+          node {
+            id
+            standard_id
+            relationship_type
+            coverage_information { coverage_name coverage_score }
+            to { ... on StixCoreObject { id standard_id entity_type } }
+          }
+        }
+      }
+    }
+  }
+`;
+
+/** Attack patterns contained in a report / grouping / case (when `stix_objects` is null). */
+export const CONTAINER_ATTACK_PATTERNS = /* GraphQL */ `
+  query ContainerAttackPatterns($id: String!, $first: Int, $after: ID) {
+    container(id: $id) {
+      id
+      standard_id
+      entity_type
+      objects(first: $first, after: $after, types: ["Attack-Pattern"]) {
+        pageInfo { endCursor hasNextPage }
+        edges {
+          node { ... on AttackPattern { id standard_id entity_type name x_mitre_id } }
+        }
+      }
+    }
+  }
+`;
+
+/** Attack patterns an intrusion set / campaign / incident (or a container) `uses` or `targets` (§3.4 items 4-5). */
+export const RELATED_ATTACK_PATTERNS = /* GraphQL */ `
+  query RelatedAttackPatterns($fromId: [String], $first: Int, $after: ID) {
+    stixCoreRelationships(
+      fromId: $fromId
+      toTypes: ["Attack-Pattern"]
+      relationship_type: ["uses", "targets"]
+      first: $first
+      after: $after
+    ) {
+      pageInfo { endCursor hasNextPage }
+      edges {
+        node {
+          id
+          to { ... on AttackPattern { id standard_id entity_type name x_mitre_id } }
+        }
+      }
+    }
+  }
+`;
+
+/** §6.2 — `bundle` is the JSON string of the bundle (not base64). */
+export const STIX_BUNDLE_PUSH = /* GraphQL */ `
+  mutation StixBundlePush($connectorId: String!, $bundle: String!, $work_id: String) {
+    stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id)
+  }
+`;
+
+// ─── Scheduler (owned by SCHEDULER: src/app/scheduler-platform.ts, docs/scheduling.md) ─────────────
+
+/**
+ * Every coverage, page by page, with what the schedule is computed from. Stable order (creation);
+ * `jobs` (this coverage's works) only for `schedule list`, too costly for the hourly reconciliation.
+ */
+export const SCHEDULE_COVERAGES = /* GraphQL */ `
+  query ScheduleCoverages($first: Int, $after: ID, $withJobs: Boolean!) {
+    securityCoverages(first: $first, after: $after, orderBy: created_at, orderMode: asc) {
+      pageInfo { endCursor hasNextPage globalCount }
+      edges {
+        node {
+          id
+          standard_id
+          name
+          created_at
+          periodicity
+          duration
+          auto_enrichment_disable
+          coverage_last_result
+          jobs(first: 10) @include(if: $withJobs) { id timestamp status connector { id } }
+        }
+      }
+    }
+  }
+`;
+
+/** One coverage, fresh, with its latest works: read right before a scheduled run (no double run). */
+export const SCHEDULE_COVERAGE = /* GraphQL */ `
+  query ScheduleCoverage($id: String!) {
+    securityCoverage(id: $id) {
+      id
+      standard_id
+      name
+      created_at
+      periodicity
+      duration
+      auto_enrichment_disable
+      coverage_last_result
+      jobs(first: 10) { id timestamp status connector { id } }
+    }
+  }
+`;
+
+/** A scheduled run = the platform's own enrichment request: it creates the work and publishes the message. */
+export const SCHEDULE_ASK_ENRICHMENT = /* GraphQL */ `
+  mutation ScheduleAskEnrichment($id: ID!, $connectorId: ID!) {
+    stixCoreObjectEdit(id: $id) {
+      askEnrichment(connectorId: $connectorId) { id }
+    }
+  }
+`;
+
+// ─── end of scheduler block ──────────────────────────────────────────────────────────────────────
+
+/** Every document, by operation name (the contract test iterates over this). */
+export const DOCUMENTS: Readonly<Record<string, string>> = {
+  RegisterConnector: REGISTER_CONNECTOR,
+  PingConnector: PING_CONNECTOR,
+  WorkToReceived: WORK_TO_RECEIVED,
+  WorkToProcessed: WORK_TO_PROCESSED,
+  WorkAddExpectations: WORK_ADD_EXPECTATIONS,
+  WorkPing: WORK_PING,
+  CoverageState: COVERAGE_STATE,
+  CoverageRelationships: COVERAGE_RELATIONSHIPS,
+  ContainerAttackPatterns: CONTAINER_ATTACK_PATTERNS,
+  RelatedAttackPatterns: RELATED_ATTACK_PATTERNS,
+  StixBundlePush: STIX_BUNDLE_PUSH,
+  // Scheduler block
+  ScheduleCoverages: SCHEDULE_COVERAGES,
+  ScheduleCoverage: SCHEDULE_COVERAGE,
+  ScheduleAskEnrichment: SCHEDULE_ASK_ENRICHMENT,
+};

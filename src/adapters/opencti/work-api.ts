@@ -1,0 +1,31 @@
+import { WORK_ADD_EXPECTATIONS, WORK_PING, WORK_TO_PROCESSED, WORK_TO_RECEIVED } from './documents';
+import type { GraphQLClient } from './graphql-client';
+
+/** The platform's work tracking (protocol §5.3); `toProcessed(…, inError)` is pycti's `to_processed`. */
+export interface WorkApi {
+  toReceived(workId: string, message: string): Promise<void>;
+  toProcessed(workId: string, message: string, inError: boolean): Promise<void>;
+  addExpectations(workId: string, count: number): Promise<void>;
+  ping(workId: string): Promise<void>;
+}
+
+/** The platform truncates nothing; keep work messages readable in the UI. */
+const MAX_MESSAGE = 2000;
+const clip = (s: string): string => (s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 1)}…` : s);
+
+export function createWorkApi({ gql }: { gql: GraphQLClient }): WorkApi {
+  return {
+    toReceived: async (workId, message) => {
+      await gql.request(WORK_TO_RECEIVED, { id: workId, message: clip(message) });
+    },
+    toProcessed: async (workId, message, inError) => {
+      await gql.request(WORK_TO_PROCESSED, { id: workId, message: clip(message), inError });
+    },
+    addExpectations: async (workId, count) => {
+      await gql.request(WORK_ADD_EXPECTATIONS, { id: workId, expectations: count });
+    },
+    ping: async (workId) => {
+      await gql.request(WORK_PING, { id: workId });
+    },
+  };
+}

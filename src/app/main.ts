@@ -1,0 +1,277 @@
+import type { DestinationStream } from 'pino';
+import type { Config } from '../../schemas/config';
+import { createBroker, type Broker } from '../adapters/amqp/broker';
+import { brokerUrl, redactUrl } from '../adapters/amqp/connection-url';
+import { createDeadLetterPublisher } from '../adapters/amqp/dead-letter';
+import { createAmqpBundlePublisher } from '../adapters/amqp/push-publisher';
+import { loadEvidence } from '../adapters/evidence';
+import { createOpenCtiClient, isConnectorGone, type OpenCtiClient, type Registration } from '../adapters/opencti';
+import type { Assessor } from '../domain/assessment/assessment-types';
+import type { EvidenceSet } from '../domain/evidence/evidence-types';
+import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
+import { ConnectorError, errorMessageOf } from '../errors';
+import { createAssessor } from './assessors';
+import { assertDaemonConfig, loadConfig } from './config';
+import type { JobDeps } from './enrichment-job';
+import { noopObserver, type JobObserver } from './job-observer';
+import { createLogger, type Logger } from './logger';
+import { backoffDelay, type RetryPolicy } from './outcome';
+import { createWorker, type Worker } from './worker';
+import { startScheduling, type Scheduling } from './scheduler-setup';
+
+/**
+ * The ONE composition root of the daemon: config → logger → evidence → assessor → OpenCTI client →
+ * register → broker → worker → ping loop. Everything is built here and passed down; `close()` undoes
+ * it in reverse, runs every step even if one fails, and is idempotent.
+ */
+
+export interface DaemonOptions {
+  /** Already-parsed configuration; default: loadConfig({ env, file }). */
+  config?: Readonly<Config>;
+  env?: NodeJS.ProcessEnv;
+  configFile?: string;
+  log?: Logger;
+  logDestination?: DestinationStream;
+  observer?: JobObserver;
+  /** Replaces the configured assessor (tests, custom backends). */
+  assessor?: Assessor;
+  /** Replaces loading the evidence from the configured files. */
+  evidence?: EvidenceSet;
+  clock?: () => Date;
+  /** Page size of paginated GraphQL reads (the platform also caps it). */
+  pageSize?: number;
+  /** Cancels a startup that is still waiting for the platform or the broker. */
+  signal?: AbortSignal;
+}
+
+export interface Daemon {
+  readonly config: Readonly<Config>;
+  readonly log: Logger;
+  readonly registration: Registration;
+  readonly worker: Worker;
+  readonly broker: Broker;
+  readonly opencti: OpenCtiClient;
+  /** Opaque connector state sent with every ping; "" after an operator reset (adopted from the platform). */
+  connectorState: string | null;
+  /** One ping now (re-registers when the platform no longer knows the connector). */
+  pingNow(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function retryPolicyOf(config: Config): RetryPolicy {
+  return { maxAttempts: config.worker.max_attempts, backoffBaseMs: config.worker.backoff_base_ms, backoffMaxMs: config.worker.backoff_max_ms };
+}
+
+const wait = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new Error('startup cancelled'));
+    }, { once: true });
+  });
+
+/** Registers, waiting out platform outages (transient errors only; a bad token fails at once). */
+async function registerWithRetry(opencti: OpenCtiClient, config: Config, log: Logger, signal?: AbortSignal): Promise<Registration> {
+  const policy = retryPolicyOf(config);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await opencti.connector.register({
+        id: config.connector.id as string,
+        name: config.connector.name,
+        scope: [...config.connector.scope],
+        auto: config.connector.auto,
+        autoUpdate: config.connector.auto_update,
+      });
+    } catch (err) {
+      if (!(err instanceof ConnectorError) || !err.retryable || signal?.aborted) throw err;
+      const delay = backoffDelay(attempt, policy);
+      log.warn({ err: { message: err.message }, attempt, delay_ms: delay }, 'OpenCTI not reachable for registration; retrying');
+      await wait(delay, signal);
+    }
+  }
+}
+
+export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  const config = options.config ?? loadConfig({ ...(options.env ? { env: options.env } : {}), ...(options.configFile ? { file: options.configFile } : {}) });
+  assertDaemonConfig(config);
+  const log = options.log ?? createLogger(config.connector.log_level, options.logDestination);
+  const observer = options.observer ?? noopObserver;
+  const clock = options.clock ?? (() => new Date());
+  const connectorId = config.connector.id as string;
+  const cleanups: Array<{ name: string; run: () => Promise<void> | void }> = [];
+
+  const runCleanups = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c.run();
+      } catch (err) {
+        log.warn({ err: { message: errorMessageOf(err) }, step: c.name }, 'cleanup step failed');
+      }
+    }
+  };
+
+  try {
+    if (!config.opencti.ssl_verify) log.warn('OPENCTI_SSL_VERIFY=false: the OpenCTI TLS certificate is NOT verified; anyone on the path can read the token');
+    if (!config.mq.ssl_verify) log.warn('MQ_SSL_VERIFY=false: the broker TLS certificate is NOT verified');
+
+    const evidence =
+      options.evidence ??
+      (options.assessor
+        ? undefined
+        : await loadEvidence({
+            rulesDirs: [...config.coverage.rules_dirs],
+            ...(config.coverage.controls_file ? { controlsFile: config.coverage.controls_file } : {}),
+            ...(config.coverage.data_sources_file ? { dataSourcesFile: config.coverage.data_sources_file } : {}),
+            ...(config.coverage.validation_file ? { validationFile: config.coverage.validation_file } : {}),
+            layers: [...config.coverage.layers],
+            ...(config.coverage.attack_catalogue ? { attackCatalogue: config.coverage.attack_catalogue } : {}),
+            maxRuleFileBytes: config.limits.max_rule_file_bytes,
+          }));
+    const assessor =
+      options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: (e) => createEmbeddedAssessor(e, { aggregate: config.coverage.aggregate }) });
+
+    const opencti = createOpenCtiClient({
+      url: config.opencti.url as string,
+      token: config.opencti.token as string,
+      timeoutMs: config.opencti.timeout_ms,
+      sslVerify: config.opencti.ssl_verify,
+      ...(config.opencti.ca_file ? { caFile: config.opencti.ca_file } : {}),
+      ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+    });
+    cleanups.push({ name: 'opencti', run: () => opencti.close() });
+
+    const registration = await registerWithRetry(opencti, config, log, options.signal);
+    log.info({ connector_id: connectorId, listen: registration.config.listen }, 'connector registered');
+
+    const url = brokerUrl(registration.config.connection, config.mq);
+    const deadLetterQueue = config.mq.dead_letter_queue ?? `${registration.config.listen}.dlq`;
+    const broker = createBroker({
+      url,
+      listenQueue: registration.config.listen,
+      deadLetterQueue,
+      prefetch: Math.max(config.worker.prefetch, config.worker.concurrency),
+      log,
+      sslVerify: config.mq.ssl_verify,
+      ...(config.mq.ca_file ? { caFile: config.mq.ca_file } : {}),
+      reconnect: { initialDelay: Math.min(500, config.worker.backoff_base_ms), maxDelay: 30000 },
+    });
+    cleanups.push({ name: 'broker', run: () => broker.close() });
+
+    const amqpPush =
+      config.worker.push_mode === 'amqp'
+        ? createAmqpBundlePublisher(broker, {
+            exchange: registration.config.push_exchange,
+            routingKey: registration.config.push_routing,
+            applicantId: registration.connectorUserId,
+          })
+        : undefined;
+    const pushOne: JobDeps['pushOne'] = (workId, draftId) => async (bundle) => {
+      if (amqpPush) return amqpPush(bundle, { workId, draftId });
+      return opencti.coverage.pushBundle(connectorId, bundle, workId, draftId ? { headers: { 'opencti-draft-id': draftId } } : undefined);
+    };
+
+    // ── scheduler (added by SCHEDULER): started after the broker, told about every run by the worker ──
+    let scheduling: Scheduling | undefined;
+    // ── end scheduler ──
+    const worker = createWorker({
+      log,
+      observer,
+      work: opencti.work,
+      clock,
+      onRun: (message, ranAt) => scheduling?.recordEnrichment(message, ranAt),
+      job: {
+        coverage: opencti.coverage,
+        assessor,
+        addExpectations: (workId, count) => opencti.work.addExpectations(workId, count),
+        pushOne,
+        settings: {
+          scope: [...config.connector.scope],
+          rollupSubtechniques: config.coverage.rollup_subtechniques,
+          maxTechniques: config.limits.max_techniques,
+          defaultPeriodicity: config.scheduler.default_periodicity,
+          timezone: config.scheduler.timezone,
+        },
+      },
+      deadLetter: createDeadLetterPublisher(broker),
+      listenQueue: registration.config.listen,
+      concurrency: config.worker.concurrency,
+      maxMessageBytes: config.limits.max_message_bytes,
+      policy: retryPolicyOf(config),
+    });
+    cleanups.push({ name: 'worker', run: () => worker.drain(config.worker.shutdown_grace_ms) });
+    cleanups.push({ name: 'consumer', run: () => broker.stopConsuming() });
+
+    log.info({ broker: redactUrl(url), dead_letter_queue: deadLetterQueue, push_mode: config.worker.push_mode }, 'connecting to the broker');
+    await broker.start((delivery) => worker.handle(delivery));
+
+    // ── scheduler (added by SCHEDULER; docs/scheduling.md) ──
+    if (config.scheduler.enabled) {
+      scheduling = await startScheduling({ config, gql: opencti.gql, brokerUrl: url, log, observer, clock: { now: clock } });
+      const started = scheduling;
+      cleanups.push({ name: 'scheduler', run: () => started.close() });
+    } else {
+      log.info('SCHEDULER_ENABLED=false: coverages are only assessed on enrichment requests');
+    }
+    // ── end scheduler ──
+
+    let current = registration;
+    let pingTimer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    let closing: Promise<void> | undefined;
+    const daemon: Daemon = {
+      config,
+      log,
+      get registration() {
+        return current;
+      },
+      worker,
+      broker,
+      opencti,
+      connectorState: registration.connectorState,
+      async pingNow() {
+        try {
+          const { connectorState } = await opencti.connector.ping(connectorId, daemon.connectorState);
+          if (connectorState === '' && daemon.connectorState) {
+            log.info('connector state was reset by an operator; adopting the empty state');
+            daemon.connectorState = '';
+          }
+        } catch (err) {
+          if (isConnectorGone(err)) {
+            log.warn('OpenCTI no longer knows this connector; registering again');
+            current = await registerWithRetry(opencti, config, log);
+            daemon.connectorState = current.connectorState;
+            return;
+          }
+          log.warn({ err: { message: errorMessageOf(err) } }, 'ping failed; will retry at the next interval');
+        }
+      },
+      close() {
+        closing ??= (async () => {
+          stopped = true;
+          if (pingTimer) clearTimeout(pingTimer);
+          log.info('stopping: no new messages, draining in-flight jobs');
+          await runCleanups();
+          log.info('stopped');
+        })();
+        return closing;
+      },
+    };
+    const schedulePing = (): void => {
+      if (stopped) return;
+      pingTimer = setTimeout(() => {
+        void daemon
+          .pingNow()
+          .catch((err: unknown) => log.warn({ err: { message: errorMessageOf(err) } }, 'ping loop error'))
+          .finally(schedulePing);
+      }, config.connector.ping_interval_seconds * 1000);
+      pingTimer.unref?.();
+    };
+    schedulePing();
+    log.info({ concurrency: config.worker.concurrency, prefetch: config.worker.prefetch, assessor: assessor.name }, 'daemon started');
+    return daemon;
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The one place that decides what happens after an attempt (code-style §3): pure, no I/O.
+ * Matches on `code` / `retryable` rather than `instanceof` only (bullmq `shouldRetryJob`), so errors
+ * crossing module copies or coming from backends decide the same way.
+ */
+
+export interface RetryPolicy {
+  /** Attempts in total (the first one included) before a transient failure is dead-lettered. */
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** [0, 1) source of jitter; Math.random by default. */
+  random?: () => number;
+}
+
+export type Outcome =
+  | { kind: 'done' }
+  | { kind: 'retry'; delayMs: number; code: string; reason: string }
+  | { kind: 'deadLetter'; code: string; reason: string };
+
+/** Code used for errors that are not ours (bugs, library errors): retried, then dead-lettered. */
+export const UNEXPECTED_CODE = 'UNEXPECTED';
+
+interface Classified {
+  code: string;
+  retryable: boolean;
+  reason: string;
+}
+
+function classify(err: unknown): Classified {
+  const reason = err instanceof Error ? err.message : String(err);
+  if (err && typeof err === 'object') {
+    const { code, retryable } = err as { code?: unknown; retryable?: unknown };
+    // A ConnectorError (or look-alike): stable code + its own decision.
+    if (typeof code === 'string' && typeof retryable === 'boolean' && /^[A-Z][A-Z0-9_]*$/.test(code)) {
+      return { code, retryable, reason };
+    }
+  }
+  // Unknown failure: may be transient (socket reset inside a library); bounded retries, then DLQ.
+  return { code: UNEXPECTED_CODE, retryable: true, reason };
+}
+
+/**
+ * Capped exponential backoff with "equal jitter": half the step is fixed, half random, so retries of
+ * many messages spread out but never collapse to 0. attempt 1 → base, 2 → 2×base, … ≤ max.
+ */
+export function backoffDelay(attempt: number, policy: RetryPolicy): number {
+  const random = policy.random ?? Math.random;
+  const exp = policy.backoffBaseMs * 2 ** Math.max(0, attempt - 1);
+  const step = Math.min(policy.backoffMaxMs, exp);
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
+/**
+ * @param err     what the attempt threw; null/undefined = it succeeded.
+ * @param attempt attempts made so far, this one included (1 after the first failure).
+ */
+export function decide(err: unknown, attempt: number, policy: RetryPolicy): Outcome {
+  if (err === null || err === undefined) return { kind: 'done' };
+  const c = classify(err);
+  if (!c.retryable) return { kind: 'deadLetter', code: c.code, reason: c.reason };
+  if (attempt >= policy.maxAttempts) {
+    return { kind: 'deadLetter', code: c.code, reason: `gave up after ${attempt} attempt(s): ${c.reason}` };
+  }
+  return { kind: 'retry', delayMs: backoffDelay(attempt, policy), code: c.code, reason: c.reason };
+}

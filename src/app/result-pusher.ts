@@ -1,0 +1,63 @@
+import { v4 as uuidv4 } from 'uuid';
+import type { StixBundle, StixObject } from '../domain/stix/stix-types';
+
+/**
+ * How results reach the platform, for both push modes (protocol §6.1/§6.2).
+ *
+ * Choice: pycti's way. The bundle is split into one-object bundles, `addExpectations(N)` is called
+ * ONCE, then each object is pushed with the enrichment work id. Why not push the whole bundle and let
+ * the platform's worker split it? Because the worker adds the expectations only when it gets to the
+ * message, asynchronously; our `toProcessed` right after the push would find `expected == 0`,
+ * complete the work, and the worker would then drop the parts as "work not alive" (pitfall P4).
+ * Pre-splitting makes `expected > 0` before `toProcessed`, so the work completes when the last object
+ * is imported, and a one-object bundle is never split by the worker (no double count).
+ *
+ * Across retries of one job the same `PushProgress` is passed back: objects already pushed are not
+ * pushed again and expectations are never added twice.
+ */
+
+export type PushOne = (bundle: StixBundle) => Promise<void>;
+
+export interface PushProgress {
+  /** Expectations already added on the work. */
+  expected: number;
+  /** Ids of objects already pushed in this work. */
+  pushed: Set<string>;
+}
+
+export const newPushProgress = (): PushProgress => ({ expected: 0, pushed: new Set() });
+
+export interface PushPlan {
+  workId: string | null;
+  addExpectations: (workId: string, count: number) => Promise<void>;
+  pushOne: PushOne;
+  progress: PushProgress;
+}
+
+/** Entities first, relationships last: targets (e.g. a platform identity) exist before what points at them. */
+export function pushOrder(objects: StixObject[]): StixObject[] {
+  const isRel = (o: StixObject): boolean => o.type === 'relationship' || o.type === 'sighting';
+  return [...objects.filter((o) => !isRel(o)), ...objects.filter(isRel)];
+}
+
+export function singleObjectBundle(object: StixObject): StixBundle {
+  return { type: 'bundle', id: `bundle--${uuidv4()}`, spec_version: '2.1', objects: [object] };
+}
+
+/** Pushes what is left of `bundle`; returns how many objects were pushed by this call. */
+export async function pushBundle(bundle: StixBundle, plan: PushPlan): Promise<number> {
+  const remaining = pushOrder(bundle.objects).filter((o) => !plan.progress.pushed.has(o.id));
+  if (remaining.length === 0) return 0;
+  if (plan.workId) {
+    const missing = plan.progress.pushed.size + remaining.length - plan.progress.expected;
+    if (missing > 0) {
+      await plan.addExpectations(plan.workId, missing);
+      plan.progress.expected += missing;
+    }
+  }
+  for (const object of remaining) {
+    await plan.pushOne(singleObjectBundle(object));
+    plan.progress.pushed.add(object.id);
+  }
+  return remaining.length;
+}

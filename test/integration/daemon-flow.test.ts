@@ -1,0 +1,155 @@
+import { createHarness, fakeAssessor, type Harness } from '../support/fake-opencti/harness';
+import { describeWithBroker } from '../support/env';
+
+/** The main path against the real broker and the fake platform: register → consume → assess → push → processed. */
+
+const coverageOf = (objects: Array<Record<string, unknown>>) => objects.find((o) => o.type === 'security-coverage');
+const hasCovered = (objects: Array<Record<string, unknown>>) => objects.filter((o) => o.type === 'relationship' && o.relationship_type === 'has-covered');
+
+describeWithBroker('daemon: enrichment flow', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('registers as an internal-enrichment connector with stix_bundle resolution and pings', async () => {
+    const daemon = await h.start();
+    const reg = h.fake.callsOf('RegisterConnector')[0];
+    expect(reg.variables.input).toMatchObject({
+      id: h.connectorId,
+      type: 'INTERNAL_ENRICHMENT',
+      scope: ['security-coverage'],
+      auto: true,
+      auto_update: true,
+      enrichment_resolution: 'stix_bundle',
+      playbook_compatible: false,
+    });
+    expect(daemon.registration.config.listen).toBe(`listen_${h.connectorId}`);
+    await daemon.pingNow();
+    expect(h.fake.state.connectors.get(h.connectorId)?.pings).toBe(1);
+  });
+
+  it('pushes the scores of a coverage with deterministic ids and completes the work', async () => {
+    const { coverage, patterns, report } = h.reportCoverage(['T1059', 'T1003', 'T1566']);
+    await h.start();
+    const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
+    const work = await h.fake.until(() => {
+      const w = h.fake.state.works.get(workId);
+      return w && w.processedCalls.length > 0 ? w : undefined;
+    }, 15000, 'the work to be processed');
+
+    const pushed = h.fake.state.pushes.filter((p) => p.workId === workId);
+    expect(pushed.every((p) => p.objects.length === 1 && !p.dropped)).toBe(true);
+    const objects = pushed.flatMap((p) => p.objects);
+    const cov = coverageOf(objects);
+    expect(cov).toMatchObject({ id: coverage.standardId, covered_ref: report.standardId, name: coverage.name });
+    expect(cov?.coverage).toEqual(expect.arrayContaining([{ name: 'DETECTION', score: 60 }, { name: 'PREVENTION', score: 40 }]));
+    const rels = hasCovered(objects);
+    expect(rels.map((r) => r.target_ref).sort()).toEqual(patterns.map((p) => p.standardId).sort());
+    expect(rels.every((r) => r.source_ref === coverage.standardId && r.start_time === undefined)).toBe(true);
+
+    // The work: received, expectations added once for every object, all imported, closed without error.
+    expect(work.received).toBe(true);
+    expect(h.fake.callsOf('WorkAddExpectations')).toHaveLength(1);
+    expect(work.expected).toBe(objects.length);
+    expect(work.processed).toBe(objects.length);
+    expect(work.status).toBe('complete');
+    expect(work.errors).toEqual([]);
+    expect(work.processedCalls).toEqual([{ message: expect.stringContaining('Pushed'), inError: false }]);
+    expect(h.fake.state.coverages.get(coverage.standardId)?.coverage).toEqual(
+      expect.arrayContaining([{ coverage_name: 'DETECTION', coverage_score: 60 }]),
+    );
+    expect(await h.queueDepth(`listen_${h.connectorId}`)).toBe(0);
+
+    // Same request again, scores changed: same object ids (deterministic), relationships updated in place.
+    const assessor = fakeAssessor({ detection: 80, prevention: 40 });
+    await h.daemon?.close();
+    await h.start({ assessor });
+    const second = await h.fake.publishEnrichment(h.connectorId, coverage);
+    await h.fake.until(() => h.fake.state.works.get(second)?.status === 'complete', 15000, 'the second work');
+    const ids2 = h.fake.state.pushes.filter((p) => p.workId === second).flatMap((p) => p.objects.map((o) => o.id)).sort();
+    expect(ids2).toEqual(objects.map((o) => o.id).sort());
+    expect(h.fake.state.relationships.filter((r) => r.type === 'has-covered')).toHaveLength(3);
+  });
+
+  it('fetches attack patterns page by page through GraphQL when stix_objects is null', async () => {
+    const { coverage, patterns } = h.reportCoverage(['T1059', 'T1003', 'T1566', 'T1021', 'T1047']);
+    const assessor = fakeAssessor();
+    await h.start({ assessor });
+    const workId = await h.fake.publishEnrichment(h.connectorId, coverage, { withObjects: false });
+    await h.fake.until(() => h.fake.state.works.get(workId)?.status === 'complete', 15000, 'the work');
+    // 5 patterns, pages of 2 → 3 pages.
+    expect(h.fake.callsOf('ContainerAttackPatterns').map((c) => c.variables.after ?? null)).toHaveLength(3);
+    expect(assessor.calls[0].techniques.map((t) => t.techniqueId).sort()).toEqual(['T1003', 'T1021', 'T1047', 'T1059', 'T1566']);
+    const targets = hasCovered(h.fake.state.pushes.flatMap((p) => p.objects)).map((r) => r.target_ref);
+    expect(targets.sort()).toEqual(patterns.map((p) => p.standardId).sort());
+  });
+
+  it('pushes nothing and says so when the scores and relationships are unchanged (loop guard)', async () => {
+    const { coverage } = h.reportCoverage(['T1059', 'T1003']);
+    await h.start();
+    const first = await h.fake.publishEnrichment(h.connectorId, coverage);
+    await h.fake.until(() => h.fake.state.works.get(first)?.status === 'complete', 15000, 'the first work');
+    const pushesAfterFirst = h.fake.state.pushes.length;
+
+    // The platform re-triggers (our own write-back, pitfall P1) with the stored scores.
+    const second = await h.fake.publishEnrichment(h.connectorId, coverage, { trigger: 'update' });
+    const work = await h.fake.until(() => {
+      const w = h.fake.state.works.get(second);
+      return w && w.processedCalls.length > 0 ? w : undefined;
+    }, 15000, 'the second work');
+    expect(h.fake.state.pushes.length).toBe(pushesAfterFirst);
+    expect(work.processedCalls).toEqual([{ message: expect.stringMatching(/unchanged.*nothing pushed/i), inError: false }]);
+    expect(work.status).toBe('complete');
+  });
+
+  it('skips a coverage in manual-input mode and closes the work saying why', async () => {
+    const { coverage } = h.reportCoverage(['T1059'], { autoEnrichmentDisable: true });
+    const assessor = fakeAssessor();
+    await h.start({ assessor });
+    const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
+    const work = await h.fake.until(() => {
+      const w = h.fake.state.works.get(workId);
+      return w && w.processedCalls.length > 0 ? w : undefined;
+    }, 15000, 'the work');
+    expect(work.processedCalls[0]).toEqual({ message: expect.stringContaining('auto_enrichment_disable'), inError: false });
+    expect(assessor.calls).toHaveLength(0);
+    expect(h.fake.state.pushes).toHaveLength(0);
+  });
+
+  it('skips an entity type outside the scope without dead-lettering it', async () => {
+    const { coverage } = h.reportCoverage(['T1059']);
+    await h.start();
+    const workId = await h.fake.publishEnrichment(h.connectorId, coverage, {
+      mutate: (m) => {
+        (m.event as Record<string, unknown>).entity_type = 'Report';
+      },
+    });
+    const work = await h.fake.until(() => {
+      const w = h.fake.state.works.get(workId);
+      return w && w.processedCalls.length > 0 ? w : undefined;
+    }, 15000, 'the work');
+    expect(work.processedCalls[0]).toEqual({ message: expect.stringContaining('outside the connector scope'), inError: false });
+    expect(await h.queueDepth(h.dlq)).toBe(0);
+  });
+
+  it('publishes one-object bundles to the push exchange in amqp push mode', async () => {
+    const { coverage } = h.reportCoverage(['T1059', 'T1003']);
+    await h.start({ config: { worker: { push_mode: 'amqp' } } });
+    const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
+    const messages = await h.takeMessages(`push_${h.connectorId}`, 3);
+    const bodies = messages.map((m) => JSON.parse(m.content.toString('utf8')) as Record<string, unknown>);
+    for (const b of bodies) {
+      expect(b).toMatchObject({ type: 'bundle', work_id: workId, applicant_id: expect.any(String), update: true });
+      const bundle = JSON.parse(Buffer.from(String(b.content), 'base64').toString('utf8')) as { objects: unknown[] };
+      expect(bundle.objects).toHaveLength(1);
+    }
+    expect(messages.every((m) => m.properties.deliveryMode === 2)).toBe(true);
+    const work = h.fake.state.works.get(workId);
+    expect(work?.expected).toBe(3);
+    expect(h.fake.callsOf('StixBundlePush')).toHaveLength(0);
+  });
+});

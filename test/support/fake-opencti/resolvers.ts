@@ -1,0 +1,270 @@
+import type { PlatformBroker, PlatformTopology } from './platform-broker';
+import { CONNECTOR_USER_ID, type FakeCoverage, type FakeEntity, type FakeRelationship, type FakeState } from './state';
+
+/**
+ * Root resolvers of the fake platform, with the real platform's behaviour where the connector relies
+ * on it (protocol §5, §6.2): register/ping declare the queues, ping fails for a deleted connector and
+ * returns "" once after a state reset, works follow the §5.3 table, stixBundlePush validates and imports.
+ */
+
+export interface ResolverDeps {
+  amqpUrl: string;
+  topo: PlatformTopology;
+  broker: PlatformBroker;
+  maxPageSize: number;
+  /** `askEnrichment`: the platform creates the work and publishes the message (§3.1 manual trigger). */
+  askEnrichment: (coverage: FakeCoverage, connectorId: string) => Promise<string>;
+}
+
+type Args = Record<string, unknown>;
+
+function page<T>(items: T[], args: Args, maxPageSize: number): { pageInfo: Record<string, unknown>; slice: Array<{ item: T; cursor: string }> } {
+  const first = Math.min(typeof args.first === 'number' ? args.first : 500, maxPageSize);
+  const start = typeof args.after === 'string' && args.after ? Number(Buffer.from(args.after, 'base64').toString('utf8')) + 1 : 0;
+  const slice = items.slice(start, start + first).map((item, i) => ({ item, cursor: Buffer.from(String(start + i)).toString('base64') }));
+  return {
+    slice,
+    pageInfo: {
+      startCursor: slice[0]?.cursor ?? '',
+      endCursor: slice[slice.length - 1]?.cursor ?? '',
+      hasNextPage: start + first < items.length,
+      hasPreviousPage: start > 0,
+      globalCount: items.length,
+    },
+  };
+}
+
+const TYPENAME: Record<string, string> = { Report: 'Report', Grouping: 'Report', 'Attack-Pattern': 'AttackPattern', 'Intrusion-Set': 'IntrusionSet' };
+
+export function createResolvers(state: FakeState, deps: ResolverDeps): Record<string, unknown> {
+  const relConnection = (rels: FakeRelationship[], args: Args): unknown => {
+    const { pageInfo, slice } = page(rels, args, deps.maxPageSize);
+    return { pageInfo, edges: slice.map(({ item, cursor }) => ({ cursor, node: relationshipNode(item) })) };
+  };
+
+  function entityNode(e: FakeEntity): Record<string, unknown> {
+    return {
+      __typename: TYPENAME[e.entityType] ?? 'Report',
+      id: e.internalId,
+      standard_id: e.standardId,
+      entity_type: e.entityType,
+      name: e.name,
+      x_mitre_id: e.xMitreId ?? null,
+      stixCoreRelationships: (args: Args) =>
+        relConnection(state.relationships.filter((r) => r.from === e.standardId && (!args.relationship_type || r.type === args.relationship_type)), args),
+      objects: (args: Args) => {
+        const types = (args.types as string[] | undefined) ?? [];
+        const items = e.objectIds.map((id) => state.entities.get(id)).filter((o): o is FakeEntity => !!o && (types.length === 0 || types.includes(o.entityType)));
+        const { pageInfo, slice } = page(items, args, deps.maxPageSize);
+        return { pageInfo, edges: slice.map(({ item, cursor }) => ({ cursor, types: ['manual'], node: entityNode(item) })) };
+      },
+    };
+  }
+
+  function coverageNode(c: FakeCoverage): Record<string, unknown> {
+    const covered = state.entities.get(c.coveredRef);
+    return {
+      __typename: 'SecurityCoverage',
+      id: c.internalId,
+      standard_id: c.standardId,
+      entity_type: 'Security-Coverage',
+      name: c.name,
+      created_at: c.created,
+      modified: c.modified,
+      coverage_last_result: c.lastResult ?? null,
+      jobs: (args: Args) =>
+        [...state.works.values()]
+          .filter((w) => w.entityId === c.standardId)
+          .reverse()
+          .slice(0, typeof args.first === 'number' ? args.first : 50)
+          .map((w) => ({ id: w.id, timestamp: w.timestamp, status: w.status, connector: connectorNode(w.connectorId) })),
+      external_uri: c.externalUri ?? null,
+      periodicity: c.periodicity ?? null,
+      duration: c.duration ?? null,
+      auto_enrichment_disable: c.autoEnrichmentDisable,
+      coverage_information: c.coverage ?? null,
+      objectCovered: covered ? entityNode(covered) : null,
+      stixCoreRelationships: (args: Args) =>
+        relConnection(state.relationships.filter((r) => r.from === c.standardId && (!args.relationship_type || r.type === args.relationship_type)), args),
+    };
+  }
+
+  function anyNode(id: string): Record<string, unknown> | null {
+    const c = state.coverage(id);
+    if (c) return coverageNode(c);
+    const e = state.entities.get(id);
+    return e ? entityNode(e) : null;
+  }
+
+  function relationshipNode(r: FakeRelationship): Record<string, unknown> {
+    return {
+      id: r.internalId,
+      standard_id: r.standardId,
+      entity_type: 'stix-core-relationship',
+      relationship_type: r.type,
+      coverage_information: r.coverage,
+      from: anyNode(r.from),
+      to: anyNode(r.to),
+    };
+  }
+
+  function connectorNode(id: string): Record<string, unknown> {
+    const c = state.connectors.get(id);
+    const u = new URL(deps.amqpUrl);
+    return {
+      id,
+      name: c?.name ?? id,
+      connector_state: c?.state ?? null,
+      connector_user_id: CONNECTOR_USER_ID,
+      connector_info: { run_and_terminate: false, buffering: false, queue_threshold: 500, queue_messages_size: 0, next_run_datetime: null, last_run_datetime: null },
+      config: {
+        connection: {
+          host: u.hostname,
+          vhost: decodeURIComponent(u.pathname.slice(1)) || '/',
+          use_ssl: u.protocol === 'amqps:',
+          port: Number(u.port || 5672),
+          user: decodeURIComponent(u.username),
+          pass: decodeURIComponent(u.password),
+        },
+        listen: deps.topo.listenQueue(id),
+        listen_routing: deps.topo.listenRouting(id),
+        listen_exchange: deps.topo.listenExchange,
+        push: deps.topo.pushQueue(id),
+        push_routing: deps.topo.pushRouting(id),
+        push_exchange: deps.topo.pushExchange,
+        dead_letter_routing: 'listen_routing_too-large-bundle',
+      },
+    };
+  }
+
+  function workOrThrow(id: string) {
+    const w = state.works.get(id);
+    if (!w) throw new Error(`Work not found: ${id}`);
+    return w;
+  }
+
+  return {
+    // ---- Query
+    securityCoverage: ({ id }: Args) => {
+      const c = state.coverage(String(id));
+      return c ? coverageNode(c) : null;
+    },
+    securityCoverages: (args: Args) => {
+      const items = [...state.coverages.values()].sort((a, b) => a.created.localeCompare(b.created));
+      const { pageInfo, slice } = page(items, args, deps.maxPageSize);
+      return { pageInfo, edges: slice.map(({ item, cursor }) => ({ cursor, node: coverageNode(item) })) };
+    },
+    container: ({ id }: Args) => {
+      const e = state.entities.get(String(id)) ?? [...state.entities.values()].find((x) => x.internalId === id);
+      return e && (e.entityType === 'Report' || e.entityType === 'Grouping') ? entityNode(e) : null;
+    },
+    stixCoreRelationships: (args: Args) => {
+      const from = (args.fromId as string[] | undefined) ?? [];
+      const types = (args.relationship_type as string[] | undefined) ?? [];
+      const toTypes = (args.toTypes as string[] | undefined) ?? [];
+      const rels = state.relationships.filter(
+        (r) =>
+          (from.length === 0 || from.includes(r.from)) &&
+          (types.length === 0 || types.includes(r.type)) &&
+          (toTypes.length === 0 || toTypes.includes(state.entities.get(r.to)?.entityType ?? '')),
+      );
+      return relConnection(rels, args);
+    },
+
+    // ---- Mutation
+    registerConnector: async ({ input }: Args) => {
+      const i = input as Record<string, unknown>;
+      const id = String(i.id);
+      const prev = state.connectors.get(id);
+      state.connectors.set(id, {
+        id,
+        name: String(i.name),
+        scope: (i.scope as string[]) ?? [],
+        auto: i.auto === true,
+        autoUpdate: i.auto_update === true,
+        enrichmentResolution: (i.enrichment_resolution as string) ?? null,
+        playbookCompatible: i.playbook_compatible === true,
+        state: prev?.state ?? null,
+        stateReset: false,
+        registrations: (prev?.registrations ?? 0) + 1,
+        pings: prev?.pings ?? 0,
+      });
+      await deps.broker.declare({ id, name: String(i.name), scope: (i.scope as string[]) ?? [] });
+      return connectorNode(id);
+    },
+    pingConnector: async ({ id, state: newState }: Args) => {
+      const c = state.connectors.get(String(id));
+      if (!c) throw new Error('No connector found with the specified ID');
+      c.pings += 1;
+      if (c.stateReset) {
+        c.stateReset = false;
+        c.state = '';
+      } else {
+        c.state = (newState as string | null) ?? null;
+      }
+      await deps.broker.declare({ id: c.id, name: c.name, scope: c.scope });
+      return connectorNode(c.id);
+    },
+    workEdit: ({ id }: Args) => {
+      const workId = String(id);
+      return {
+        ping: () => workOrThrow(workId).id,
+        toReceived: ({ message }: Args) => {
+          const w = workOrThrow(workId);
+          w.status = w.status === 'complete' ? w.status : 'progress';
+          w.received = true;
+          if (message) w.messages.push(String(message));
+          return workId;
+        },
+        addExpectations: ({ expectations }: Args) => {
+          const w = workOrThrow(workId);
+          w.expected += Number(expectations ?? 0);
+          return workId;
+        },
+        reportExpectation: ({ error }: Args) => {
+          const w = workOrThrow(workId);
+          w.processed += 1;
+          if (error) w.errors.push(String((error as { error?: string }).error));
+          if (w.processed === w.expected) w.status = 'complete';
+          return workId;
+        },
+        toProcessed: ({ message, inError }: Args) => {
+          const w = workOrThrow(workId);
+          w.processedCalls.push({ message: String(message ?? ''), inError: inError === true });
+          (inError ? w.errors : w.messages).push(String(message ?? ''));
+          if (w.expected === 0 || w.processed === w.expected) w.status = 'complete';
+          return workId;
+        },
+      };
+    },
+    stixCoreObjectEdit: ({ id }: Args) => ({
+      askEnrichment: async ({ connectorId }: Args) => {
+        const c = state.coverage(String(id));
+        if (!c) throw new Error('Cant find element to enrich');
+        const workId = await deps.askEnrichment(c, String(connectorId));
+        const w = state.works.get(workId);
+        return w ? { id: w.id, timestamp: w.timestamp, status: w.status, connector: connectorNode(w.connectorId) } : null;
+      },
+    }),
+    stixBundlePush: ({ connectorId, bundle, work_id: workId }: Args) => {
+      let parsed: { type?: unknown; objects?: unknown };
+      try {
+        parsed = JSON.parse(String(bundle)) as typeof parsed;
+      } catch {
+        throw new Error('Invalid bundle');
+      }
+      if (parsed.type !== 'bundle' || !Array.isArray(parsed.objects) || parsed.objects.length === 0) throw new Error('Invalid bundle');
+      if (!state.connectors.has(String(connectorId))) throw new Error('Invalid bundle');
+      const objects = parsed.objects as Array<Record<string, unknown>>;
+      const wid = (workId as string | null) ?? null;
+      if (!wid && objects.length === 1) {
+        const w = state.createWork(String(connectorId), 'progress');
+        w.expected = 1;
+        state.importBundle(String(connectorId), objects, w.id);
+      } else {
+        state.importBundle(String(connectorId), objects, wid);
+      }
+      return true;
+    },
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * The part of the OpenCTI 6.9.17 GraphQL schema the fake platform serves: exactly the types, fields
+ * and arguments the connector uses, written by hand so the tests run without ../shared.
+ * test/unit/graphql-contract.test.ts checks (when ../shared exists) that every type, field, argument
+ * and their types here exist identically in the real schema, so the fake speaks the real schema.
+ */
+export const FAKE_OPENCTI_SDL = /* GraphQL */ `
+scalar DateTime
+
+type Query {
+  securityCoverage(id: String!): SecurityCoverage
+  securityCoverages(first: Int, after: ID, orderBy: SecurityCoverageOrdering, orderMode: OrderingMode): SecurityCoverageConnection
+  container(id: String): Container
+  stixCoreRelationships(first: Int, after: ID, fromId: [String], toTypes: [String], relationship_type: [String]): StixCoreRelationshipConnection
+}
+
+type Mutation {
+  workEdit(id: ID!): WorkEditMutations
+  pingConnector(id: ID!, state: String, connectorInfo: ConnectorInfoInput): Connector
+  registerConnector(input: RegisterConnectorInput): Connector
+  stixBundlePush(connectorId: String!, bundle: String!, work_id: String): Boolean
+  stixCoreObjectEdit(id: ID!): StixCoreObjectEditMutations
+}
+
+type StixCoreObjectEditMutations {
+  askEnrichment(connectorId: ID!): Work
+}
+
+enum State {
+  wait
+  progress
+  complete
+  timeout
+}
+
+type Work {
+  id: ID!
+  connector: Connector
+  timestamp: DateTime!
+  status: State!
+}
+
+enum SecurityCoverageOrdering {
+  name
+  confidence
+  created
+  created_at
+  creator
+  modified
+  updated_at
+  objectMarking
+  coverage_last_result
+  _score
+}
+
+enum OrderingMode {
+  asc
+  desc
+}
+
+type SecurityCoverageEdge {
+  cursor: String!
+  node: SecurityCoverage!
+}
+
+type SecurityCoverageConnection {
+  pageInfo: PageInfo!
+  edges: [SecurityCoverageEdge!]!
+}
+
+enum ConnectorType {
+  EXTERNAL_IMPORT
+  INTERNAL_IMPORT_FILE
+  INTERNAL_ENRICHMENT
+  INTERNAL_ANALYSIS
+  INTERNAL_EXPORT_FILE
+  STREAM
+}
+
+input RegisterConnectorInput {
+  id: ID!
+  name: String!
+  type: ConnectorType!
+  scope: [String!]
+  auto: Boolean
+  auto_update: Boolean
+  enrichment_resolution: String
+  only_contextual: Boolean
+  playbook_compatible: Boolean
+  listen_callback_uri: String
+}
+
+input ConnectorInfoInput {
+  run_and_terminate: Boolean!
+  buffering: Boolean!
+  queue_threshold: Float!
+  queue_messages_size: Float!
+  next_run_datetime: DateTime
+  last_run_datetime: DateTime
+}
+
+input WorkErrorInput {
+  error: String
+  source: String
+}
+
+type ConnectorInfo {
+  run_and_terminate: Boolean!
+  buffering: Boolean!
+  queue_threshold: Float!
+  queue_messages_size: Float!
+  next_run_datetime: DateTime
+  last_run_datetime: DateTime
+}
+
+type RabbitMQConnection {
+  host: String!
+  vhost: String!
+  use_ssl: Boolean!
+  port: Int!
+  user: String!
+  pass: String!
+}
+
+type ConnectorConfig {
+  connection: RabbitMQConnection!
+  listen: String!
+  listen_routing: String!
+  listen_exchange: String!
+  push: String!
+  push_routing: String!
+  push_exchange: String!
+  dead_letter_routing: String!
+}
+
+type Connector {
+  id: ID!
+  name: String!
+  connector_state: String
+  connector_user_id: ID
+  connector_info: ConnectorInfo
+  config: ConnectorConfig
+}
+
+type WorkEditMutations {
+  ping: ID!
+  reportExpectation(error: WorkErrorInput): ID!
+  addExpectations(expectations: Int): ID!
+  toReceived(message: String): ID!
+  toProcessed(message: String, inError: Boolean): ID!
+}
+
+type CoverageResult {
+  coverage_name: String!
+  coverage_score: Int!
+}
+
+type PageInfo {
+  startCursor: String!
+  endCursor: String!
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  globalCount: Int!
+}
+
+interface StixCoreObject {
+  id: ID!
+  standard_id: String!
+  entity_type: String!
+  stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
+}
+
+interface StixDomainObject {
+  id: ID!
+  standard_id: String!
+  entity_type: String!
+  stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
+}
+
+interface Container {
+  id: ID!
+  standard_id: String!
+  entity_type: String!
+  objects(first: Int, after: ID, types: [String]): StixObjectOrStixRelationshipRefConnection
+}
+
+type SecurityCoverage implements StixCoreObject & StixDomainObject {
+  id: ID!
+  standard_id: String!
+  entity_type: String!
+  name: String!
+  created_at: DateTime!
+  modified: DateTime
+  coverage_last_result: DateTime
+  jobs(first: Int): [Work]
+  external_uri: String
+  periodicity: String
+  duration: String
+  auto_enrichment_disable: Boolean
+  coverage_information: [CoverageResult!]
+  objectCovered: StixDomainObject
+  stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
+}
+
+type AttackPattern implements StixCoreObject & StixDomainObject {
+  id: ID!
+  standard_id: String!
+  entity_type: String!
+  name: String!
+  x_mitre_id: String
+  stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
+}
+
+type Report implements StixCoreObject & StixDomainObject & Container {
+  id: ID!
+  standard_id: String!
+  entity_type: String!
+  name: String!
+  objects(first: Int, after: ID, types: [String]): StixObjectOrStixRelationshipRefConnection
+  stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
+}
+
+type IntrusionSet implements StixCoreObject & StixDomainObject {
+  id: ID!
+  standard_id: String!
+  entity_type: String!
+  name: String!
+  stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
+}
+
+type StixCoreRelationship {
+  id: ID!
+  standard_id: String!
+  entity_type: String!
+  relationship_type: String!
+  coverage_information: [CoverageResult!]
+  from: StixObjectOrStixRelationshipOrCreator
+  to: StixObjectOrStixRelationshipOrCreator
+}
+
+union StixObjectOrStixRelationshipOrCreator = AttackPattern | Report | IntrusionSet | SecurityCoverage
+
+union StixObjectOrStixRelationship = AttackPattern | Report | IntrusionSet | SecurityCoverage
+
+type StixObjectOrStixRelationshipRefEdge {
+  cursor: String!
+  types: [String]!
+  node: StixObjectOrStixRelationship!
+}
+
+type StixObjectOrStixRelationshipRefConnection {
+  pageInfo: PageInfo!
+  edges: [StixObjectOrStixRelationshipRefEdge]
+}
+
+type StixCoreRelationshipEdge {
+  cursor: String!
+  node: StixCoreRelationship!
+}
+
+type StixCoreRelationshipConnection {
+  pageInfo: PageInfo!
+  edges: [StixCoreRelationshipEdge!]!
+}
+`;
