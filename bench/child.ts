@@ -1,4 +1,5 @@
-import { missingFigure, type Figure, type FigureId, type SuiteOptions } from './lib/figures';
+import { missingFigure, type Figure, type SuiteOptions } from './lib/figures';
+import { SUITES } from './suites';
 
 /**
  * One bench suite in its own process (spawned by run.ts), so that memory figures (B6 RSS, B7 growth)
@@ -6,13 +7,6 @@ import { missingFigure, type Figure, type FigureId, type SuiteOptions } from './
  * Sends `{ figures }` to the parent over IPC.
  */
 
-export const SUITES: Record<string, { ids: FigureId[]; run: (o: SuiteOptions) => Promise<Figure[]> }> = {
-  amqp: { ids: ['B1'], run: async (o) => (await import('./suites/b1-amqp-ceiling')).runB1(o) },
-  pipeline: { ids: ['B2', 'B3', 'B7'], run: async (o) => (await import('./suites/pipeline')).runPipeline(o) },
-  assess: { ids: ['B4'], run: async (o) => (await import('./suites/b4-assess')).runB4(o) },
-  load: { ids: ['B5'], run: async (o) => (await import('./suites/b5-load')).runB5(o) },
-  scheduler: { ids: ['B6'], run: async (o) => (await import('./suites/b6-scheduler')).runB6(o) },
-};
 
 async function main(): Promise<void> {
   const name = process.argv[2] ?? '';

@@ -4,7 +4,7 @@ import { field, section } from './config-fields';
 /**
  * The single source of configuration. Env `SECTION_KEY` ↔ `section.key` in config.yml; precedence
  * env > config.yml > defaults. config.yml.sample and the README table are generated from / checked
- * against this schema (test/unit/config-docs.test.ts), so they cannot drift.
+ * against this schema (test/unit/deploy/config-docs.test.ts), so they cannot drift.
  *
  * To add an option: add a field here with a description; run `npm run config:sample`.
  */

@@ -17,7 +17,10 @@ import { noopObserver, type JobObserver } from './job-observer';
 import { createLogger, type Logger } from './logger';
 import { backoffDelay, type RetryPolicy } from './outcome';
 import { createWorker, type Worker } from './worker';
-import { startScheduling, type Scheduling } from './scheduler-setup';
+// operator (OPERATOR): metrics + HTTP endpoint
+import { createHttpServer, daemonReadiness, daemonStatus, type DaemonLiveState } from './http-server';
+import { combineObservers, createMetrics } from './metrics';
+import { assertSchedulerConfig, startScheduling, type Scheduling } from './scheduler-setup';
 
 /**
  * The ONE composition root of the daemon: config → logger → evidence → assessor → OpenCTI client →
@@ -56,6 +59,8 @@ export interface Daemon {
   /** One ping now (re-registers when the platform no longer knows the connector). */
   pingNow(): Promise<void>;
   close(): Promise<void>;
+  /** Port of the HTTP endpoint (/healthz /readyz /status /metrics); undefined when HTTP_ENABLED=false. (OPERATOR) */
+  readonly httpPort?: number;
 }
 
 function retryPolicyOf(config: Config): RetryPolicy {
@@ -95,9 +100,28 @@ async function registerWithRetry(opencti: OpenCtiClient, config: Config, log: Lo
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   const config = options.config ?? loadConfig({ ...(options.env ? { env: options.env } : {}), ...(options.configFile ? { file: options.configFile } : {}) });
   assertDaemonConfig(config);
+  assertSchedulerConfig(config); // added by SCHEDULER: bad SCHEDULER_* settings stop startup before connecting
   const log = options.log ?? createLogger(config.connector.log_level, options.logDestination);
-  const observer = options.observer ?? noopObserver;
   const clock = options.clock ?? (() => new Date());
+  // ── operator: metrics + HTTP endpoint (added by OPERATOR; docs/operating.md) ──
+  const metrics = config.http.enabled ? createMetrics({ clock, collectDefault: true }) : undefined;
+  const observer: JobObserver = metrics
+    ? options.observer
+      ? combineObservers(metrics.observer, options.observer)
+      : metrics.observer
+    : (options.observer ?? noopObserver);
+  const live: DaemonLiveState = { connectorId: config.connector.id as string, schedulerEnabled: config.scheduler.enabled, startedAt: clock() };
+  const httpServer = metrics
+    ? createHttpServer({
+        host: config.http.host,
+        port: config.http.port,
+        log,
+        metrics,
+        readiness: () => daemonReadiness(live),
+        status: () => daemonStatus(live, metrics.snapshot(), clock()),
+      })
+    : undefined;
+  // ── end operator ──
   const connectorId = config.connector.id as string;
   const cleanups: Array<{ name: string; run: () => Promise<void> | void }> = [];
 
@@ -112,6 +136,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   };
 
   try {
+    // ── operator: up first, so /healthz answers while the platform or the broker is awaited ──
+    if (httpServer) {
+      await httpServer.start();
+      cleanups.push({ name: 'http', run: () => httpServer.close() });
+    }
+    // ── end operator ──
     if (!config.opencti.ssl_verify) log.warn('OPENCTI_SSL_VERIFY=false: the OpenCTI TLS certificate is NOT verified; anyone on the path can read the token');
     if (!config.mq.ssl_verify) log.warn('MQ_SSL_VERIFY=false: the broker TLS certificate is NOT verified');
 
@@ -129,7 +159,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
             maxRuleFileBytes: config.limits.max_rule_file_bytes,
           }));
     const assessor =
-      options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: (e) => createEmbeddedAssessor(e, { aggregate: config.coverage.aggregate }) });
+      options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: (e) => createEmbeddedAssessor(e, { aggregate: config.coverage.aggregate, rollupSubtechniques: config.coverage.rollup_subtechniques }) });
 
     const opencti = createOpenCtiClient({
       url: config.opencti.url as string,
@@ -215,6 +245,16 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     }
     // ── end scheduler ──
 
+    // ── operator: /readyz and /status see the running parts from now on ──
+    Object.assign(live, {
+      registered: true,
+      broker,
+      worker,
+      listenQueue: registration.config.listen,
+      deadLetterQueue,
+      ...(scheduling ? { scheduler: scheduling.scheduler } : {}),
+    });
+    // ── end operator ──
     let current = registration;
     let pingTimer: NodeJS.Timeout | undefined;
     let stopped = false;
@@ -229,6 +269,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       broker,
       opencti,
       connectorState: registration.connectorState,
+      ...(httpServer?.port !== undefined ? { httpPort: httpServer.port } : {}), // operator (OPERATOR)
       async pingNow() {
         try {
           const { connectorState } = await opencti.connector.ping(connectorId, daemon.connectorState);

@@ -43,6 +43,16 @@ function reconcileEveryMsOf(config: Readonly<Config>): number {
   return d.toMillis();
 }
 
+/** Every scheduler setting checked at once, before anything connects (main.ts calls it at startup). */
+export function assertSchedulerConfig(config: Readonly<Config>): void {
+  if (!config.scheduler.enabled) return;
+  schedulePolicyOf(config);
+  reconcileEveryMsOf(config);
+  if (!validateCron(config.scheduler.tick_cron)) {
+    throw new ConfigError(`SCHEDULER_TICK_CRON: "${config.scheduler.tick_cron}" is not a cron expression (e.g. "* * * * *")`);
+  }
+}
+
 export interface SchedulingOptions {
   config: Readonly<Config>;
   gql: Pick<GraphQLClient, 'request'>;
@@ -66,11 +76,9 @@ export interface Scheduling {
 export async function startScheduling(options: SchedulingOptions): Promise<Scheduling> {
   const { config, log } = options;
   const connectorId = config.connector.id as string;
+  assertSchedulerConfig(config);
   const policy = schedulePolicyOf(config);
   const reconcileEveryMs = reconcileEveryMsOf(config);
-  if (!validateCron(config.scheduler.tick_cron)) {
-    throw new ConfigError(`SCHEDULER_TICK_CRON: "${config.scheduler.tick_cron}" is not a cron expression (e.g. "* * * * *")`);
-  }
   const clock = options.clock ?? systemClock;
   const lock = createLeaderLock({
     url: options.brokerUrl,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EnrichmentMessageSchema, entityIdOf, workIdOf, type EnrichmentMessage } from '../../schemas/message';
 import type { Delivery } from '../adapters/amqp/broker';
 import type { DeadLetterPublisher } from '../adapters/amqp/dead-letter';
+import { priorFailures } from '../adapters/amqp/dlq-admin';
 import type { WorkApi } from '../adapters/opencti/work-api';
 import { InvalidMessageError, LimitExceededError, errorMessageOf } from '../errors';
 import { runEnrichment, type JobDeps, type JobResult } from './enrichment-job';
@@ -51,6 +52,8 @@ export interface Worker {
 interface AttemptRecord {
   attempts: number;
   firstFailure?: Date;
+  /** Attempts made before this message was dead-lettered and replayed (`x-attempts`; OPERATOR). */
+  prior?: number;
 }
 
 /** Remembered attempts per message; bounded so a flood of distinct poison messages cannot grow it forever. */
@@ -122,7 +125,7 @@ export function createWorker(options: WorkerOptions): Worker {
       await options.deadLetter(delivery, {
         code,
         reason,
-        attempts: Math.max(1, rec.attempts),
+        attempts: Math.max(1, rec.attempts) + (rec.prior ?? 0),
         firstFailure: rec.firstFailure ?? now,
         lastFailure: now,
         originalQueue: options.listenQueue,
@@ -135,7 +138,7 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     delivery.ack();
     observer.deadLettered(code);
-    jobLog.warn({ code, reason, attempts: rec.attempts }, 'message dead-lettered');
+    jobLog.warn({ code, reason, attempts: rec.attempts + (rec.prior ?? 0) }, 'message dead-lettered');
   }
 
   function parse(delivery: Delivery): { message?: EnrichmentMessage; raw?: unknown; error?: Error } {
@@ -166,6 +169,14 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     const key = keyOf(delivery);
     const rec = record(key);
+    // ── operator (OPERATOR): a replayed dead letter carries x-attempts / x-first-failure. The count
+    // continues from there (what the DLQ shows next time); the retry budget starts afresh. ──
+    if (rec.prior === undefined) {
+      const prior = priorFailures(delivery.headers);
+      rec.prior = prior.attempts;
+      if (prior.firstFailure) rec.firstFailure ??= prior.firstFailure;
+    }
+    // ── end operator ──
     const { message, raw, error } = parse(delivery);
     const workId = message?.internal.work_id ?? workIdOf(raw) ?? undefined;
     const coverageId = message?.event.entity_id ?? entityIdOf(raw);

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerAssessCommand } from './assess-command';
 import { registerConfigCommand } from './config-command';
+import { registerDlqCommand } from './dlq-command';
+import { registerRetriggerCommand } from './retrigger-command';
 import { registerRunCommand } from './run-command';
 import { registerScheduleCommand } from './schedule-command';
+import { registerStatusCommand } from './status-command';
 
 /**
  * `coverage-connector` — one sub-command per file in src/cli; each exports `register…(program)`.
@@ -14,9 +18,13 @@ export function buildProgram(): Command {
     .name('coverage-connector')
     .description('OpenCTI Security Coverage connector: assess ATT&CK coverage and push scores to OpenCTI')
     .showHelpAfterError();
+  registerAssessCommand(program);
   registerConfigCommand(program);
   registerRunCommand(program);
   registerScheduleCommand(program);
+  registerRetriggerCommand(program);
+  registerDlqCommand(program);
+  registerStatusCommand(program);
   return program;
 }
 

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/app/logger';
 import { createHarness, fakeAssessor, type Harness } from '../support/fake-opencti/harness';
 import { describeWithBroker } from '../support/env';
 
@@ -134,6 +136,24 @@ describeWithBroker('daemon: enrichment flow', () => {
     }, 15000, 'the work');
     expect(work.processedCalls[0]).toEqual({ message: expect.stringContaining('outside the connector scope'), inError: false });
     expect(await h.queueDepth(h.dlq)).toBe(0);
+  });
+
+  it('tags every log line of a job with its work_id and coverage_id, and never logs the token', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const { coverage } = h.reportCoverage(['T1059']);
+    await h.start({ daemon: { log: createLogger('debug', sink) } });
+    const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
+    await h.fake.until(() => lines.some((l) => l.msg === 'enrichment done'), 15000, 'the job to finish');
+    const jobLines = lines.filter((l) => ['assessing coverage', 'result pushed', 'enrichment done'].includes(String(l.msg)));
+    expect(jobLines).toHaveLength(3);
+    for (const l of jobLines) expect(l).toMatchObject({ work_id: workId, coverage_id: coverage.standardId });
+    expect(JSON.stringify(lines)).not.toContain(h.fake.token);
   });
 
   it('publishes one-object bundles to the push exchange in amqp push mode', async () => {

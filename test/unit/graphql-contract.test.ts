@@ -63,6 +63,11 @@ const SAMPLE_VARIABLES: Record<string, Record<string, unknown>> = {
   ScheduleCoverages: { first: 100, after: null, withJobs: false },
   ScheduleCoverage: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30' },
   ScheduleAskEnrichment: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30', connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11' },
+  // Operator block (src/app/operator.ts)
+  OperatorConnector: { id: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11' },
+  OperatorCoverages: { first: 100, after: null },
+  OperatorCoverageBundle: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30' },
+  OperatorWorkAdd: { connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', friendlyName: 'Manual enrichment (coverage-connector retrigger)' },
 };
 
 /** True when every root field of the document exists in the fake schema (the fake serves it). */

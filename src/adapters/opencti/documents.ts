@@ -200,6 +200,66 @@ export const SCHEDULE_ASK_ENRICHMENT = /* GraphQL */ `
 
 // ─── end of scheduler block ──────────────────────────────────────────────────────────────────────
 
+// ─── Operator tooling (owned by OPERATOR: src/app/operator.ts, docs/operating.md) ───────────────
+
+/** `status` / `retrigger` / `dlq`: is the connector registered, and where are its queues. */
+export const OPERATOR_CONNECTOR = /* GraphQL */ `
+  query OperatorConnector($id: String!) {
+    connector(id: $id) {
+      id
+      name
+      active
+      updated_at
+      config {
+        connection { host vhost use_ssl port user pass }
+        listen listen_routing listen_exchange
+      }
+    }
+  }
+`;
+
+/** `retrigger --stale|--all|--container`: every coverage with its validity end and covered entity. */
+export const OPERATOR_COVERAGES = /* GraphQL */ `
+  query OperatorCoverages($first: Int, $after: ID) {
+    securityCoverages(first: $first, after: $after, orderBy: created_at, orderMode: asc) {
+      pageInfo { endCursor hasNextPage globalCount }
+      edges {
+        node {
+          id
+          standard_id
+          name
+          coverage_valid_to
+          auto_enrichment_disable
+          objectCovered { id standard_id entity_type }
+        }
+      }
+    }
+  }
+`;
+
+/** §5.5: the coverage as the platform would send it (`toStixBundle` = §3.4 content, coverage first). */
+export const OPERATOR_COVERAGE_BUNDLE = /* GraphQL */ `
+  query OperatorCoverageBundle($id: String!) {
+    securityCoverage(id: $id) {
+      id
+      standard_id
+      name
+      coverage_valid_to
+      coverage_information { coverage_name coverage_score }
+      toStixBundle
+    }
+  }
+`;
+
+/** A work for an operator-queued request, so the run shows in the connector's works (§5.3). */
+export const OPERATOR_WORK_ADD = /* GraphQL */ `
+  mutation OperatorWorkAdd($connectorId: String!, $friendlyName: String) {
+    workAdd(connectorId: $connectorId, friendlyName: $friendlyName) { id }
+  }
+`;
+
+// ─── end of operator block ───────────────────────────────────────────────────────────────────────
+
 /** Every document, by operation name (the contract test iterates over this). */
 export const DOCUMENTS: Readonly<Record<string, string>> = {
   RegisterConnector: REGISTER_CONNECTOR,
@@ -217,4 +277,9 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   ScheduleCoverages: SCHEDULE_COVERAGES,
   ScheduleCoverage: SCHEDULE_COVERAGE,
   ScheduleAskEnrichment: SCHEDULE_ASK_ENRICHMENT,
+  // Operator block
+  OperatorConnector: OPERATOR_CONNECTOR,
+  OperatorCoverages: OPERATOR_COVERAGES,
+  OperatorCoverageBundle: OPERATOR_COVERAGE_BUNDLE,
+  OperatorWorkAdd: OPERATOR_WORK_ADD,
 };

@@ -85,6 +85,9 @@ export interface ValidationResult {
 export interface CatalogueTechnique {
   id: string;
   name: string;
+  /** For sub-techniques: the parent technique id (from the `subtechnique-of` relationship). */
+  parent?: string;
+  /** Tactic short names (kill_chain_phases phase_name), e.g. "execution". */
   tactics: string[];
   platforms: string[];
   /** "Data source: Data component" strings as ATT&CK lists them. */

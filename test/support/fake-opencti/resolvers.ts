@@ -86,6 +86,10 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       objectCovered: covered ? entityNode(covered) : null,
       stixCoreRelationships: (args: Args) =>
         relConnection(state.relationships.filter((r) => r.from === c.standardId && (!args.relationship_type || r.type === args.relationship_type)), args),
+      // operator tooling (OPERATOR)
+      coverage_valid_from: c.validFrom ?? null,
+      coverage_valid_to: c.validTo ?? null,
+      toStixBundle: () => JSON.stringify(state.stixBundle(c)),
     };
   }
 
@@ -116,6 +120,9 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       name: c?.name ?? id,
       connector_state: c?.state ?? null,
       connector_user_id: CONNECTOR_USER_ID,
+      // operator tooling (OPERATOR)
+      active: !!c,
+      updated_at: c?.updatedAt ?? null,
       connector_info: { run_and_terminate: false, buffering: false, queue_threshold: 500, queue_messages_size: 0, next_run_datetime: null, last_run_datetime: null },
       config: {
         connection: {
@@ -171,6 +178,14 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       return relConnection(rels, args);
     },
 
+    // ---- operator tooling (OPERATOR)
+    connector: ({ id }: Args) => (state.connectors.has(String(id)) ? connectorNode(String(id)) : null),
+    workAdd: ({ connectorId, friendlyName }: Args) => {
+      const w = state.createWork(String(connectorId), 'progress');
+      if (typeof friendlyName === 'string') w.name = friendlyName;
+      return { id: w.id, name: w.name ?? null, timestamp: w.timestamp, status: w.status, connector: connectorNode(w.connectorId) };
+    },
+
     // ---- Mutation
     registerConnector: async ({ input }: Args) => {
       const i = input as Record<string, unknown>;
@@ -188,6 +203,7 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
         stateReset: false,
         registrations: (prev?.registrations ?? 0) + 1,
         pings: prev?.pings ?? 0,
+        updatedAt: new Date().toISOString(),
       });
       await deps.broker.declare({ id, name: String(i.name), scope: (i.scope as string[]) ?? [] });
       return connectorNode(id);
@@ -196,6 +212,7 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       const c = state.connectors.get(String(id));
       if (!c) throw new Error('No connector found with the specified ID');
       c.pings += 1;
+      c.updatedAt = new Date().toISOString();
       if (c.stateReset) {
         c.stateReset = false;
         c.state = '';

@@ -12,6 +12,8 @@ type Query {
   securityCoverages(first: Int, after: ID, orderBy: SecurityCoverageOrdering, orderMode: OrderingMode): SecurityCoverageConnection
   container(id: String): Container
   stixCoreRelationships(first: Int, after: ID, fromId: [String], toTypes: [String], relationship_type: [String]): StixCoreRelationshipConnection
+  # operator tooling (OPERATOR)
+  connector(id: String!): Connector
 }
 
 type Mutation {
@@ -20,6 +22,8 @@ type Mutation {
   registerConnector(input: RegisterConnectorInput): Connector
   stixBundlePush(connectorId: String!, bundle: String!, work_id: String): Boolean
   stixCoreObjectEdit(id: ID!): StixCoreObjectEditMutations
+  # operator tooling (OPERATOR)
+  workAdd(connectorId: String!, friendlyName: String): Work!
 }
 
 type StixCoreObjectEditMutations {
@@ -35,6 +39,7 @@ enum State {
 
 type Work {
   id: ID!
+  name: String
   connector: Connector
   timestamp: DateTime!
   status: State!
@@ -140,6 +145,9 @@ type Connector {
   connector_user_id: ID
   connector_info: ConnectorInfo
   config: ConnectorConfig
+  # operator tooling (OPERATOR)
+  active: Boolean
+  updated_at: DateTime
 }
 
 type WorkEditMutations {
@@ -200,6 +208,10 @@ type SecurityCoverage implements StixCoreObject & StixDomainObject {
   coverage_information: [CoverageResult!]
   objectCovered: StixDomainObject
   stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
+  # operator tooling (OPERATOR)
+  coverage_valid_from: DateTime
+  coverage_valid_to: DateTime
+  toStixBundle: String
 }
 
 type AttackPattern implements StixCoreObject & StixDomainObject {

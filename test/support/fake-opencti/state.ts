@@ -57,6 +57,8 @@ export interface FakeWork {
   errors: string[];
   received: boolean;
   processedCalls: Array<{ message: string; inError: boolean }>;
+  /** `workAdd(friendlyName)` (operator tooling). */
+  name?: string;
 }
 
 export interface FakeConnector {
@@ -71,6 +73,8 @@ export interface FakeConnector {
   stateReset: boolean;
   registrations: number;
   pings: number;
+  /** Last register or ping (operator tooling: `connector(id) { updated_at }`). */
+  updatedAt?: string;
 }
 
 export interface PushRecord {

@@ -1,0 +1,42 @@
+import { parseConfig } from '../../src/app/config';
+import { startDaemon, type Daemon } from '../../src/app/main';
+import type { ConfigInput } from '../../schemas/config';
+import { generateEvidence, generateTechniques } from '../lib/generate-evidence';
+import { memorySample } from '../lib/measure';
+
+/**
+ * The connector under test, alone in its process (so B7 measures its memory and --cpu-prof profiles
+ * only it): the real composition root `startDaemon` with a generated 3,000-rule inventory, logging
+ * at the configured level to stdout (discarded by the parent, as a container runtime would keep it).
+ * Driven over IPC by bench/suites/pipeline.ts: {cmd:'memory'} → sample, {cmd:'stop'} → close and exit.
+ */
+
+export interface DaemonSpec {
+  config: ConfigInput;
+  seed: number;
+  rules: number;
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.env.BENCH_DAEMON ?? '{}') as DaemonSpec;
+  const evidence = generateEvidence(spec.seed, spec.rules, generateTechniques(spec.seed));
+  let daemon: Daemon | undefined;
+  process.on('message', (m: { cmd?: string }) => {
+    if (m.cmd === 'memory') process.send?.({ memory: memorySample() });
+    if (m.cmd === 'stop') {
+      void (async () => {
+        await daemon?.close().catch(() => undefined);
+        process.send?.({ stopped: true }, () => process.exit(0));
+      })();
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  try {
+    daemon = await startDaemon({ config: parseConfig(spec.config), evidence });
+    process.send?.({ ready: true, memory: memorySample() });
+  } catch (err) {
+    process.send?.({ error: err instanceof Error ? err.message : String(err) }, () => process.exit(1));
+  }
+}
+
+void main();

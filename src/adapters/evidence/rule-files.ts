@@ -1,0 +1,70 @@
+import type { DetectionRule, LoadIssue } from '../../domain/evidence/evidence-types';
+import { elasticRuleFromDocument } from './elastic-loader';
+import { fail, isRecord, parseToml, parseYaml, type Loaded } from './parse-text';
+import { DEFAULT_MAX_RULE_FILE_BYTES, mapLimit, READ_CONCURRENCY, readTextBounded, walkRoot, type FoundFile } from './safe-files';
+import { sigmaRuleFromDocument } from './sigma-loader';
+import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loader';
+
+/**
+ * Rule folders → DetectionRules. Each file is read once and parsed once; the parsed document's shape
+ * picks the format: `.toml` is Elastic; YAML with `logsource` + `detection` is Sigma; YAML with
+ * `search` and ATT&CK tags / data sources is Splunk. Other extensions are ignored.
+ */
+
+const RULE_FILE = /\.(ya?ml|toml)$/i;
+
+export const isRuleFileName = (name: string): boolean => RULE_FILE.test(name);
+
+/** One rule file's text → rule or issue, the format chosen from the extension and content. */
+export function loadRuleFile(text: string, path: string): Loaded<DetectionRule> {
+  if (/\.toml$/i.test(path)) {
+    const parsed = parseToml(text);
+    return parsed.ok ? elasticRuleFromDocument(parsed.value, path) : fail(path, parsed.reason);
+  }
+  const parsed = parseYaml(text);
+  if (!parsed.ok) return fail(path, parsed.reason);
+  const doc = parsed.value;
+  if (!isRecord(doc)) return fail(path, 'yaml: not a rule (the document is not a mapping)');
+  if ('logsource' in doc && 'detection' in doc) return sigmaRuleFromDocument(doc, path);
+  if (looksLikeSplunkDetection(doc)) return splunkRuleFromDocument(doc, path);
+  return fail(path, 'yaml: not a rule: neither Sigma (logsource + detection) nor Splunk (search + tags.mitre_attack_id / data_source)');
+}
+
+export interface RulesLoadResult {
+  rules: DetectionRule[];
+  issues: LoadIssue[];
+  /** Rule files found (loaded + rejected). */
+  files: number;
+}
+
+export interface RulesLoadOptions {
+  maxRuleFileBytes?: number;
+  concurrency?: number;
+}
+
+async function loadFound(file: FoundFile, maxBytes: number): Promise<Loaded<DetectionRule>> {
+  const read = await readTextBounded(file.absolute, maxBytes);
+  if (!read.ok) return fail(file.display, read.reason);
+  const loaded = loadRuleFile(read.text, file.relative);
+  // Rules keep the root-relative path; issues name the file as the operator configured it.
+  return loaded.ok ? loaded : fail(file.display, loaded.issue.reason);
+}
+
+/** Walks every folder (recursively, confined to it), reads at most `concurrency` files at a time. */
+export async function loadRulesFromDirs(dirs: readonly string[], options: RulesLoadOptions = {}): Promise<RulesLoadResult> {
+  const maxBytes = options.maxRuleFileBytes ?? DEFAULT_MAX_RULE_FILE_BYTES;
+  const rules: DetectionRule[] = [];
+  const issues: LoadIssue[] = [];
+  let files = 0;
+  for (const dir of dirs) {
+    const walked = await walkRoot(dir, isRuleFileName);
+    issues.push(...walked.issues);
+    files += walked.files.length;
+    const loaded = await mapLimit(walked.files, options.concurrency ?? READ_CONCURRENCY, (file) => loadFound(file, maxBytes));
+    for (const result of loaded) {
+      if (result.ok) rules.push(result.value);
+      else issues.push(result.issue);
+    }
+  }
+  return { rules, issues, files };
+}

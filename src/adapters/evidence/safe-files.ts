@@ -1,0 +1,172 @@
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { LoadIssue } from '../../domain/evidence/evidence-types';
+
+/**
+ * File access for evidence: confined to a root, bounded in size and in parallelism. Rule folders come
+ * from third parties (cloned repositories), so a symlink or a crafted path must not make us read
+ * /etc/shadow, loop forever or load a 2 GB file.
+ */
+
+export const DEFAULT_MAX_RULE_FILE_BYTES = 1024 * 1024;
+/** Files read at once: enough to hide disk latency, few enough to stay far from EMFILE. */
+export const READ_CONCURRENCY = 32;
+/** Deeper than any real rules repository; stops pathological trees. */
+const MAX_DEPTH = 32;
+
+export interface FoundFile {
+  /** Where to open it (the real path, symlinks resolved). */
+  absolute: string;
+  /** Path relative to the root as the operator sees it, e.g. "windows/process_creation/x.yml". */
+  relative: string;
+  /** Path as configured + relative part, for issues. */
+  display: string;
+}
+
+export interface WalkResult {
+  files: FoundFile[];
+  issues: LoadIssue[];
+}
+
+/** True when `candidate` is `root` or below it (both already absolute and normalised). */
+export function isInside(root: string, candidate: string): boolean {
+  const rel = relative(root, candidate);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+/**
+ * `candidate` resolved against `root`, or undefined when it escapes the root (`../..`, an absolute path
+ * elsewhere). Pure path arithmetic; symlinks are checked by the walker with realpath.
+ */
+export function resolveWithinRoot(root: string, candidate: string): string | undefined {
+  const base = resolve(root);
+  const target = resolve(base, candidate);
+  return isInside(base, target) ? target : undefined;
+}
+
+const codeOf = (err: unknown): string | undefined => (err as { code?: string })?.code;
+
+function describeFsError(err: unknown): string {
+  switch (codeOf(err)) {
+    case 'ENOENT':
+      return 'not found';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'symlink loop';
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time, results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await fn(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Every file under `root` whose name `accept`s, recursively. Symlinks are followed only while their
+ * real target stays inside the root's real path; a directory reached twice (a loop) is reported once
+ * and skipped. Hidden entries (.git, .github…) are ignored. A root that is a file is returned alone.
+ */
+export async function walkRoot(root: string, accept: (name: string) => boolean): Promise<WalkResult> {
+  const files: FoundFile[] = [];
+  const issues: LoadIssue[] = [];
+  let rootReal: string;
+  try {
+    rootReal = await realpath(root);
+    if (!(await stat(rootReal)).isDirectory()) {
+      return { files: [{ absolute: rootReal, relative: basename(root), display: root }], issues };
+    }
+  } catch (err) {
+    return { files, issues: [{ path: root, reason: describeFsError(err) }] };
+  }
+  const visited = new Set<string>([rootReal]);
+  const seenFiles = new Set<string>();
+  let level: Array<{ real: string; rel: string }> = [{ real: rootReal, rel: '' }];
+  for (let depth = 0; level.length > 0; depth += 1) {
+    if (depth > MAX_DEPTH) {
+      issues.push({ path: join(root, level[0].rel), reason: `deeper than ${MAX_DEPTH} folders: not read` });
+      break;
+    }
+    const nextLevel: Array<{ real: string; rel: string }> = [];
+    await mapLimit(level, READ_CONCURRENCY, async (dir) => {
+      let entries;
+      try {
+        entries = await readdir(dir.real, { withFileTypes: true });
+      } catch (err) {
+        issues.push({ path: join(root, dir.rel), reason: describeFsError(err) });
+        return;
+      }
+      for (const entry of entries) {
+        if (entry.name.startsWith('.')) continue;
+        const rel = dir.rel ? join(dir.rel, entry.name) : entry.name;
+        const display = join(root, rel);
+        let real = join(dir.real, entry.name);
+        let isDir = entry.isDirectory();
+        if (entry.isSymbolicLink()) {
+          try {
+            real = await realpath(real);
+          } catch (err) {
+            issues.push({ path: display, reason: `symlink not followed: ${describeFsError(err)}` });
+            continue;
+          }
+          if (!isInside(rootReal, real)) {
+            issues.push({ path: display, reason: 'symlink not followed: its target escapes the root (..)' });
+            continue;
+          }
+          try {
+            isDir = (await stat(real)).isDirectory();
+          } catch (err) {
+            issues.push({ path: display, reason: `symlink not followed: ${describeFsError(err)}` });
+            continue;
+          }
+        }
+        if (isDir) {
+          if (visited.has(real)) {
+            issues.push({ path: display, reason: 'folder already read through another path (symlink loop or alias): skipped' });
+            continue;
+          }
+          visited.add(real);
+          nextLevel.push({ real, rel });
+        } else if (accept(entry.name) && !seenFiles.has(real)) {
+          seenFiles.add(real);
+          files.push({ absolute: real, relative: rel, display });
+        }
+      }
+    });
+    level = nextLevel;
+  }
+  // Deterministic order whatever the readdir timing.
+  files.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
+  return { files, issues };
+}
+
+/** File text, or a reason: missing, unreadable, or larger than `maxBytes` (checked before reading). */
+export async function readTextBounded(path: string, maxBytes: number): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    const { size } = await handle.stat();
+    if (size > maxBytes) return { ok: false, reason: `file too large: ${size} bytes, limit ${maxBytes} (maxRuleFileBytes)` };
+    return { ok: true, text: await handle.readFile({ encoding: 'utf8' }) };
+  } catch (err) {
+    return { ok: false, reason: describeFsError(err) };
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** A whole file as bytes (for gzip), no size limit: for operator-supplied inputs such as the ATT&CK bundle. */
+export { readFile as readBytes } from 'node:fs/promises';

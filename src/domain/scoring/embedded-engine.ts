@@ -1,0 +1,76 @@
+import { overallOf, type Aggregate } from '../assessment/combine';
+import type { AssessContext, AssessmentResult, Assessor, TechniqueAssessment } from '../assessment/assessment-types';
+import type { CoverageRequest } from '../coverage/coverage-types';
+import type { EvidenceSet } from '../evidence/evidence-types';
+import type { GapCandidate } from '../gaps/gap-list';
+import { rankGaps } from '../gaps/gap-list';
+import { priorityTables, type PriorityOverrides } from '../gaps/gap-priorities';
+import { buildEvidenceIndex } from './evidence-index';
+import { assessTechnique } from './technique-scoring';
+
+/**
+ * The embedded assessment engine: scores what the defences *should* catch from the local evidence
+ * (rules, data sources, controls, emulation results, imported layers) with the rubric of
+ * docs/scoring.md. Pure: no I/O, the clock comes from the context.
+ */
+
+export interface EngineOptions {
+  /** Credit a parent technique with its sub-techniques' rules, imports and emulations (default true). */
+  rollupSubtechniques?: boolean;
+  /** Technique scores → container score (default mean). */
+  aggregate?: Aggregate;
+  /** Overrides of the gap prevalence / impact tables. */
+  priorities?: PriorityOverrides;
+  /** Link written on the result (the daemon's external_uri). */
+  externalUri?: string;
+}
+
+export interface EmbeddedAssessor extends Assessor {
+  /** Things about the evidence worth telling the operator once (not per message). */
+  readonly notes: string[];
+}
+
+export const EMBEDDED_ASSESSOR_NAME = 'embedded';
+
+export function createEmbeddedAssessor(evidence: EvidenceSet, options: EngineOptions = {}): EmbeddedAssessor {
+  // Built once: the daemon reuses this assessor for every message.
+  const index = buildEvidenceIndex(evidence);
+  const rollup = options.rollupSubtechniques ?? true;
+  const aggregate = options.aggregate ?? 'mean';
+  const tables = priorityTables(options.priorities);
+
+  function assessNow(request: CoverageRequest, ctx: AssessContext): AssessmentResult {
+    const techniques: TechniqueAssessment[] = [];
+    const candidates: GapCandidate[] = [];
+    const warnings: string[] = [];
+    for (const ref of request.techniques) {
+      const outcome = assessTechnique(index, ref, rollup);
+      techniques.push(outcome.assessment);
+      if (outcome.candidate) candidates.push(outcome.candidate);
+      warnings.push(...outcome.warnings);
+    }
+    for (const u of request.unmatched) warnings.push(`attack pattern ${u.stixId}${u.name ? ` (${u.name})` : ''} not assessed: ${u.reason}`);
+    const result: AssessmentResult = {
+      backend: EMBEDDED_ASSESSOR_NAME,
+      runAt: ctx.now.toISOString(),
+      techniques,
+      overall: overallOf(techniques, aggregate),
+      gaps: rankGaps(candidates, tables),
+      warnings,
+    };
+    if (options.externalUri) {
+      result.externalUri = options.externalUri;
+      for (const t of techniques) t.externalUri = options.externalUri;
+    }
+    return result;
+  }
+
+  return {
+    name: EMBEDDED_ASSESSOR_NAME,
+    notes: [...index.notes],
+    assess: async (request, ctx) => {
+      if (ctx.signal?.aborted) throw new Error('assessment aborted');
+      return assessNow(request, ctx);
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import { isSubTechnique, normaliseTechniqueId, parentOf } from '../coverage/attack-ids';
+import type {
+  CatalogueTechnique,
+  DataSourceEntry,
+  DetectionRule,
+  EvidenceSet,
+  ImportedTechniqueScore,
+  PreventionControl,
+  ValidationResult,
+} from '../evidence/evidence-types';
+import { byDateDesc, isUsable, ruleStrength } from './scoring-rubric';
+
+/**
+ * Technique-keyed lookups over the evidence, built ONCE per assessor: the daemon reuses one
+ * assessor for thousands of messages, so per-message work is proportional to the evidence of the
+ * techniques asked about, never to the size of the inventory.
+ */
+
+export interface IndexedRule {
+  rule: DetectionRule;
+  usable: boolean;
+  strength: number;
+}
+
+/** Whether a data source is collected: `known` is false when the inventory does not list it. */
+export interface SourceStatus {
+  key: string;
+  collected: boolean;
+  known: boolean;
+}
+
+export interface EvidenceIndex {
+  evidence: EvidenceSet;
+  /** Rules tagged with the technique itself. */
+  rulesFor(techniqueId: string): IndexedRule[];
+  /** Rules tagged with any sub-technique of a parent technique. */
+  subRulesFor(parentId: string): IndexedRule[];
+  importedFor(techniqueId: string): ImportedTechniqueScore[];
+  subImportedFor(parentId: string): ImportedTechniqueScore[];
+  /** Latest first. */
+  validationFor(techniqueId: string): ValidationResult[];
+  subValidationFor(parentId: string): ValidationResult[];
+  /** Controls mapped to the technique directly, to its parent, or through an ATT&CK mitigation. */
+  controlsFor(techniqueId: string): Array<{ control: PreventionControl; via: string }>;
+  catalogueEntry(techniqueId: string): CatalogueTechnique | undefined;
+  sourceStatus(key: string): SourceStatus;
+  /** Is this ATT&CK "Data source: Data component" string collected? undefined when the inventory does not mention it. */
+  componentStatus(component: string): SourceStatus | undefined;
+  /** Detection can be judged at all (some rule, import or emulation result was loaded). */
+  readonly hasDetectionEvidence: boolean;
+  /** Prevention can be judged for every technique (a control inventory was loaded). */
+  readonly hasControls: boolean;
+  /** Index-time notes (e.g. mitigation mappings ignored without a catalogue). */
+  readonly notes: string[];
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function techniqueKeys(ids: string[]): string[] {
+  return [...new Set(ids.map((id) => normaliseTechniqueId(id)).filter((id): id is string => !!id))];
+}
+
+export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
+  const rules = new Map<string, IndexedRule[]>();
+  const subRules = new Map<string, IndexedRule[]>();
+  for (const rule of evidence.rules) {
+    const indexed: IndexedRule = { rule, usable: isUsable(rule), strength: ruleStrength(rule) };
+    const parentsSeen = new Set<string>();
+    for (const id of techniqueKeys(rule.techniques)) {
+      push(rules, id, indexed);
+      if (isSubTechnique(id) && !parentsSeen.has(parentOf(id))) {
+        parentsSeen.add(parentOf(id));
+        push(subRules, parentOf(id), indexed);
+      }
+    }
+  }
+
+  const imported = new Map<string, ImportedTechniqueScore[]>();
+  const subImported = new Map<string, ImportedTechniqueScore[]>();
+  for (const score of evidence.imported) {
+    const id = normaliseTechniqueId(score.techniqueId);
+    if (!id) continue;
+    push(imported, id, score);
+    if (isSubTechnique(id)) push(subImported, parentOf(id), score);
+  }
+
+  const validation = new Map<string, ValidationResult[]>();
+  const subValidation = new Map<string, ValidationResult[]>();
+  for (const result of evidence.validation) {
+    const id = normaliseTechniqueId(result.techniqueId);
+    if (!id) continue;
+    push(validation, id, result);
+    if (isSubTechnique(id)) push(subValidation, parentOf(id), result);
+  }
+  for (const list of [...validation.values(), ...subValidation.values()]) list.sort(byDateDesc);
+
+  const notes: string[] = [];
+  const catalogue = evidence.catalogue;
+  const directControls = new Map<string, PreventionControl[]>();
+  const mitigationControls = new Map<string, PreventionControl[]>();
+  for (const control of evidence.controls) {
+    for (const id of techniqueKeys(control.techniques)) push(directControls, id, control);
+    for (const m of control.mitigations) push(mitigationControls, m.trim().toUpperCase(), control);
+    if (!catalogue && control.mitigations.length > 0) {
+      notes.push(`control ${control.id} lists mitigations (${control.mitigations.join(', ')}) but no ATT&CK catalogue is loaded: only its techniques count`);
+    }
+  }
+
+  // Inventory keys and aliases, lower-case; a key also covers everything below it ("windows" covers "windows/sysmon").
+  const inventory = new Map<string, DataSourceEntry>();
+  for (const entry of evidence.dataSources) {
+    for (const key of [entry.id, ...(entry.aliases ?? [])]) {
+      const k = key.trim().toLowerCase();
+      if (k && !inventory.has(k)) inventory.set(k, entry);
+    }
+  }
+  const statusCache = new Map<string, SourceStatus>();
+  function sourceStatus(raw: string): SourceStatus {
+    const key = raw.trim().toLowerCase();
+    const cached = statusCache.get(key);
+    if (cached) return cached;
+    let entry = inventory.get(key);
+    const parts = key.split('/');
+    for (let i = parts.length - 1; !entry && i > 0; i--) entry = inventory.get(parts.slice(0, i).join('/'));
+    const status: SourceStatus = { key, collected: entry?.collected === true, known: !!entry };
+    statusCache.set(key, status);
+    return status;
+  }
+  function componentStatus(component: string): SourceStatus | undefined {
+    const full = component.trim().toLowerCase();
+    const part = full.includes(':') ? full.slice(full.indexOf(':') + 1).trim() : full;
+    const entry = inventory.get(full) ?? inventory.get(part);
+    return entry ? { key: full, collected: entry.collected, known: true } : undefined;
+  }
+
+  function controlsFor(techniqueId: string): Array<{ control: PreventionControl; via: string }> {
+    const out: Array<{ control: PreventionControl; via: string }> = [];
+    const seen = new Set<string>();
+    const add = (control: PreventionControl, via: string): void => {
+      if (!seen.has(control.id)) {
+        seen.add(control.id);
+        out.push({ control, via });
+      }
+    };
+    for (const c of directControls.get(techniqueId) ?? []) add(c, techniqueId);
+    // A control on the whole technique also covers each of its variants (not the other way round).
+    if (isSubTechnique(techniqueId)) for (const c of directControls.get(parentOf(techniqueId)) ?? []) add(c, parentOf(techniqueId));
+    for (const m of catalogue?.techniques[techniqueId]?.mitigations ?? []) {
+      for (const c of mitigationControls.get(m.toUpperCase()) ?? []) add(c, `mitigation ${m}`);
+    }
+    return out;
+  }
+
+  const none: never[] = [];
+  return {
+    evidence,
+    rulesFor: (id) => rules.get(id) ?? none,
+    subRulesFor: (id) => subRules.get(id) ?? none,
+    importedFor: (id) => imported.get(id) ?? none,
+    subImportedFor: (id) => subImported.get(id) ?? none,
+    validationFor: (id) => validation.get(id) ?? none,
+    subValidationFor: (id) => subValidation.get(id) ?? none,
+    controlsFor,
+    catalogueEntry: (id) => catalogue?.techniques[id],
+    sourceStatus,
+    componentStatus,
+    hasDetectionEvidence: evidence.rules.length > 0 || evidence.imported.length > 0 || evidence.validation.length > 0,
+    hasControls: evidence.controls.length > 0,
+    notes,
+  };
+}

@@ -1,0 +1,87 @@
+import { combineObservers, createMetrics } from '../../../src/app/metrics';
+import type { JobObserver } from '../../../src/app/job-observer';
+
+/** Value of one sample line (`name{labels} value`) in Prometheus text, undefined when absent. */
+function sample(text: string, name: string, labels = ''): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('metrics', () => {
+  it('counts received, succeeded, failed and dead-lettered messages with their labels', async () => {
+    const m = createMetrics();
+    const o = m.observer;
+    o.received();
+    o.received();
+    o.received();
+    o.succeeded('pushed');
+    o.succeeded('unchanged');
+    o.failed('PLATFORM_UNAVAILABLE', true);
+    o.failed('MESSAGE_INVALID', false);
+    o.deadLettered('MESSAGE_INVALID');
+    const text = await m.text();
+    expect(sample(text, 'coverage_connector_messages_received_total')).toBe(3);
+    expect(sample(text, 'coverage_connector_messages_succeeded_total', 'outcome="pushed"')).toBe(1);
+    expect(sample(text, 'coverage_connector_messages_succeeded_total', 'outcome="unchanged"')).toBe(1);
+    expect(sample(text, 'coverage_connector_messages_failed_total', 'code="PLATFORM_UNAVAILABLE",will_retry="true"')).toBe(1);
+    expect(sample(text, 'coverage_connector_messages_failed_total', 'code="MESSAGE_INVALID",will_retry="false"')).toBe(1);
+    expect(sample(text, 'coverage_connector_messages_dead_lettered_total', 'code="MESSAGE_INVALID"')).toBe(1);
+    expect(m.snapshot()).toMatchObject({ received: 3, succeeded: 2, failed: 2, deadLettered: 1 });
+  });
+
+  it('records runs and durations by backend, push durations, lag, scheduler due and in-flight', async () => {
+    const m = createMetrics();
+    m.observer.assessed('embedded', 0.2);
+    m.observer.assessed('embedded', 3);
+    m.observer.assessed('openaev', 1);
+    m.observer.pushed(0.03);
+    m.observer.lag(12);
+    m.observer.schedulerDue(7);
+    m.observer.inFlight(2);
+    const text = await m.text();
+    expect(sample(text, 'coverage_connector_assessment_runs_total', 'backend="embedded"')).toBe(2);
+    expect(sample(text, 'coverage_connector_assessment_runs_total', 'backend="openaev"')).toBe(1);
+    expect(sample(text, 'coverage_connector_assessment_duration_seconds_count', 'backend="embedded"')).toBe(2);
+    expect(sample(text, 'coverage_connector_assessment_duration_seconds_sum', 'backend="embedded"')).toBeCloseTo(3.2);
+    expect(sample(text, 'coverage_connector_assessment_duration_seconds_bucket', 'le="0.25",backend="embedded"')).toBe(1);
+    expect(sample(text, 'coverage_connector_push_duration_seconds_count')).toBe(1);
+    expect(sample(text, 'coverage_connector_queue_lag_last_seconds')).toBe(12);
+    expect(sample(text, 'coverage_connector_queue_lag_seconds_count')).toBe(1);
+    expect(sample(text, 'coverage_connector_scheduler_due')).toBe(7);
+    expect(sample(text, 'coverage_connector_jobs_in_flight')).toBe(2);
+  });
+
+  it('sets the last-success timestamp from the injected clock, 0 before any success', async () => {
+    const at = new Date('2026-03-01T10:00:00.000Z');
+    const m = createMetrics({ clock: () => at });
+    expect(sample(await m.text(), 'coverage_connector_last_success_timestamp_seconds')).toBe(0);
+    expect(m.snapshot().lastSuccessAt).toBeNull();
+    m.observer.succeeded('skipped');
+    expect(sample(await m.text(), 'coverage_connector_last_success_timestamp_seconds')).toBe(at.getTime() / 1000);
+    expect(m.snapshot().lastSuccessAt).toEqual(at);
+  });
+
+  it('keeps each instance in its own registry (no global default registry)', async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    a.observer.received();
+    expect(sample(await a.text(), 'coverage_connector_messages_received_total')).toBe(1);
+    expect(sample(await b.text(), 'coverage_connector_messages_received_total')).toBe(0);
+    expect(a.registry).not.toBe(b.registry);
+  });
+
+  it('combineObservers forwards every call to each observer', () => {
+    const calls: string[][] = [];
+    const recorder = (tag: string): JobObserver =>
+      new Proxy({} as JobObserver, { get: (_t, key) => (...args: unknown[]) => calls.push([tag, String(key), ...args.map(String)]) });
+    const both = combineObservers(recorder('a'), recorder('b'));
+    both.failed('X', true);
+    both.inFlight(3);
+    expect(calls).toEqual([
+      ['a', 'failed', 'X', 'true'],
+      ['b', 'failed', 'X', 'true'],
+      ['a', 'inFlight', '3'],
+      ['b', 'inFlight', '3'],
+    ]);
+  });
+});
