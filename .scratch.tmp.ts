@@ -1,9 +1,15 @@
-import { importAttackCatalogueFile, catalogueStats } from './src/adapters/evidence';
+import { writeRuleFiles } from './bench/lib/generate-rule-files';
+import { loadRulesFromDirs } from './src/adapters/evidence';
+import { rmSync } from 'fs';
 (async () => {
-  const r = await importAttackCatalogueFile('/work/shared/attack/enterprise-attack-18.1.json.gz', '/tmp/cat-test/catalogue.json');
-  console.log(r.bytesWritten, r.durationMs, r.catalogue.version, catalogueStats(r.catalogue));
-  const c = r.catalogue;
-  console.log(c.techniques['T1059.001'], c.techniques['T1574.002'], c.techniques['T1086'], c.techniques['T1059']);
-  console.log(Object.values(c.techniques).filter(t=>!t.revoked&&!t.deprecated&&t.dataComponents.length===0).length, 'active with no DC');
-  console.log(Object.values(c.techniques).filter(t=>!t.revoked&&!t.deprecated&&t.mitigations.length===0).length, 'active with no mitig');
+  const root = '/tmp/loaders-bench';
+  rmSync(root, { recursive: true, force: true });
+  const w = await writeRuleFiles(root, 42, 6000);
+  console.log('written', w);
+  for (let i = 0; i < 3; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await loadRulesFromDirs([root]);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    console.log(`run ${i}: ${r.rules.length} rules, ${r.issues.length} issues, ${ms.toFixed(0)} ms`, r.issues.slice(0,2));
+  }
 })();

@@ -11,7 +11,7 @@ import { SUITES } from './suites';
 async function main(): Promise<void> {
   const name = process.argv[2] ?? '';
   const suite = SUITES[name];
-  const options = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as Omit<SuiteOptions, 'log'>;
+  const options = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as Omit<SuiteOptions, 'log' | 'report'>;
   const log = (line: string): void => {
     process.stderr.write(`  [${name}] ${line}\n`);
   };
@@ -21,7 +21,10 @@ async function main(): Promise<void> {
     log(`unknown suite ${name}`);
   } else {
     try {
-      figures = await suite.run({ ...options, log });
+      const report = (figure: Figure): void => {
+        process.send?.({ figure });
+      };
+      figures = await suite.run({ ...options, log, report });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // A module another helper has not written yet shows up as "Cannot find module": report it as missing.

@@ -52,7 +52,7 @@ function capSeconds(suite: string, quick: boolean): number {
   return { amqp: 180, pipeline: 420, assess: 120, load: 120, scheduler: 180 }[suite] ?? 180;
 }
 
-function runSuite(buildDir: string, suite: string, options: Omit<SuiteOptions, 'log'>, capS: number, say: (l: string) => void): Promise<Figure[]> {
+function runSuite(buildDir: string, suite: string, options: Omit<SuiteOptions, 'log' | 'report'>, capS: number, say: (l: string) => void): Promise<Figure[]> {
   const ids = SUITES[suite].ids;
   return new Promise((resolveFigures) => {
     const child = spawn(process.execPath, ['--expose-gc', ...options.profileArgs, join(buildDir, 'bench', 'child.js'), suite], {
@@ -61,16 +61,19 @@ function runSuite(buildDir: string, suite: string, options: Omit<SuiteOptions, '
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     let figures: Figure[] | undefined;
+    const early = new Map<string, Figure>();
     const timer = setTimeout(() => {
       say(`${suite}: time cap of ${capS} s reached; killing it`);
       child.kill('SIGKILL');
     }, capS * 1000);
-    child.on('message', (m: { figures?: Figure[] }) => {
+    child.on('message', (m: { figures?: Figure[]; figure?: Figure }) => {
+      if (m.figure) early.set(m.figure.id, m.figure);
       if (m.figures) figures = m.figures;
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolveFigures(figures ?? ids.map((id) => missingFigure(id, `suite process ended (${signal ?? `exit ${code}`}) before reporting`, 'error')));
+      const ended = `suite process ended (${signal ?? `exit ${code}`}) before reporting`;
+      resolveFigures(figures ?? ids.map((id) => early.get(id) ?? missingFigure(id, ended, 'error')));
     });
   });
 }
@@ -115,7 +118,8 @@ async function main(): Promise<void> {
       if (wanted.length === 0) continue;
       say(`▶ ${suite} (${wanted.join(', ')})`);
       const t0 = Date.now();
-      const options: Omit<SuiteOptions, 'log'> = {
+      const options: Omit<SuiteOptions, 'log' | 'report'> = {
+        wanted,
         quick: args.quick,
         seed: args.seed,
         amqpUrl,

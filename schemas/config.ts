@@ -24,6 +24,11 @@ export const ConfigSchema = z.object({
     auto_update: field.bool(true, { description: 'Enrich coverages again when they or their container change' }),
     log_level: field.enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info', { description: 'Log level' }),
     ping_interval_seconds: field.int(30, 5, 240, { description: 'Seconds between pings (the platform marks a connector inactive after 5 minutes)' }),
+    // added by VERSIONS (docs/compatibility.md)
+    instance_uri: field.optionalString({
+      description: 'Identifies this assessor instance on OpenCTI 7.x: results carry external_uri `<instance_uri>/coverages/<coverage uuid>`, the key of our Security-Coverage-Result (default `urn:opencti-connector:<CONNECTOR_ID>`; keep it stable, a change starts new Results)',
+      example: 'https://coverage-assessor.example.org',
+    }),
   }),
   mq: section({
     url: field.optionalString({ description: 'Full AMQP URI overriding the broker the platform returns and every MQ_* part (amqp[s]://user:pass@host:port/vhost)', secret: true, example: 'amqp://opencti:ChangeMe@rabbitmq:5672/%2F' }),

@@ -49,5 +49,9 @@ export interface SuiteOptions {
   tmpDir: string;
   /** Extra node flags for processes the suite spawns (e.g. --cpu-prof). */
   profileArgs: string[];
+  /** Figures asked for (--only); a suite may skip the work of the others. */
+  wanted: FigureId[];
   log: (line: string) => void;
+  /** Hands a figure to the parent at once, so a later crash or time cap does not lose it. */
+  report: (figure: Figure) => void;
 }

@@ -137,3 +137,14 @@ export function combineObservers(...observers: JobObserver[]): JobObserver {
   }
   return out as unknown as JobObserver;
 }
+
+/**
+ * Creation time embedded in a platform work id (`work_<connector id>_<ISO timestamp>`, protocol §3.2,
+ * `generateWorkId`): the queue lag of platform messages, which carry no AMQP timestamp.
+ */
+export function workIdTime(workId: string): Date | undefined {
+  const m = /_(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)(?:_|$)/.exec(workId);
+  if (!m) return undefined;
+  const d = new Date(m[1]);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}

@@ -280,7 +280,37 @@ export async function showDeadLetter(ctx: OperatorContext, id: string): Promise<
   return (await listDeadLetters(ctx)).filter((m) => matchesId(m, id));
 }
 
-/** Moves dead letters back onto the listen queue; their headers (x-attempts…) travel with them. */
+export const REPLAY_WORK_NAME = 'Replay of a dead letter (coverage-connector dlq replay)';
+
+/**
+ * The body of a replayed enrichment request with a fresh work: the dead letter's work was closed in
+ * error when it was dead-lettered, and the platform worker silently drops results pushed into a work
+ * that is no longer alive (protocol §6.1). Bodies that are not JSON requests are replayed unchanged.
+ */
+export async function withFreshWork(ctx: OperatorContext, m: QueuedMessage): Promise<{ body: Buffer; headers?: Record<string, unknown>; undo?: () => Promise<void> }> {
+  let message: { internal?: { work_id?: unknown } } | null;
+  try {
+    message = JSON.parse(m.body.toString('utf8')) as typeof message;
+  } catch {
+    return { body: m.body };
+  }
+  const oldWork = message?.internal?.work_id;
+  if (!message?.internal || typeof oldWork !== 'string' || oldWork === '') return { body: m.body };
+  const added = await ctx.gql.request<{ workAdd: { id: string } }>(OPERATOR_WORK_ADD, { connectorId: ctx.connectorId, friendlyName: REPLAY_WORK_NAME });
+  const workId = added.workAdd.id;
+  message.internal.work_id = workId;
+  const work = createWorkApi({ gql: ctx.gql as GraphQLClient });
+  return {
+    body: Buffer.from(JSON.stringify(message), 'utf8'),
+    headers: { 'x-replaced-work-id': oldWork },
+    undo: () => work.toProcessed(workId, 'Replay not queued: the broker refused the message', true),
+  };
+}
+
+/**
+ * Moves dead letters back onto the listen queue; their headers (x-attempts…) travel with them, so
+ * the worker keeps counting. Each gets a fresh work (see withFreshWork).
+ */
 export async function replayDeadLetters(ctx: OperatorContext, selection: { ids?: string[]; all?: boolean }, onMoved?: (m: QueuedMessage) => void): Promise<MoveResult> {
   if (!selection.all && (!selection.ids || selection.ids.length === 0)) throw new Error('name the dead letters to replay, or pass --all');
   const view = await ctx.connector();
@@ -289,7 +319,10 @@ export async function replayDeadLetters(ctx: OperatorContext, selection: { ids?:
     throw new Error(`listen queue ${view.listenQueue} does not exist (the platform declares it when the connector registers); nothing replayed`);
   }
   const ids = selection.ids ?? [];
-  return queues.move(view.deadLetterQueue, view.listenQueue, (m) => selection.all === true || ids.some((id) => matchesId(m, id)), onMoved);
+  return queues.move(view.deadLetterQueue, view.listenQueue, (m) => selection.all === true || ids.some((id) => matchesId(m, id)), {
+    ...(onMoved ? { onMoved } : {}),
+    prepare: (m) => withFreshWork(ctx, m),
+  });
 }
 
 export async function purgeDeadLetters(ctx: OperatorContext): Promise<number> {

@@ -3,6 +3,7 @@ import { EnrichmentMessageSchema, entityIdOf, workIdOf, type EnrichmentMessage }
 import type { Delivery } from '../adapters/amqp/broker';
 import type { DeadLetterPublisher } from '../adapters/amqp/dead-letter';
 import { priorFailures } from '../adapters/amqp/dlq-admin';
+import { workIdTime } from './metrics';
 import type { WorkApi } from '../adapters/opencti/work-api';
 import { InvalidMessageError, LimitExceededError, errorMessageOf } from '../errors';
 import { runEnrichment, type JobDeps, type JobResult } from './enrichment-job';
@@ -182,6 +183,12 @@ export function createWorker(options: WorkerOptions): Worker {
     const coverageId = message?.event.entity_id ?? entityIdOf(raw);
     const jobLog = log.child({ work_id: workId ?? null, coverage_id: coverageId ?? null, delivery_tag: delivery.deliveryTag });
     const ids = { ...(workId ? { workId } : {}), ...(coverageId ? { coverageId } : {}) };
+    // ── operator (OPERATOR): the platform sets no AMQP timestamp; its work id carries the creation time ──
+    if (!(typeof published === 'number' && published > 0) && workId) {
+      const createdAt = workIdTime(workId);
+      if (createdAt) observer.lag(Math.max(0, (clock().getTime() - createdAt.getTime()) / 1000));
+    }
+    // ── end operator ──
     if (error || !message) {
       rec.attempts += 1;
       rec.firstFailure ??= clock();

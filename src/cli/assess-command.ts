@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { AssessInputError, runAssess } from '../app/assess';
 import { assessJson, formatAssessReport } from '../app/assess-report';
+import { addLiveAssessOptions, runLiveAssess, type LiveAssessFlags } from './assess-live'; // live mode (OPERATOR)
 
 /**
  * `assess <bundle.json>`: scores a STIX report offline with the embedded engine and prints the
@@ -37,11 +38,15 @@ interface AssessFlags {
 }
 
 export function registerAssessCommand(program: Command, io: CliIo = processIo): void {
-  program
-    .command('assess')
+  // ── live mode (OPERATOR, src/cli/assess-live.ts): `assess --coverage <id> --dry-run`; the bundle
+  // argument and --rules are then not used, so both are checked in the action instead ──
+  const command = program.command('assess');
+  addLiveAssessOptions(command);
+  // ── end live mode ──
+  command
     .description('Assess the ATT&CK techniques of a STIX bundle (report, grouping, campaign…) with the embedded engine')
-    .argument('<bundle>', 'STIX 2.x bundle file (JSON) holding the container and its attack patterns')
-    .requiredOption('--rules <dir...>', 'directories of Sigma / Elastic / Splunk rules')
+    .argument('[bundle]', 'STIX 2.x bundle file (JSON) holding the container and its attack patterns')
+    .option('--rules <dir...>', 'directories of Sigma / Elastic / Splunk rules (required without --coverage)')
     .option('--controls <file>', 'prevention-control inventory (YAML)')
     .option('--data-sources <file>', 'data-source inventory (YAML)')
     .option('--validation <file>', 'emulation results (YAML/JSON/CSV)')
@@ -56,7 +61,12 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
     .addOption(new Option('--aggregate <how>', 'technique scores → container score').choices(['mean', 'min', 'max']))
     .option('--external-uri <url>', 'link written on the result (external_uri)')
     .addOption(new Option('--now <iso>', 'run time (reproducible output)').hideHelp())
-    .action(async (bundleFile: string, flags: AssessFlags) => {
+    .action(async (bundleFile: string | undefined, flags: AssessFlags & LiveAssessFlags) => {
+      // ── live mode (OPERATOR) ──
+      if (flags.coverage) return runLiveAssess(flags, io);
+      if (!bundleFile) throw new Error("missing required argument 'bundle' (or --coverage <id> --dry-run for a live coverage)");
+      if (!flags.rules) throw new Error("required option '--rules <dir...>' not specified");
+      // ── end live mode ──
       const now = flags.now ? new Date(flags.now) : undefined;
       if (now && Number.isNaN(now.getTime())) {
         io.stderr(`error: --now ${flags.now} is not a date\n`);

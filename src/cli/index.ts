@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerAssessCommand } from './assess-command';
+import { registerAttackCommand } from './attack-command';
 import { registerConfigCommand } from './config-command';
 import { registerDlqCommand } from './dlq-command';
 import { registerRetriggerCommand } from './retrigger-command';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .description('OpenCTI Security Coverage connector: assess ATT&CK coverage and push scores to OpenCTI')
     .showHelpAfterError();
   registerAssessCommand(program);
+  registerAttackCommand(program);
   registerConfigCommand(program);
   registerRunCommand(program);
   registerScheduleCommand(program);

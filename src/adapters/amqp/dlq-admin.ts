@@ -45,6 +45,16 @@ export interface MoveResult {
   error?: string;
 }
 
+export interface MoveOptions {
+  onMoved?: (m: QueuedMessage) => void;
+  /**
+   * Prepares each selected message before it is published (e.g. a fresh work id in the body); extra
+   * headers are merged; `undo` runs when the publish then fails. A throw stops the move like a failed
+   * publish (the message stays where it was).
+   */
+  prepare?: (m: QueuedMessage) => Promise<{ body: Buffer; headers?: Record<string, unknown>; undo?: () => Promise<void> }>;
+}
+
 export interface PublishRequest {
   exchange: string;
   routingKey: string;
@@ -63,7 +73,7 @@ export interface QueueAdmin {
    * publish at a time; looks at most at the messages present when it starts, so a message that
    * fails again and comes back meanwhile is not moved twice.
    */
-  move(from: string, to: string, select: (m: QueuedMessage) => boolean, onMoved?: (m: QueuedMessage) => void): Promise<MoveResult>;
+  move(from: string, to: string, select: (m: QueuedMessage) => boolean, options?: MoveOptions): Promise<MoveResult>;
   /** Persistent, confirmed, mandatory publish (JSON). */
   publish(request: PublishRequest): Promise<void>;
   /** Deletes every ready message of `queue`; returns how many. */
@@ -133,7 +143,9 @@ function carriedOver(m: QueuedMessage, extraHeaders: Record<string, unknown>): a
   return {
     persistent: true,
     headers: { ...m.headers, ...extraHeaders },
-    ...(p.messageId ? { messageId: String(p.messageId) } : {}),
+    // Without a publisher's id the listed id becomes the message id, so it stays the same across
+    // replays even when the body changes (fresh work id).
+    messageId: p.messageId ? String(p.messageId) : m.id,
     ...(p.contentType ? { contentType: String(p.contentType) } : {}),
     ...(p.contentEncoding ? { contentEncoding: String(p.contentEncoding) } : {}),
     ...(p.timestamp ? { timestamp: Number(p.timestamp) } : {}),
@@ -228,7 +240,7 @@ export function createQueueAdmin(options: QueueAdminOptions): QueueAdmin {
       });
     },
 
-    async move(from, to, select, onMoved) {
+    async move(from, to, select, { onMoved, prepare } = {}) {
       const conn = await connection();
       const pub = await conn.createConfirmChannel();
       pub.on('error', () => undefined);
@@ -245,10 +257,15 @@ export function createQueueAdmin(options: QueueAdminOptions): QueueAdmin {
                 result.kept += 1;
                 continue;
               }
+              let undo: (() => Promise<void>) | undefined;
               try {
-                await confirmedPublish(pub, '', to, msg.content, carriedOver(m, { 'x-replays': m.replays + 1, 'x-replayed-at': new Date().toISOString() }));
+                const prepared = prepare ? await prepare(m) : { body: msg.content };
+                undo = prepared.undo;
+                const headers = { ...prepared.headers, 'x-replays': m.replays + 1, 'x-replayed-at': new Date().toISOString() };
+                await confirmedPublish(pub, '', to, prepared.body, carriedOver(m, headers));
               } catch (err) {
                 result.error = `${m.id}: ${errorMessageOf(err)}`;
+                await undo?.().catch(() => undefined);
                 break; // this one and the rest go back untouched by nackAll below
               }
               ch.ack(msg);

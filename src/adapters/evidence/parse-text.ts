@@ -22,7 +22,7 @@ const firstLine = (message: string): string => message.split('\n', 1)[0].trim();
 
 export function parseYaml(text: string): Parsed<unknown> {
   try {
-    return { ok: true, value: parseYamlText(text, { maxAliasCount: MAX_YAML_ALIASES, uniqueKeys: true, prettyErrors: false }) };
+    return { ok: true, value: parseYamlText(text, { maxAliasCount: MAX_YAML_ALIASES, uniqueKeys: true }) };
   } catch (err) {
     const e = err as { code?: string; message?: string; linePos?: Array<{ line: number }> };
     const message = firstLine(e.message ?? String(err));
@@ -64,7 +64,8 @@ export function zodReason(prefix: string, error: ZodError): string {
   const issue = error.issues[0];
   if (!issue) return `${prefix}: invalid`;
   const field = fieldPath(issue.path);
-  return `${prefix}: ${field ? `${field}: ` : ''}${issue.message}`;
+  const message = issue.message.replace(/^Invalid input: expected (.+), received undefined$/, 'missing (expected $1)');
+  return `${prefix}: ${field ? `${field}: ` : ''}${message}`;
 }
 
 export const isRecord = (value: unknown): value is Record<string, unknown> =>

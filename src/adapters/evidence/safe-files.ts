@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LoadIssue } from '../../domain/evidence/evidence-types';
@@ -157,8 +158,12 @@ export async function walkRoot(root: string, accept: (name: string) => boolean):
 export async function readTextBounded(path: string, maxBytes: number): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
   let handle;
   try {
-    handle = await open(path, 'r');
-    const { size } = await handle.stat();
+    // O_NONBLOCK: opening a FIFO named like a rule must not block forever (found by test/faults);
+    // no effect on regular files. Then only regular files are read (not FIFOs, sockets, /dev/zero).
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const info = await handle.stat();
+    if (!info.isFile()) return { ok: false, reason: 'not a regular file (FIFO, socket or device): not read' };
+    const { size } = info;
     if (size > maxBytes) return { ok: false, reason: `file too large: ${size} bytes, limit ${maxBytes} (maxRuleFileBytes)` };
     return { ok: true, text: await handle.readFile({ encoding: 'utf8' }) };
   } catch (err) {

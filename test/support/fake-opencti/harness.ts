@@ -77,7 +77,7 @@ export function baseConfig(fake: FakeOpenCti, connectorId: string, extra: Config
   const e = extra as Record<string, Record<string, unknown> | undefined>;
   return {
     ...extra,
-    opencti: { url: fake.url, token: fake.token, timeout_ms: 2000, ...e.opencti },
+    opencti: { url: fake.url, token: fake.token, timeout_ms: 5000, ...e.opencti },
     connector: { id: connectorId, name: 'Coverage test', log_level: 'warn', ping_interval_seconds: 5, ...e.connector },
     worker: { concurrency: 4, prefetch: 10, max_attempts: 3, backoff_base_ms: 20, backoff_max_ms: 100, shutdown_grace_ms: 3000, ...e.worker },
     http: { enabled: false, ...e.http },

@@ -1,4 +1,4 @@
-import { combineObservers, createMetrics } from '../../../src/app/metrics';
+import { combineObservers, createMetrics, workIdTime } from '../../../src/app/metrics';
 import type { JobObserver } from '../../../src/app/job-observer';
 
 /** Value of one sample line (`name{labels} value`) in Prometheus text, undefined when absent. */
@@ -83,5 +83,17 @@ describe('metrics', () => {
       ['a', 'inFlight', '3'],
       ['b', 'inFlight', '3'],
     ]);
+  });
+});
+
+describe('queue lag of platform messages', () => {
+  it('reads the creation time from a platform work id', () => {
+    expect(workIdTime('work_6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11_2026-02-12T10:00:00.000Z')).toEqual(new Date('2026-02-12T10:00:00.000Z'));
+    expect(workIdTime('work_6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11_2026-02-12T10:00:00.000Z_ab12cd34')).toEqual(new Date('2026-02-12T10:00:00.000Z'));
+  });
+
+  it('gives nothing for an id without a timestamp', () => {
+    expect(workIdTime('c1f7a1e4-7b7e-4d55-9f0a-3d1c2b4e5f60')).toBeUndefined();
+    expect(workIdTime('work_x_2026-13-45T99:00:00Z')).toBeUndefined();
   });
 });

@@ -1,0 +1,147 @@
+import type { Command } from 'commander';
+import type { Config } from '../../schemas/config';
+import { loadEvidence } from '../adapters/evidence';
+import { OPERATOR_COVERAGE_BUNDLE } from '../adapters/opencti/documents';
+import { createCoverageApi, type HasCoveredState } from '../adapters/opencti/coverage-api';
+import type { GraphQLClient } from '../adapters/opencti/graphql-client';
+import { createAssessor } from '../app/assessors';
+import { withOperatorContext } from '../app/operator';
+import type { Assessor } from '../domain/assessment/assessment-types';
+import type { ScoreEntry } from '../domain/coverage/coverage-types';
+import { sameCoverage } from '../domain/coverage/score-equality';
+import { resolveCoverageRequest } from '../domain/coverage/technique-resolution';
+import type { EvidenceSet } from '../domain/evidence/evidence-types';
+import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
+import { validityWindow } from '../domain/schedule/validity';
+import { buildResultBundle } from '../domain/stix/result-bundle';
+import type { StixBundle, StixObject } from '../domain/stix/stix-types';
+
+/**
+ * `assess --coverage <id> --dry-run`: assess a live coverage as the daemon would — read it from the
+ * platform (§5.5 `toStixBundle`), score it, print the result bundle and what would change against
+ * the stored scores — and push nothing. The embedded engine runs by default, since measured
+ * backends have side effects (OpenAEV scenarios); `--configured-backends` runs ASSESSOR's chain.
+ * Hooked into src/cli/assess-command.ts (owned by ENGINE) by a delimited block.
+ */
+
+export interface LiveAssessFlags {
+  coverage?: string;
+  dryRun?: boolean;
+  config?: string;
+  configuredBackends?: boolean;
+  json?: boolean;
+}
+
+export interface LiveAssessIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+  /** Replaces the assessor (tests). */
+  assessorFor?: (config: Readonly<Config>, evidence: EvidenceSet) => Assessor;
+}
+
+export function addLiveAssessOptions(command: Command): Command {
+  return command
+    .option('--coverage <id>', 'live mode: assess this coverage read from the platform (with --dry-run)')
+    .option('--dry-run', 'live mode: print the result and the score diff, push nothing')
+    .option('-c, --config <file>', 'live mode: config.yml to read (default: CONFIG_FILE, else ./config.yml when present)')
+    .option('--configured-backends', 'live mode: run the ASSESSOR backends (OpenAEV may create or update scenarios) instead of the embedded engine only');
+}
+
+export interface ScoreChange {
+  /** `coverage` for the container-level scores, else the has-covered target (attack pattern id). */
+  target: string;
+  before: ScoreEntry[] | null;
+  after: ScoreEntry[] | null;
+}
+
+const hasCoveredOf = (bundle: StixBundle): Map<string, ScoreEntry[]> => {
+  const out = new Map<string, ScoreEntry[]>();
+  for (const o of bundle.objects) {
+    if (o.type === 'relationship' && o.relationship_type === 'has-covered') out.set(String(o.target_ref), Array.isArray(o.coverage) ? (o.coverage as ScoreEntry[]) : []);
+  }
+  return out;
+};
+
+/** What pushing `bundle` would change: the coverage's scores and each has-covered (new, changed, gone). */
+export function scoreDiff(current: ScoreEntry[] | undefined, stored: HasCoveredState[], bundle: StixBundle): ScoreChange[] {
+  const changes: ScoreChange[] = [];
+  const cov = bundle.objects.find((o) => o.type === 'security-coverage');
+  const next = Array.isArray(cov?.coverage) ? (cov.coverage as ScoreEntry[]) : [];
+  if (!sameCoverage(current, next)) changes.push({ target: 'coverage', before: current ?? null, after: next });
+  const after = hasCoveredOf(bundle);
+  const before = new Map(stored.map((s) => [s.targetId, s.coverage]));
+  for (const [target, scores] of after) {
+    const old = before.get(target);
+    if (!old || !sameCoverage(old, scores)) changes.push({ target, before: old ?? null, after: scores });
+  }
+  for (const [target, scores] of before) if (!after.has(target)) changes.push({ target, before: scores, after: null });
+  return changes;
+}
+
+const scoresText = (s: ScoreEntry[] | null): string => (s === null ? '(none)' : s.length === 0 ? '(not covered)' : s.map((x) => `${x.name} ${x.score}`).join(', '));
+
+export function formatDiff(changes: ScoreChange[], names: Map<string, string>): string {
+  if (changes.length === 0) return 'no change: the daemon would push nothing (scores identical)\n';
+  return `${changes.length} change(s) the daemon would push:\n${changes
+    .map((c) => `  ${c.target === 'coverage' ? 'coverage' : (names.get(c.target) ?? c.target)}: ${scoresText(c.before)} -> ${scoresText(c.after)}`)
+    .join('\n')}\n`;
+}
+
+function evidenceOptionsOf(config: Readonly<Config>): Parameters<typeof loadEvidence>[0] {
+  const c = config.coverage;
+  return {
+    rulesDirs: [...c.rules_dirs],
+    ...(c.controls_file ? { controlsFile: c.controls_file } : {}),
+    ...(c.data_sources_file ? { dataSourcesFile: c.data_sources_file } : {}),
+    ...(c.validation_file ? { validationFile: c.validation_file } : {}),
+    layers: [...c.layers],
+    ...(c.attack_catalogue ? { attackCatalogue: c.attack_catalogue } : {}),
+    maxRuleFileBytes: config.limits.max_rule_file_bytes,
+  };
+}
+
+export async function runLiveAssess(flags: LiveAssessFlags, io: LiveAssessIo): Promise<void> {
+  if (!flags.dryRun) {
+    throw new Error('assess --coverage only runs with --dry-run (the daemon is what pushes; `coverage-connector retrigger <id>` runs it for real)');
+  }
+  const coverageId = flags.coverage as string;
+  await withOperatorContext({ ...(flags.config ? { configFile: flags.config } : {}), ...(io.env ? { env: io.env } : {}) }, async (ctx) => {
+    const { config } = ctx;
+    const data = await ctx.gql.request<{
+      securityCoverage: { id: string; standard_id: string; name: string; coverage_information: { coverage_name: string; coverage_score: number }[] | null; toStixBundle: string | null } | null;
+    }>(OPERATOR_COVERAGE_BUNDLE, { id: coverageId });
+    const c = data.securityCoverage;
+    if (!c?.toStixBundle) throw new Error(`no coverage ${coverageId} in the platform`);
+    const objects = (JSON.parse(c.toStixBundle) as { objects?: StixObject[] }).objects ?? [];
+    const coverage = objects.find((o) => o.id === c.standard_id);
+    let request = resolveCoverageRequest(
+      { objects, ...(coverage ? { coverage } : {}), ...(typeof coverage?.covered_ref === 'string' ? { coveredId: coverage.covered_ref } : {}) },
+      { rollupSubtechniques: config.coverage.rollup_subtechniques, maxTechniques: config.limits.max_techniques },
+    );
+    const current = c.coverage_information?.map((s) => ({ name: s.coverage_name, score: s.coverage_score }));
+    if (current) request = { ...request, currentCoverage: current };
+
+    const evidence = await loadEvidence(evidenceOptionsOf(config));
+    for (const issue of evidence.issues) io.stderr(`warning: ${issue.path}: ${issue.reason}\n`);
+    const embedded = (e: EvidenceSet): Assessor => createEmbeddedAssessor(e, { aggregate: config.coverage.aggregate, rollupSubtechniques: config.coverage.rollup_subtechniques });
+    const assessor = io.assessorFor?.(config, evidence) ?? (flags.configuredBackends ? createAssessor(config, evidence, { createEmbedded: embedded }) : embedded(evidence));
+    const now = (io.now ?? (() => new Date()))();
+    const result = await assessor.assess(request, { now });
+    const validity = validityWindow(now, request.periodicity, config.scheduler.timezone, config.scheduler.default_periodicity);
+    const bundle = buildResultBundle(request, result, { now, validity, ...(result.externalUri ? { externalUri: result.externalUri } : {}) });
+    const stored = await createCoverageApi({ gql: ctx.gql as GraphQLClient }).listHasCovered(c.standard_id);
+    const changes = scoreDiff(current, stored, bundle);
+
+    if (flags.json) {
+      io.stdout(`${JSON.stringify({ coverage: { id: c.id, standard_id: c.standard_id, name: c.name }, backend: result.backend, changes, bundle, pushed: false }, null, 2)}\n`);
+      return;
+    }
+    const names = new Map(request.techniques.filter((t) => t.stixId).map((t) => [t.stixId as string, `${t.techniqueId}${t.name ? ` ${t.name}` : ''}`]));
+    io.stdout(`${c.name} (${c.standard_id}) — ${request.techniques.length} technique(s) assessed by ${result.backend}; dry run, nothing pushed\n`);
+    io.stdout(formatDiff(changes, names));
+    for (const w of result.warnings) io.stdout(`warning: ${w}\n`);
+    io.stdout(`result bundle:\n${JSON.stringify(bundle, null, 2)}\n`);
+  });
+}

@@ -1,0 +1,18 @@
+import type { ScoreEntry } from './coverage-types';
+
+/** "DETECTION 75" pairs, upper-cased names and integer scores (the form OpenCTI stores), sorted. */
+function normalised(entries: ScoreEntry[]): string[] {
+  return entries.map((e) => `${String(e.name).trim().toUpperCase()}=${Math.round(Number(e.score))}`).sort();
+}
+
+/**
+ * True when `next` would store exactly what the platform already holds: same names
+ * (case-insensitive) with the same integer scores, in any order. The daemon's loop guard (P1):
+ * an unchanged write-back is skipped so it cannot re-trigger enrichment. Nothing stored and
+ * nothing to store count as equal.
+ */
+export function sameCoverage(current: ScoreEntry[] | undefined, next: ScoreEntry[]): boolean {
+  const a = normalised(current ?? []);
+  const b = normalised(next);
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
