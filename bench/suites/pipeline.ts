@@ -123,7 +123,9 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
     concurrency: Number(process.env.BENCH_WORKER_CONCURRENCY ?? 4),
     prefetch: Number(process.env.BENCH_WORKER_PREFETCH ?? 10),
   };
+  const pushMode = process.env.BENCH_PUSH_MODE === 'amqp' ? 'amqp' : 'graphql';
   MAX_OUTSTANDING = Math.max(40, 3 * worker.prefetch, 3 * worker.concurrency);
+  let pushDrain: amqp.ChannelModel | undefined;
   let daemon: DaemonHandle | undefined;
   const figures: Figure[] = [];
   try {
@@ -136,7 +138,7 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
         config: {
           opencti: { url: fake.url, token: fake.token },
           connector: { id: connectorId, name: 'Coverage bench', log_level: (process.env.BENCH_LOG_LEVEL ?? 'info') as 'info' },
-          worker: { ...worker, backoff_base_ms: 50, backoff_max_ms: 500, shutdown_grace_ms: 5000 },
+          worker: { ...worker, push_mode: pushMode, backoff_base_ms: 50, backoff_max_ms: 500, shutdown_grace_ms: 5000 },
           http: { enabled: false },
           scheduler: { enabled: false },
         },
@@ -144,6 +146,13 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
       options.profileArgs,
     );
     const drainMs = q ? 30_000 : 120_000;
+    if (pushMode === 'amqp') {
+      // The platform's workers take the push queue; here it is drained (acked, not imported).
+      pushDrain = await amqp.connect(options.amqpUrl);
+      const ch = await pushDrain.createChannel();
+      await ch.prefetch(500);
+      await ch.consume(fake.topo.pushQueue(connectorId), (m) => m && ch.ack(m));
+    }
 
     const warm = traffic.newPhase();
     await closedLoop(traffic, warm, () => warm.published >= settings.warmup, drainMs);
@@ -167,7 +176,7 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
         'enrichments_per_s',
         { enrichments_per_s: round(rate), messages: b2.completed, failed: b2.failed, platform_calls_per_enrichment: round(callsPerMessage), concurrency: worker.concurrency, prefetch: worker.prefetch },
         null,
-        `worker.concurrency ${worker.concurrency}, worker.prefetch ${worker.prefetch}, push_mode graphql, ${RULES} rules; backlog of ${MAX_OUTSTANDING} messages kept on the listen queue`,
+        `worker.concurrency ${worker.concurrency}, worker.prefetch ${worker.prefetch}, push_mode ${pushMode}, ${RULES} rules; backlog of ${MAX_OUTSTANDING} messages kept on the listen queue`,
       ),
     );
 
@@ -238,6 +247,7 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
     return figures;
   } finally {
     await daemon?.stop().catch(() => undefined);
+    await pushDrain?.close().catch(() => undefined);
     await fake.close().catch(() => undefined);
     try {
       const conn = await amqp.connect(options.amqpUrl);

@@ -89,7 +89,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
         raw = parsed as Record<string, unknown>;
       }
     } catch (err) {
-      throw new ConfigError(`CONFIG_FILE: ${file} is not valid YAML: ${(err as Error).message}`);
+      // First line only: the yaml library appends the offending source line, which may hold a token.
+      throw new ConfigError(`CONFIG_FILE: ${file} is not valid YAML: ${String((err as Error).message).split('\n', 1)[0].trim()}`);
     }
   }
   for (const [alias, path] of Object.entries(ENV_ALIASES)) {
@@ -134,6 +135,29 @@ export function maskConfig(config: Config): Record<string, unknown> {
     if (node && node[last] !== undefined) node[last] = '[Redacted]';
   }
   return copy;
+}
+
+/**
+ * Every configured secret value (schema fields marked `secret`, plus the password inside MQ_URL), for
+ * the logger to scrub from free text (added by RELIABILITY).
+ */
+export function secretValues(config: Config): string[] {
+  const out: string[] = [];
+  for (const option of describeOptions()) {
+    if (!option.secret) continue;
+    let node: unknown = config;
+    for (const p of option.path.split('.')) node = (node as Record<string, unknown> | undefined)?.[p];
+    if (typeof node === 'string' && node !== '') out.push(node);
+  }
+  if (config.mq.url) {
+    try {
+      const pass = decodeURIComponent(new URL(config.mq.url).password);
+      if (pass) out.push(pass);
+    } catch {
+      /* not a URL: the whole value is already listed */
+    }
+  }
+  return out;
 }
 
 function deepFreeze<T>(value: T): T {

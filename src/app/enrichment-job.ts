@@ -1,5 +1,6 @@
 import type { EnrichmentMessage } from '../../schemas/message';
 import type { CoverageApi, CoverageState } from '../adapters/opencti/coverage-api';
+import { BASELINE_PROFILE, defaultInstanceUri, externalUriFor, type PlatformProfile } from '../adapters/opencti/platform-version'; // VERSIONS
 import type { Assessor, AssessmentResult } from '../domain/assessment/assessment-types';
 import { resolveCoverageRequest } from '../domain/coverage/technique-resolution';
 import { sameCoverage } from '../domain/coverage/score-equality';
@@ -32,6 +33,10 @@ export interface JobSettings {
   defaultPeriodicity: string;
   timezone: string;
   externalUri?: string;
+  /** VERSIONS: what the platform can do (default: the 6.9 baseline); see docs/compatibility.md. */
+  platform?: PlatformProfile;
+  /** VERSIONS: this assessor instance (7.x external_uri = `<instanceUri>/coverages/<coverage uuid>`). */
+  instanceUri?: string;
 }
 
 export interface JobDeps {
@@ -141,13 +146,22 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
   for (const w of result.warnings) ctx.log.warn({ warning: w }, 'assessment warning');
 
   const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity);
-  const externalUri = result.externalUri ?? settings.externalUri;
+  // VERSIONS: 6.x keeps the backend's link; 7.x writes the stable key of our Result (docs/compatibility.md).
+  const platform = settings.platform ?? BASELINE_PROFILE;
+  const externalUri = externalUriFor(platform, {
+    instanceUri: settings.instanceUri ?? defaultInstanceUri('unknown'),
+    coverageId: request.coverageId,
+    ...(result.externalUri ? { backendUri: result.externalUri } : {}),
+    ...(settings.externalUri ? { configuredUri: settings.externalUri } : {}),
+  });
   const bundle = buildResultBundle(request, result, { now: runAt, validity, ...(externalUri ? { externalUri } : {}) });
   const scores = coverageScoresOf(bundle);
   // Shutdown grace elapsed while assessing: the message is requeued, so do not push from here.
   if (ctx.signal.aborted) throw new Error('job aborted by shutdown before pushing');
 
-  if (ctx.progress.pushed.size === 0 && (await unchanged(deps, event.entity_id, request.currentCoverage, bundle, ctx.signal))) {
+  // VERSIONS: on 7.x the coverage-level state is not ours (our scores live on our Result) and our writes do not re-trigger: no guard.
+  const guard = !platform.capabilities.resultEntity;
+  if (guard && ctx.progress.pushed.size === 0 && (await unchanged(deps, event.entity_id, request.currentCoverage, bundle, ctx.signal))) {
     return { outcome: 'unchanged', note: `Coverage unchanged (${scoresText(scores)}): nothing pushed` };
   }
   const pushStarted = process.hrtime.bigint();

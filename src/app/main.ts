@@ -6,12 +6,13 @@ import { createDeadLetterPublisher } from '../adapters/amqp/dead-letter';
 import { createAmqpBundlePublisher } from '../adapters/amqp/push-publisher';
 import { loadEvidence } from '../adapters/evidence';
 import { createOpenCtiClient, isConnectorGone, type OpenCtiClient, type Registration } from '../adapters/opencti';
+import { createPlatformProbe, defaultInstanceUri, type PlatformProfile } from '../adapters/opencti'; // VERSIONS
 import type { Assessor } from '../domain/assessment/assessment-types';
 import type { EvidenceSet } from '../domain/evidence/evidence-types';
 import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
 import { ConnectorError, errorMessageOf } from '../errors';
 import { createAssessor } from './assessors';
-import { assertDaemonConfig, loadConfig } from './config';
+import { assertDaemonConfig, loadConfig, secretValues } from './config';
 import type { JobDeps } from './enrichment-job';
 import { noopObserver, type JobObserver } from './job-observer';
 import { createLogger, type Logger } from './logger';
@@ -54,6 +55,8 @@ export interface Daemon {
   readonly worker: Worker;
   readonly broker: Broker;
   readonly opencti: OpenCtiClient;
+  /** What the platform is and can do, probed at start (VERSIONS; docs/compatibility.md). */
+  readonly platform: PlatformProfile;
   /** Opaque connector state sent with every ping; "" after an operator reset (adopted from the platform). */
   connectorState: string | null;
   /** One ping now (re-registers when the platform no longer knows the connector). */
@@ -101,7 +104,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const config = options.config ?? loadConfig({ ...(options.env ? { env: options.env } : {}), ...(options.configFile ? { file: options.configFile } : {}) });
   assertDaemonConfig(config);
   assertSchedulerConfig(config); // added by SCHEDULER: bad SCHEDULER_* settings stop startup before connecting
-  const log = options.log ?? createLogger(config.connector.log_level, options.logDestination);
+  // Secrets scrubbed from free text too (RELIABILITY: a platform error may echo the token).
+  const log = options.log ?? createLogger(config.connector.log_level, options.logDestination, { secrets: secretValues(config) });
   const clock = options.clock ?? (() => new Date());
   // ── operator: metrics + HTTP endpoint (added by OPERATOR; docs/operating.md) ──
   const metrics = config.http.enabled ? createMetrics({ clock, collectDefault: true }) : undefined;
@@ -174,6 +178,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const registration = await registerWithRetry(opencti, config, log, options.signal);
     log.info({ connector_id: connectorId, listen: registration.config.listen }, 'connector registered');
 
+    // ── platform versions (VERSIONS; docs/compatibility.md): one probe picks the bundle shape and work API ──
+    const platform = await createPlatformProbe({ gql: opencti.gql }).probe();
+    log.info({ platform_version: platform.version, platform_line: platform.line, capabilities: platform.capabilities }, 'platform version detected');
+    for (const note of platform.notes) log.warn({ platform_version: platform.version }, note);
+    // ── end platform versions ──
+
     const url = brokerUrl(registration.config.connection, config.mq);
     const deadLetterQueue = config.mq.dead_letter_queue ?? `${registration.config.listen}.dlq`;
     const broker = createBroker({
@@ -221,6 +231,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
           maxTechniques: config.limits.max_techniques,
           defaultPeriodicity: config.scheduler.default_periodicity,
           timezone: config.scheduler.timezone,
+          // VERSIONS: 7.x keys our Security-Coverage-Result on <instance uri>/coverages/<uuid>
+          platform,
+          instanceUri: config.connector.instance_uri ?? defaultInstanceUri(connectorId),
         },
       },
       deadLetter: createDeadLetterPublisher(broker),
@@ -268,6 +281,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       worker,
       broker,
       opencti,
+      platform, // VERSIONS
       connectorState: registration.connectorState,
       ...(httpServer?.port !== undefined ? { httpPort: httpServer.port } : {}), // operator (OPERATOR)
       async pingNow() {

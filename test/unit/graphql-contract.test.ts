@@ -68,6 +68,11 @@ const SAMPLE_VARIABLES: Record<string, Record<string, unknown>> = {
   OperatorCoverages: { first: 100, after: null },
   OperatorCoverageBundle: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30' },
   OperatorWorkAdd: { connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', friendlyName: 'Manual enrichment (coverage-connector retrigger)' },
+  // Platform versions block (src/adapters/opencti/platform-version.ts). SEVEN_X_DOCUMENTS are skipped
+  // here on purpose: 7.x-only, they cannot validate against 6.9.17 (test/unit/platform-version.test.ts
+  // validates them against the fake 7.x schema instead).
+  PlatformVersion: {},
+  PlatformCapabilities: {},
 };
 
 /** True when every root field of the document exists in the fake schema (the fake serves it). */

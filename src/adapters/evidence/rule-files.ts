@@ -1,6 +1,7 @@
 import type { DetectionRule, LoadIssue } from '../../domain/evidence/evidence-types';
 import { elasticRuleFromDocument } from './elastic-loader';
 import { fail, isRecord, parseToml, parseYaml, type Loaded } from './parse-text';
+import { defaultWorkerCount, loadOnWorkers } from './parse-pool';
 import { DEFAULT_MAX_RULE_FILE_BYTES, mapLimit, READ_CONCURRENCY, readTextBounded, walkRoot, type FoundFile } from './safe-files';
 import { sigmaRuleFromDocument } from './sigma-loader';
 import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loader';
@@ -39,7 +40,10 @@ export interface RulesLoadResult {
 
 export interface RulesLoadOptions {
   maxRuleFileBytes?: number;
+  /** Files read at once per thread (default 32). */
   concurrency?: number;
+  /** Parser threads: 0 parses on the event loop; default: one per core (max 4) from 400 files up. */
+  workers?: number;
 }
 
 async function loadFound(file: FoundFile, maxBytes: number): Promise<Loaded<DetectionRule>> {
@@ -50,21 +54,31 @@ async function loadFound(file: FoundFile, maxBytes: number): Promise<Loaded<Dete
   return loaded.ok ? loaded : fail(file.display, loaded.issue.reason);
 }
 
-/** Walks every folder (recursively, confined to it), reads at most `concurrency` files at a time. */
+/** Reads and parses found files in this thread, at most `concurrency` at a time, results in order. */
+export function loadFoundRuleFiles(files: readonly FoundFile[], maxBytes: number, concurrency = READ_CONCURRENCY): Promise<Array<Loaded<DetectionRule>>> {
+  return mapLimit(files, concurrency, (file) => loadFound(file, maxBytes));
+}
+
+/**
+ * Walks every folder (recursively, confined to it), then reads and parses the files found; a large
+ * set is spread over worker threads (parse-pool.ts).
+ */
 export async function loadRulesFromDirs(dirs: readonly string[], options: RulesLoadOptions = {}): Promise<RulesLoadResult> {
   const maxBytes = options.maxRuleFileBytes ?? DEFAULT_MAX_RULE_FILE_BYTES;
   const rules: DetectionRule[] = [];
   const issues: LoadIssue[] = [];
-  let files = 0;
-  for (const dir of dirs) {
-    const walked = await walkRoot(dir, isRuleFileName);
+  // Walk every root first so that one pool serves all of them.
+  const found: FoundFile[] = [];
+  for (const walked of await Promise.all(dirs.map((dir) => walkRoot(dir, isRuleFileName)))) {
     issues.push(...walked.issues);
-    files += walked.files.length;
-    const loaded = await mapLimit(walked.files, options.concurrency ?? READ_CONCURRENCY, (file) => loadFound(file, maxBytes));
-    for (const result of loaded) {
-      if (result.ok) rules.push(result.value);
-      else issues.push(result.issue);
-    }
+    found.push(...walked.files);
   }
-  return { rules, issues, files };
+  const inThread = (batch: readonly FoundFile[]) => loadFoundRuleFiles(batch, maxBytes, options.concurrency);
+  const workers = options.workers ?? defaultWorkerCount(found.length);
+  const loaded = workers > 0 ? await loadOnWorkers(found, maxBytes, workers, inThread) : await inThread(found);
+  for (const result of loaded) {
+    if (result.ok) rules.push(result.value);
+    else issues.push(result.issue);
+  }
+  return { rules, issues, files: found.length };
 }

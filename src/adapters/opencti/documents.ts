@@ -260,6 +260,41 @@ export const OPERATOR_WORK_ADD = /* GraphQL */ `
 
 // ─── end of operator block ───────────────────────────────────────────────────────────────────────
 
+// ─── Platform versions (owned by VERSIONS: src/adapters/opencti/platform-version.ts, docs/compatibility.md) ───
+
+/** `about { version }` (6.9.17: `Query.about: AppInfo`, `AppInfo.version: String!`). */
+export const PLATFORM_VERSION = /* GraphQL */ `
+  query PlatformVersion {
+    about { version }
+  }
+`;
+
+/** Feature detection (protocol P11): `__type` of a name the schema lacks is null, so this validates on every version. */
+export const PLATFORM_CAPABILITIES = /* GraphQL */ `
+  query PlatformCapabilities {
+    work: __type(name: "WorkEditMutations") { fields { name args { name } } }
+    result: __type(name: "SecurityCoverageResult") { name }
+    connector: __type(name: "Connector") { fields { name } }
+  }
+`;
+
+/**
+ * 7.x-ONLY documents: they use arguments OpenCTI 6.9.17 rejects, so they are deliberately NOT in
+ * DOCUMENTS (which the contract test validates against 6.9.17). test/unit/platform-version.test.ts
+ * validates them against the fake's 7.x schema and checks that 6.9 refuses them. Sent only when the
+ * startup probe found the capability (platform-version.ts).
+ */
+export const SEVEN_X_DOCUMENTS = {
+  /** 7.x `workAdd(isMultiPartWork:)`: a work whose results arrive as several bundles. */
+  WorkAddMultipart: /* GraphQL */ `
+    mutation WorkAddMultipart($connectorId: String!, $friendlyName: String, $isMultiPartWork: Boolean) {
+      workAdd(connectorId: $connectorId, friendlyName: $friendlyName, isMultiPartWork: $isMultiPartWork) { id }
+    }
+  `,
+} as const;
+
+// ─── end of platform versions block ─────────────────────────────────────────────────────────────
+
 /** Every document, by operation name (the contract test iterates over this). */
 export const DOCUMENTS: Readonly<Record<string, string>> = {
   RegisterConnector: REGISTER_CONNECTOR,
@@ -282,4 +317,7 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   OperatorCoverages: OPERATOR_COVERAGES,
   OperatorCoverageBundle: OPERATOR_COVERAGE_BUNDLE,
   OperatorWorkAdd: OPERATOR_WORK_ADD,
+  // Platform versions block (VERSIONS); SEVEN_X_DOCUMENTS are not listed here on purpose
+  PlatformVersion: PLATFORM_VERSION,
+  PlatformCapabilities: PLATFORM_CAPABILITIES,
 };

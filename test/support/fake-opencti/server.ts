@@ -4,8 +4,8 @@ import { buildSchema, graphql, GraphQLError } from 'graphql';
 import { v4 as uuidv4 } from 'uuid';
 import { createPlatformBroker, topology, type PlatformBroker } from './platform-broker';
 import { createResolvers } from './resolvers';
-import { FAKE_OPENCTI_SDL } from './schema';
 import { FakeState, type FakeCoverage } from './state';
+import { fakeSdlFor, installVersionMode, versionResolvers, type FakeVersionOptions } from './version-modes'; // VERSIONS
 
 /**
  * An in-process fake OpenCTI: GraphQL over node:http executing the operations the connector uses
@@ -38,6 +38,8 @@ export interface FakeOpenCtiOptions {
   token?: string;
   /** The platform caps page sizes; small here so pagination is exercised. */
   maxPageSize?: number;
+  /** VERSIONS: which OpenCTI the fake plays (default 6.9.17); see version-modes.ts. */
+  version?: FakeVersionOptions;
 }
 
 export interface EnrichmentOptions {
@@ -60,7 +62,7 @@ export class FakeOpenCti {
   url = '';
   private failures: FailureRule[] = [];
   private server?: http.Server;
-  private readonly schema = buildSchema(FAKE_OPENCTI_SDL);
+  private readonly schema;
   private readonly resolvers;
 
   constructor(private readonly options: FakeOpenCtiOptions) {
@@ -73,6 +75,10 @@ export class FakeOpenCti {
       maxPageSize: options.maxPageSize ?? 2,
       askEnrichment: (coverage, connectorId) => this.publishEnrichment(connectorId, coverage, { mode: 'manual', trigger: 'update' }),
     });
+    // VERSIONS: the version's schema, `about`, and its import rules
+    this.schema = buildSchema(fakeSdlFor(options.version?.mode ?? '6.9'));
+    Object.assign(this.resolvers, versionResolvers(this.state, this.resolvers, options.version));
+    installVersionMode(this, options.version);
   }
 
   async start(): Promise<this> {

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { toQueuedMessage } from '../../../src/adapters/amqp/dlq-admin';
 import type { StatusReport } from '../../../src/app/operator';
 import { formatDeadLetter, formatDeadLetterTable } from '../../../src/cli/dlq-command';
+import { formatDiff, scoreDiff } from '../../../src/cli/assess-live';
 import { createProgress, plainStep } from '../../../src/cli/progress';
 import { formatStatus, somethingDown } from '../../../src/cli/status-command';
 
@@ -32,6 +33,17 @@ describe('progress output', () => {
     expect(plainStep(1000)).toBe(50);
     expect(lines).toHaveLength(20);
     expect(lines[lines.length - 1]).toBe('retrigger: 1000/1000');
+  });
+
+  it('draws a bar on a terminal', () => {
+    const out = capture();
+    const tty = Object.assign(out.stream, { isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    const p = createProgress({ label: 'replay', total: 5, stream: tty });
+    for (let i = 0; i < 5; i++) p.tick();
+    p.stop();
+    expect(out.text()).toContain('replay [');
+    expect(out.text()).toContain('5/5 100%');
+    expect(out.text()).not.toContain('replay: 5/5');
   });
 
   it('says where it stopped when interrupted between steps', () => {
@@ -100,5 +112,36 @@ describe('dead-letter output', () => {
   it('shows the body with stix_objects elided unless --full', () => {
     expect(formatDeadLetter(m, false)).toContain('<5000 characters; --full shows them>');
     expect(formatDeadLetter(m, true)).toContain('x'.repeat(5000));
+  });
+});
+
+describe('dry-run score diff', () => {
+  const scores = (d: number, p: number) => [
+    { name: 'DETECTION', score: d },
+    { name: 'PREVENTION', score: p },
+  ];
+  const bundle = {
+    type: 'bundle' as const,
+    id: 'bundle--1',
+    objects: [
+      { type: 'security-coverage', id: 'security-coverage--1', coverage: scores(50, 20) },
+      { type: 'relationship', id: 'relationship--a', relationship_type: 'has-covered', target_ref: 'attack-pattern--a', coverage: scores(50, 20) },
+    ],
+  };
+
+  it('lists changed coverage scores, new and gone has-covered, and nothing that stays equal', () => {
+    const changes = scoreDiff(scores(40, 20), [{ targetId: 'attack-pattern--b', coverage: scores(10, 0) }], bundle as never);
+    expect(changes).toEqual([
+      { target: 'coverage', before: scores(40, 20), after: scores(50, 20) },
+      { target: 'attack-pattern--a', before: null, after: scores(50, 20) },
+      { target: 'attack-pattern--b', before: scores(10, 0), after: null },
+    ]);
+    expect(scoreDiff(scores(50, 20), [{ targetId: 'attack-pattern--a', coverage: scores(50, 20) }], bundle as never)).toEqual([]);
+    expect(formatDiff(changes, new Map([['attack-pattern--a', 'T1059 Command and Scripting Interpreter']]))).toBe(
+      '3 change(s) the daemon would push:\n' +
+        '  coverage: DETECTION 40, PREVENTION 20 -> DETECTION 50, PREVENTION 20\n' +
+        '  T1059 Command and Scripting Interpreter: (none) -> DETECTION 50, PREVENTION 20\n' +
+        '  attack-pattern--b: DETECTION 10, PREVENTION 0 -> (none)\n',
+    );
   });
 });

@@ -1,0 +1,2 @@
+import { transpileProject } from './bench/lib/transpile';
+console.log(transpileProject(process.cwd(), '/tmp/loaders-build'));
