@@ -12,6 +12,8 @@ export interface Machine {
   os: string;
   broker: string;
   amqplib: string;
+  /** 1-minute load average when the run started: other work on the machine skews every figure. */
+  loadAvg1: number;
 }
 
 async function brokerVersion(url: string): Promise<string> {
@@ -36,5 +38,6 @@ export async function describeMachine(amqpUrl: string): Promise<Machine> {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     broker: await brokerVersion(amqpUrl),
     amqplib: amqplibVersion,
+    loadAvg1: Math.round(os.loadavg()[0] * 100) / 100,
   };
 }

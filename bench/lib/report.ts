@@ -36,7 +36,7 @@ export function consoleTable(report: BenchReport): string {
 }
 
 export function machineLine(m: Machine): string {
-  return `${m.nproc} × ${m.cpu}, ${m.memoryGb} GB RAM, Node ${m.node}, ${m.broker}, amqplib ${m.amqplib}, ${m.os}`;
+  return `${m.nproc} × ${m.cpu}, ${m.memoryGb} GB RAM, Node ${m.node}, ${m.broker}, amqplib ${m.amqplib}, ${m.os}, load average ${m.loadAvg1} at start`;
 }
 
 export function markdownTable(report: BenchReport): string {

@@ -4,23 +4,21 @@ import { evidence, NOW, request, rule } from './evidence-fixtures';
 
 /**
  * 5,000 generated rules and a 600-technique container: values are checked, not time (the timed
- * figure lives in the benchmark). Technique i (T1000+i) gets `i % 10` rules; every 5th rule is
- * disabled; maturity cycles stable/test/experimental; odd techniques have their source collected.
+ * figure lives in the benchmark). Rule n is tagged with technique n % 550 (T1000…T1549), so
+ * T1550…T1599 have none; technique t keeps t % 4 of its rules enabled; maturity cycles; sources
+ * of odd techniques are collected.
  */
 const TECHNIQUES = 600;
+const WITH_RULES = 550;
 const techniqueId = (i: number): string => `T${1000 + i}`;
+const MATURITIES = ['stable', 'test', 'experimental'] as const;
 
 function generatedRules(): DetectionRule[] {
-  const rules: DetectionRule[] = [];
-  const maturities = ['stable', 'test', 'experimental'] as const;
-  let n = 0;
-  for (let i = 0; rules.length < 5000; i = (i + 1) % TECHNIQUES) {
-    if (rules.filter((r) => r.techniques[0] === techniqueId(i)).length >= i % 10) continue;
-    rules.push(rule({ id: `rule-${n}`, techniques: [techniqueId(i)], maturity: maturities[n % 3], enabled: n % 5 !== 4, dataSources: [`source-${i}`] }));
-    n++;
-    if (n > 20000) break;
-  }
-  return rules;
+  return Array.from({ length: 5000 }, (_, n) => {
+    const t = n % WITH_RULES;
+    const rank = Math.floor(n / WITH_RULES);
+    return rule({ id: `rule-${n}`, techniques: [techniqueId(t)], maturity: MATURITIES[(t + rank) % 3], enabled: rank < t % 4, dataSources: [`source-${t}`] });
+  });
 }
 
 describe('Large input', () => {
