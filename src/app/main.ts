@@ -162,6 +162,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
             ...(config.coverage.attack_catalogue ? { attackCatalogue: config.coverage.attack_catalogue } : {}),
             maxRuleFileBytes: config.limits.max_rule_file_bytes,
           }));
+    // RELIABILITY: a skipped evidence file (too large, hostile YAML, symlink escaping its folder…) must
+    // be visible to the operator; one line each, capped so a big third-party repository cannot flood.
+    if (evidence && evidence.issues.length > 0) {
+      for (const issue of evidence.issues.slice(0, 50)) log.warn({ path: issue.path, reason: issue.reason }, 'evidence file skipped');
+      if (evidence.issues.length > 50) log.warn({ skipped: evidence.issues.length - 50 }, 'more evidence files skipped (not listed); run `coverage-connector assess` to see them all');
+    }
     const assessor =
       options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: (e) => createEmbeddedAssessor(e, { aggregate: config.coverage.aggregate, rollupSubtechniques: config.coverage.rollup_subtechniques }) });
 

@@ -33,6 +33,16 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** A reset (RST), like a dropped link, rather than a polite FIN; TLS sockets cannot be reset, only destroyed. */
+function reset(socket: net.Socket): void {
+  try {
+    if (socket instanceof tls.TLSSocket) socket.destroy();
+    else socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const targetHost = options.targetHost ?? '127.0.0.1';
   const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
@@ -44,7 +54,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const onClient = (client: net.Socket): void => {
     if (down) {
       refused += 1;
-      client.resetAndDestroy?.() ?? client.destroy();
+      reset(client);
       return;
     }
     accepted += 1;
@@ -89,8 +99,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       down = true;
       const n = pairs.size;
       for (const { client, upstream } of [...pairs]) {
-        // A reset (RST), like a dropped link, rather than a polite FIN.
-        (client as net.Socket).resetAndDestroy?.() ?? client.destroy();
+        reset(client);
         upstream.destroy();
       }
       pairs.clear();

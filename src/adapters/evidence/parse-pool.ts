@@ -16,7 +16,7 @@ import type { FoundFile } from './safe-files';
 /** Below this many files the worker start-up (~100 ms) costs more than it saves. */
 export const WORKER_THRESHOLD = 400;
 const BATCH_SIZE = 100;
-const MAX_WORKERS = 4;
+const MAX_WORKERS = 3;
 
 export interface BatchRequest {
   id: number;
@@ -41,28 +41,30 @@ export function workerEntry(): { file: string; execArgv: string[] } | undefined 
   }
 }
 
-/** Workers to use for `fileCount` files when the caller did not say: 0 means parse in this thread. */
+/**
+ * Extra threads for `fileCount` files when the caller did not say (this thread parses too, so one
+ * fewer than the cores): 0 means parse in this thread only.
+ */
 export function defaultWorkerCount(fileCount: number): number {
   if (fileCount < WORKER_THRESHOLD) return 0;
-  const cores = availableParallelism();
-  return cores < 2 ? 0 : Math.min(cores, MAX_WORKERS);
+  return Math.max(0, Math.min(availableParallelism() - 1, MAX_WORKERS));
 }
 
 /**
- * Loads `files` on `workers` threads, results in input order. `fallback` loads one batch in this
- * thread; it serves the batches of a worker that failed (and all of them if none could start).
+ * Loads `files` on `workers` threads plus this one, results in input order. All pull batches from
+ * one queue; `fallback` loads a batch in this thread, including the batch of a worker that failed.
  */
 export async function loadOnWorkers(
   files: readonly FoundFile[],
   maxBytes: number,
   workers: number,
   fallback: (batch: readonly FoundFile[]) => Promise<Array<Loaded<DetectionRule>>>,
+  entry: { file: string; execArgv: string[] } | undefined = workerEntry(),
 ): Promise<Array<Loaded<DetectionRule>>> {
   const results = new Array<Loaded<DetectionRule>>(files.length);
   const batches: Array<{ start: number; files: FoundFile[] }> = [];
   for (let start = 0; start < files.length; start += BATCH_SIZE) batches.push({ start, files: files.slice(start, start + BATCH_SIZE) });
   let next = 0;
-  const entry = workerEntry();
 
   const runInThread = async (): Promise<void> => {
     while (next < batches.length) {
@@ -79,7 +81,13 @@ export async function loadOnWorkers(
         resolve();
         return;
       }
-      const worker = new Worker(entry.file, { execArgv: entry.execArgv });
+      let worker: Worker;
+      try {
+        worker = new Worker(entry.file, { execArgv: entry.execArgv });
+      } catch {
+        resolve();
+        return;
+      }
       let current: { start: number; files: FoundFile[] } | undefined;
       let settled = false;
       const finish = (failed: boolean): void => {
@@ -115,8 +123,6 @@ export async function loadOnWorkers(
       worker.once('online', send);
     });
 
-  await Promise.all(Array.from({ length: Math.max(0, workers) }, runWorker));
-  // Whatever no worker took (none started, or all failed) is loaded here.
-  await runInThread();
+  await Promise.all([...Array.from({ length: Math.max(0, workers) }, runWorker), runInThread()]);
   return results;
 }

@@ -8,8 +8,8 @@ import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loade
 
 /**
  * Rule folders → DetectionRules. Each file is read once and parsed once; the parsed document's shape
- * picks the format: `.toml` is Elastic; YAML with `logsource` + `detection` is Sigma; YAML with
- * `search` and ATT&CK tags / data sources is Splunk. Other extensions are ignored.
+ * picks the format: `.toml` is Elastic; YAML with `logsource` / `detection` is Sigma; YAML with
+ * `search`, `tags.mitre_attack_id` or `data_source` is Splunk. Other extensions are ignored.
  */
 
 const RULE_FILE = /\.(ya?ml|toml)$/i;
@@ -26,9 +26,9 @@ export function loadRuleFile(text: string, path: string): Loaded<DetectionRule> 
   if (!parsed.ok) return fail(path, parsed.reason);
   const doc = parsed.value;
   if (!isRecord(doc)) return fail(path, 'yaml: not a rule (the document is not a mapping)');
-  if ('logsource' in doc && 'detection' in doc) return sigmaRuleFromDocument(doc, path);
+  if ('logsource' in doc || 'detection' in doc) return sigmaRuleFromDocument(doc, path);
   if (looksLikeSplunkDetection(doc)) return splunkRuleFromDocument(doc, path);
-  return fail(path, 'yaml: not a rule: neither Sigma (logsource + detection) nor Splunk (search + tags.mitre_attack_id / data_source)');
+  return fail(path, 'yaml: not a rule: neither Sigma (logsource, detection) nor Splunk (search, tags.mitre_attack_id, data_source)');
 }
 
 export interface RulesLoadResult {
@@ -42,14 +42,20 @@ export interface RulesLoadOptions {
   maxRuleFileBytes?: number;
   /** Files read at once per thread (default 32). */
   concurrency?: number;
-  /** Parser threads: 0 parses on the event loop; default: one per core (max 4) from 400 files up. */
+  /** Extra parser threads: 0 parses on the event loop only; default: cores - 1 (max 3) from 400 files up. */
   workers?: number;
 }
 
 async function loadFound(file: FoundFile, maxBytes: number): Promise<Loaded<DetectionRule>> {
   const read = await readTextBounded(file.absolute, maxBytes);
   if (!read.ok) return fail(file.display, read.reason);
-  const loaded = loadRuleFile(read.text, file.relative);
+  let loaded: Loaded<DetectionRule>;
+  try {
+    loaded = loadRuleFile(read.text, file.relative);
+  } catch (err) {
+    // A parser bug on one odd file must not cost the other rules.
+    return fail(file.display, `unexpected error: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}`);
+  }
   // Rules keep the root-relative path; issues name the file as the operator configured it.
   return loaded.ok ? loaded : fail(file.display, loaded.issue.reason);
 }

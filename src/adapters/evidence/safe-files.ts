@@ -1,4 +1,3 @@
-import { constants } from 'node:fs';
 import * as fs from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -163,24 +162,26 @@ export async function walkRoot(root: string, accept: (name: string) => boolean):
 export function readTextBounded(path: string, maxBytes: number): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
   return new Promise((resolvePromise) => {
     const failWith = (err: unknown): void => resolvePromise({ ok: false, reason: describeFsError(err) });
-    fs.open(path, 'r', (openErr, fd) => {
+    // O_NONBLOCK (RELIABILITY, test/faults/hostile-inventories): opening a FIFO named like a rule
+    // must not block forever before the isFile() check below; no effect on regular files.
+    fs.open(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK, (openErr, fd) => {
       if (openErr) return failWith(openErr);
       const done = (result: { ok: true; text: string } | { ok: false; reason: string }): void => fs.close(fd, () => resolvePromise(result));
       fs.fstat(fd, (statErr, stats) => {
         if (statErr) return done({ ok: false, reason: describeFsError(statErr) });
         if (!stats.isFile()) return done({ ok: false, reason: 'not a regular file' });
-        if (stats.size > maxBytes) return done({ ok: false, reason: `file too large: ${stats.size} bytes, limit ${maxBytes} (maxRuleFileBytes)` });
-        // One byte more than announced: a file that grew since fstat is still caught by the limit.
-        const buffer = Buffer.allocUnsafe(Math.min(stats.size + 1, maxBytes + 1));
+        if (stats.size > maxBytes) return done({ ok: false, reason: `file too large: ${stats.size} bytes, limit ${maxBytes} (LIMITS_MAX_RULE_FILE_BYTES)` });
+        const buffer = Buffer.allocUnsafe(stats.size);
         let filled = 0;
         const readMore = (): void => {
+          if (filled === buffer.length) {
+            // A UTF-8 byte-order mark is not content (Windows editors add one).
+            return done({ ok: true, text: buffer.toString('utf8', 0, filled).replace(/^\uFEFF/, '') });
+          }
           fs.read(fd, buffer, filled, buffer.length - filled, null, (readErr, bytes) => {
             if (readErr) return done({ ok: false, reason: describeFsError(readErr) });
+            if (bytes === 0) return done({ ok: false, reason: 'file shrank while being read' });
             filled += bytes;
-            if (filled > maxBytes) return done({ ok: false, reason: `file too large: over ${maxBytes} bytes (maxRuleFileBytes)` });
-            if (filled === buffer.length) return done({ ok: false, reason: 'file changed while being read' });
-            // A UTF-8 byte-order mark is not content (Windows editors add one).
-            if (bytes === 0) return done({ ok: true, text: buffer.toString('utf8', 0, filled).replace(/^\uFEFF/, '') });
             readMore();
           });
         };
@@ -189,6 +190,3 @@ export function readTextBounded(path: string, maxBytes: number): Promise<{ ok: t
     });
   });
 }
-
-/** A whole file as bytes (for gzip), no size limit: for operator-supplied inputs such as the ATT&CK bundle. */
-export { readFile as readBytes } from 'node:fs/promises';

@@ -18,10 +18,12 @@ const MATURITY: Record<string, RuleMaturity> = {
   removed: 'deprecated',
 };
 
-/** Splunk YAML has `search` and either ATT&CK tags or data sources (what tells it from Sigma). */
+/**
+ * Splunk security_content YAML: a `search`, ATT&CK tags or data sources (Sigma has none of them).
+ * Loose on purpose so that a detection missing its search is reported as a broken Splunk detection.
+ */
 export function looksLikeSplunkDetection(doc: Record<string, unknown>): boolean {
-  if (typeof doc.search !== 'string') return false;
-  return (isRecord(doc.tags) && 'mitre_attack_id' in doc.tags) || Array.isArray(doc.data_source);
+  return typeof doc.search === 'string' || Array.isArray(doc.data_source) || (isRecord(doc.tags) && 'mitre_attack_id' in doc.tags);
 }
 
 /** `tags.risk_score`, else the highest `rba.risk_objects[].score` (newer content), clamped to 0-100. */

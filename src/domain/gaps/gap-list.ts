@@ -9,7 +9,7 @@ export interface GapCandidate {
   detection?: number;
   prevention?: number;
   tactics: string[];
-  /** Disabled or deprecated rules for the technique (enabling / updating one is cheap). */
+  /** Disabled or deprecated rules whose data is collected (or cannot be checked): enabling / updating one is cheap. */
   dormantRules: number;
   /** Audit-only or disabled controls covering it (switching one to block is cheap). */
   weakControls: number;
@@ -17,26 +17,26 @@ export interface GapCandidate {
   neededSources: string[];
   /** The needed sources the inventory says are not collected (all of them without an inventory). */
   missingSources: string[];
-  /** A data-source inventory was loaded, so `missingSources` is known rather than assumed. */
-  inventoryKnown: boolean;
+  /** Share (0-1) of the needed sources already collected; absent when no inventory can tell. */
+  collectedShare?: number;
 }
 
 const isDetectionGap = (c: GapCandidate): boolean => c.detection !== undefined && c.detection < GAP_THRESHOLD;
 const isPreventionGap = (c: GapCandidate): boolean => c.prevention !== undefined && c.prevention < GAP_THRESHOLD;
 
 /**
- * How cheaply the gap closes, 0-10 (docs/scoring.md): from the share of needed data already
- * collected (3 + 6 × share; 5 when unknown), raised to 9 when a dormant rule exists for a detection
- * gap and to 8 when an audit-only or disabled control exists for a prevention gap.
+ * How cheaply the gap closes, 0-10 (docs/scoring.md). Detection gap: 3 + 6 × the share of needed
+ * data already collected (5 when unknown), 9 when a dormant rule with collected data exists.
+ * Prevention gap: 8 when an audit-only or disabled control exists, else 4 (a control must be
+ * deployed). A technique with both gaps takes the easier of the two.
  */
 export function feasibilityOf(c: GapCandidate): number {
-  let value = 5;
-  if (c.inventoryKnown && c.neededSources.length > 0) {
-    const collected = c.neededSources.length - c.missingSources.length;
-    value = 3 + Math.round((6 * collected) / c.neededSources.length);
+  let value = 0;
+  if (isDetectionGap(c)) {
+    const byData = c.collectedShare === undefined ? 5 : 3 + Math.round(6 * Math.min(1, Math.max(0, c.collectedShare)));
+    value = Math.max(value, c.dormantRules > 0 ? 9 : byData);
   }
-  if (isDetectionGap(c) && c.dormantRules > 0) value = Math.max(value, 9);
-  if (isPreventionGap(c) && c.weakControls > 0) value = Math.max(value, 8);
+  if (isPreventionGap(c)) value = Math.max(value, c.weakControls > 0 ? 8 : 4);
   return value;
 }
 

@@ -20,6 +20,26 @@ export interface IndexedRule {
   rule: DetectionRule;
   usable: boolean;
   strength: number;
+  /** Whether the inventory says the rule's data reaches the SIEM (computed once). */
+  feed: RuleFeed;
+}
+
+/**
+ * A rule's data-source keys are alternative names of what feeds it (Sigma: "windows/process_creation",
+ * "windows", "process_creation"; Elastic: index, integration, tag). The rule is fed when one of the
+ * keys the inventory knows is collected; exact entries win over parent keys, and a matched key that
+ * is a "/"-prefix of another matched key is ignored (the more specific entry decides).
+ */
+export interface RuleFeed {
+  /** The rule declares at least one data source. */
+  declared: boolean;
+  /** The inventory knows at least one of its keys. */
+  known: boolean;
+  fed: boolean;
+  /** The key that names the rule's source: a matched collected key, else a matched one, else its first key. */
+  primary?: string;
+  /** Matched keys the inventory marks as not collected (or the first key when nothing matched). */
+  missing: string[];
 }
 
 /** Whether a data source is collected: `known` is false when the inventory does not list it. */
@@ -43,7 +63,6 @@ export interface EvidenceIndex {
   /** Controls mapped to the technique directly, to its parent, or through an ATT&CK mitigation. */
   controlsFor(techniqueId: string): Array<{ control: PreventionControl; via: string }>;
   catalogueEntry(techniqueId: string): CatalogueTechnique | undefined;
-  sourceStatus(key: string): SourceStatus;
   /** Is this ATT&CK "Data source: Data component" string collected? undefined when the inventory does not mention it. */
   componentStatus(component: string): SourceStatus | undefined;
   /** Detection can be judged at all (some rule, import or emulation result was loaded). */
@@ -65,10 +84,46 @@ function techniqueKeys(ids: string[]): string[] {
 }
 
 export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
+  // Inventory keys and aliases, lower-case. A key also covers the keys below it ("windows" covers
+  // "windows/process_creation") when nothing more specific matches.
+  const inventory = new Map<string, DataSourceEntry>();
+  for (const entry of evidence.dataSources) {
+    for (const key of [entry.id, ...(entry.aliases ?? [])]) {
+      const k = key.trim().toLowerCase();
+      if (k && !inventory.has(k)) inventory.set(k, entry);
+    }
+  }
+  function parentEntry(key: string): DataSourceEntry | undefined {
+    const parts = key.split('/');
+    for (let i = parts.length - 1; i > 0; i--) {
+      const entry = inventory.get(parts.slice(0, i).join('/'));
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+  function componentStatus(component: string): SourceStatus | undefined {
+    const full = component.trim().toLowerCase();
+    const part = full.includes(':') ? full.slice(full.indexOf(':') + 1).trim() : full;
+    const entry = inventory.get(full) ?? inventory.get(part);
+    return entry ? { key: full, collected: entry.collected, known: true } : undefined;
+  }
+
+  function feedOf(rule: DetectionRule): RuleFeed {
+    const keys = [...new Set(rule.dataSources.map((d) => d.trim().toLowerCase()).filter(Boolean))];
+    if (keys.length === 0) return { declared: false, known: false, fed: false, missing: [] };
+    let matched = keys.map((key) => ({ key, entry: inventory.get(key) })).filter((m) => m.entry);
+    if (matched.length === 0) matched = keys.map((key) => ({ key, entry: parentEntry(key) })).filter((m) => m.entry);
+    matched = matched.filter((m) => !matched.some((o) => o.key !== m.key && o.key.startsWith(`${m.key}/`)));
+    if (matched.length === 0) return { declared: true, known: false, fed: false, primary: keys[0], missing: [keys[0]] };
+    const collected = matched.filter((m) => m.entry?.collected === true);
+    const missing = matched.filter((m) => m.entry?.collected !== true).map((m) => m.key);
+    return { declared: true, known: true, fed: collected.length > 0, primary: (collected[0] ?? matched[0]).key, missing: collected.length > 0 ? [] : missing };
+  }
+
   const rules = new Map<string, IndexedRule[]>();
   const subRules = new Map<string, IndexedRule[]>();
   for (const rule of evidence.rules) {
-    const indexed: IndexedRule = { rule, usable: isUsable(rule), strength: ruleStrength(rule) };
+    const indexed: IndexedRule = { rule, usable: isUsable(rule), strength: ruleStrength(rule), feed: feedOf(rule) };
     const parentsSeen = new Set<string>();
     for (const id of techniqueKeys(rule.techniques)) {
       push(rules, id, indexed);
@@ -110,33 +165,6 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
     }
   }
 
-  // Inventory keys and aliases, lower-case; a key also covers everything below it ("windows" covers "windows/sysmon").
-  const inventory = new Map<string, DataSourceEntry>();
-  for (const entry of evidence.dataSources) {
-    for (const key of [entry.id, ...(entry.aliases ?? [])]) {
-      const k = key.trim().toLowerCase();
-      if (k && !inventory.has(k)) inventory.set(k, entry);
-    }
-  }
-  const statusCache = new Map<string, SourceStatus>();
-  function sourceStatus(raw: string): SourceStatus {
-    const key = raw.trim().toLowerCase();
-    const cached = statusCache.get(key);
-    if (cached) return cached;
-    let entry = inventory.get(key);
-    const parts = key.split('/');
-    for (let i = parts.length - 1; !entry && i > 0; i--) entry = inventory.get(parts.slice(0, i).join('/'));
-    const status: SourceStatus = { key, collected: entry?.collected === true, known: !!entry };
-    statusCache.set(key, status);
-    return status;
-  }
-  function componentStatus(component: string): SourceStatus | undefined {
-    const full = component.trim().toLowerCase();
-    const part = full.includes(':') ? full.slice(full.indexOf(':') + 1).trim() : full;
-    const entry = inventory.get(full) ?? inventory.get(part);
-    return entry ? { key: full, collected: entry.collected, known: true } : undefined;
-  }
-
   function controlsFor(techniqueId: string): Array<{ control: PreventionControl; via: string }> {
     const out: Array<{ control: PreventionControl; via: string }> = [];
     const seen = new Set<string>();
@@ -166,7 +194,6 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
     subValidationFor: (id) => subValidation.get(id) ?? none,
     controlsFor,
     catalogueEntry: (id) => catalogue?.techniques[id],
-    sourceStatus,
     componentStatus,
     hasDetectionEvidence: evidence.rules.length > 0 || evidence.imported.length > 0 || evidence.validation.length > 0,
     hasControls: evidence.controls.length > 0,

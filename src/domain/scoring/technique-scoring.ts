@@ -50,17 +50,27 @@ function strongest(rules: IndexedRule[]): IndexedRule | undefined {
   return best;
 }
 
-/** Needed data sources: the enabled rules' own, else the ATT&CK data components, else the pattern's. */
-function neededSources(index: EvidenceIndex, ref: TechniqueRef, usable: IndexedRule[]): { keys: string[]; fromRules: boolean } {
-  const fromRules = [...new Set(usable.flatMap((r) => r.rule.dataSources.map((d) => d.trim().toLowerCase()).filter(Boolean)))].sort();
-  if (fromRules.length > 0) return { keys: fromRules, fromRules: true };
-  const components = index.catalogueEntry(ref.techniqueId)?.dataComponents ?? ref.dataSources ?? [];
-  return { keys: [...new Set(components.map((c) => c.trim()).filter(Boolean))].sort(), fromRules: false };
-}
-
-function statusOf(index: EvidenceIndex, key: string, fromRules: boolean): { collected: boolean; known: boolean } {
-  if (fromRules) return index.sourceStatus(key);
-  return index.componentStatus(key) ?? { collected: false, known: false };
+/**
+ * Data sources the technique's detections rely on: the rules' own (one per rule, its most specific
+ * matched key), else the ATT&CK data components, else the pattern's `x_mitre_data_sources`; with
+ * those not collected and the collected share (undefined when the inventory cannot tell).
+ */
+function sourcesOf(index: EvidenceIndex, ref: TechniqueRef, rules: IndexedRule[]): { needed: string[]; missing: string[]; share?: number } {
+  const sorted = (list: string[]): string[] => [...new Set(list)].sort();
+  const declared = rules.filter((r) => r.feed.declared);
+  const inventory = index.evidence.hasDataSourceInventory;
+  if (declared.length > 0) {
+    const fed = declared.filter((r) => r.feed.fed).length;
+    return {
+      needed: sorted(declared.map((r) => r.feed.primary as string)),
+      missing: sorted(declared.filter((r) => !r.feed.fed).flatMap((r) => (inventory ? r.feed.missing : [r.feed.primary as string]))),
+      ...(inventory ? { share: fed / declared.length } : {}),
+    };
+  }
+  const components = sorted((index.catalogueEntry(ref.techniqueId)?.dataComponents ?? ref.dataSources ?? []).map((c) => c.trim()).filter(Boolean));
+  if (!inventory || components.length === 0) return { needed: components, missing: components };
+  const missing = components.filter((c) => index.componentStatus(c)?.collected !== true);
+  return { needed: components, missing, share: (components.length - missing.length) / components.length };
 }
 
 function detectionOf(index: EvidenceIndex, ref: TechniqueRef, rollup: boolean, why: string[]): { parts: DetectionParts; usable: IndexedRule[]; dormant: IndexedRule[] } {
@@ -85,21 +95,26 @@ function detectionOf(index: EvidenceIndex, ref: TechniqueRef, rollup: boolean, w
     why.push(`rule quality ${parts.ruleQuality}/25 from the imported detection estimate ${importedDetection.detection}/100 (${importLabel(importedDetection)})`);
   }
 
-  // Data source: share of the enabled rules' sources that are collected.
+  // Data source: share of the enabled rules fed by a collected source.
   if (usable.length > 0) {
-    const needed = neededSources(index, ref, usable);
+    const declared = usable.filter((r) => r.feed.declared);
     if (!index.evidence.hasDataSourceInventory) {
       parts.dataSource = PART_MAX;
       why.push('data source 25/25: no data-source inventory configured, so the enabled rules\' sources are assumed collected');
-    } else if (needed.keys.length === 0) {
+    } else if (declared.length === 0) {
       parts.dataSource = PART_MAX;
       why.push('data source 25/25: the enabled rules declare no data source, assumed collected');
     } else {
-      const statuses = needed.keys.map((k) => ({ key: k, ...statusOf(index, k, needed.fromRules) }));
-      const collected = statuses.filter((s) => s.collected);
-      parts.dataSource = Math.round((PART_MAX * collected.length) / statuses.length);
-      const missing = statuses.filter((s) => !s.collected).map((s) => `${s.key}${s.known ? '' : ' (not in the inventory)'}`);
-      why.push(`data source ${parts.dataSource}/25: ${collected.length} of ${statuses.length} needed source(s) collected${missing.length ? `; missing: ${missing.join(', ')}` : ` (${needed.keys.join(', ')})`}`);
+      const fed = declared.filter((r) => r.feed.fed);
+      parts.dataSource = Math.round((PART_MAX * fed.length) / declared.length);
+      const notCollected = [...new Set(declared.filter((r) => !r.feed.fed && r.feed.known).flatMap((r) => r.feed.missing))];
+      const unknown = [...new Set(declared.filter((r) => !r.feed.known).map((r) => r.feed.primary as string))];
+      const details = [
+        fed.length > 0 ? `collected: ${[...new Set(fed.map((r) => r.feed.primary))].join(', ')}` : '',
+        notCollected.length > 0 ? `not collected: ${notCollected.join(', ')}` : '',
+        unknown.length > 0 ? `not in the inventory: ${unknown.join(', ')}` : '',
+      ].filter(Boolean);
+      why.push(`data source ${parts.dataSource}/25: ${fed.length} of ${declared.length} enabled rule(s) fed by a collected source (${details.join('; ')})`);
     }
   }
   const importedVisibility = imported.filter((s) => typeof s.visibility === 'number').sort((a, b) => (b.visibility as number) - (a.visibility as number))[0];
@@ -213,20 +228,18 @@ export function assessTechnique(index: EvidenceIndex, ref: TechniqueRef, rollup:
   if (base.detection !== undefined) why.unshift(`detection ${base.detection} = data source ${base.detectionParts!.dataSource} + rule quality ${base.detectionParts!.ruleQuality} + validation ${base.detectionParts!.validation} + enrichment ${base.detectionParts!.enrichment}`);
   base.why = why;
 
-  const needed = neededSources(index, ref, usable.length > 0 ? usable : dormant);
-  base.dataSources = needed.keys;
-  const inventoryKnown = index.evidence.hasDataSourceInventory;
-  const missing = inventoryKnown ? needed.keys.filter((k) => !statusOf(index, k, needed.fromRules).collected) : needed.keys;
+  const sources = sourcesOf(index, ref, usable.length > 0 ? usable : dormant);
+  base.dataSources = sources.needed;
   const tactics = entry?.tactics?.length ? entry.tactics : ref.tactics ?? [];
   const candidate: GapCandidate = {
     techniqueId: id,
     tactics,
-    dormantRules: dormant.length,
+    dormantRules: dormant.filter((r) => !index.evidence.hasDataSourceInventory || !r.feed.declared || r.feed.fed).length,
     weakControls: prevention.weak,
-    neededSources: needed.keys,
-    missingSources: missing,
-    inventoryKnown,
+    neededSources: sources.needed,
+    missingSources: sources.missing,
   };
+  if (sources.share !== undefined) candidate.collectedShare = sources.share;
   if (name) candidate.name = name;
   if (base.detection !== undefined) candidate.detection = base.detection;
   if (base.prevention !== undefined) candidate.prevention = base.prevention;

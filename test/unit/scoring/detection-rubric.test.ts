@@ -53,30 +53,65 @@ describe('Detection rubric (docs/scoring.md)', () => {
     expect(t.why.join('\n')).toMatch(/no data-source inventory configured/);
   });
 
-  it('gives half the data-source part when one of two needed sources is collected (12.5 rounds to 13) and names the missing one', async () => {
+  it('gives half the data-source part when one of two enabled rules is fed (12.5 rounds to 13) and names what is missing', async () => {
     const t = await assessOne(
       evidence({
-        rules: [rule({ id: 'r', techniques: ['T1003.001'], maturity: 'test', severity: 'medium', dataSources: ['windows/process_creation', 'windows/process_access'] })],
+        rules: [
+          rule({ id: 'fed', techniques: ['T1003.001'], maturity: 'test', severity: 'medium', dataSources: ['windows/process_creation', 'windows', 'process_creation'] }),
+          rule({ id: 'unfed', techniques: ['T1003.001'], maturity: 'test', dataSources: ['windows/process_access', 'windows', 'process_access'] }),
+        ],
         dataSources: [collected('windows/process_creation'), missing('windows/process_access')],
         hasDataSourceInventory: true,
       }),
       'T1003.001',
     );
     expect(t.detectionParts?.dataSource).toBe(13);
-    expect(t.detectionParts?.ruleQuality).toBe(13);
-    expect(t.detection).toBe(26);
-    expect(t.why.join('\n')).toMatch(/missing: windows\/process_access/);
+    expect(t.detectionParts?.ruleQuality).toBe(16);
+    expect(t.detection).toBe(29);
+    expect(t.why.join('\n')).toMatch(/1 of 2 enabled rule\(s\) fed .*not collected: windows\/process_access/);
+    expect(t.dataSources).toEqual(['windows/process_access', 'windows/process_creation']);
   });
 
-  it('matches rule data sources through aliases and parent keys, and counts unknown sources as missing', async () => {
-    const ev = evidence({
-      rules: [rule({ id: 'r', techniques: ['T1055'], dataSources: ['sysmon eventid 8', 'windows/registry_set', 'auditd'] })],
-      dataSources: [collected('windows/create_remote_thread', ['sysmon eventid 8']), collected('windows')],
-      hasDataSourceInventory: true,
-    });
-    const t = await assessOne(ev, 'T1055');
-    expect(t.detectionParts?.dataSource).toBe(17); // 2 of 3 → 16.67
-    expect(t.why.join('\n')).toMatch(/auditd \(not in the inventory\)/);
+  it('treats a rule\'s keys as alternatives: one collected key feeds it (Splunk Sysmon 1 or Security 4688)', async () => {
+    const t = await assessOne(
+      evidence({
+        rules: [rule({ id: 's', format: 'splunk', techniques: ['T1053.005'], dataSources: ['sysmon eventid 1', 'windows event log security 4688'] })],
+        dataSources: [missing('sysmon eventid 1'), collected('windows/security', ['windows event log security 4688'])],
+        hasDataSourceInventory: true,
+      }),
+      'T1053.005',
+    );
+    expect(t.detectionParts?.dataSource).toBe(25);
+  });
+
+  it('lets the most specific inventory entry decide: "windows/process_access: false" beats "windows: true"', async () => {
+    const ev = (keys: string[]) =>
+      evidence({
+        rules: [rule({ id: 'r', techniques: ['T1003.001'], dataSources: keys })],
+        dataSources: [collected('windows'), missing('windows/process_access')],
+        hasDataSourceInventory: true,
+      });
+    expect((await assessOne(ev(['windows/process_access', 'windows', 'process_access']), 'T1003.001')).detectionParts?.dataSource).toBe(0);
+    // Only the broad key is listed: a parent key covers what is below it.
+    expect((await assessOne(ev(['windows/registry_set', 'registry_set']), 'T1003.001')).detectionParts?.dataSource).toBe(25);
+  });
+
+  it('matches aliases and counts a rule whose sources the inventory does not know as not fed', async () => {
+    const t = await assessOne(
+      evidence({
+        rules: [
+          rule({ id: 'a', techniques: ['T1055'], dataSources: ['sysmon eventid 8'] }),
+          rule({ id: 'b', techniques: ['T1055'], dataSources: ['auditd'] }),
+          rule({ id: 'c', techniques: ['T1055'], dataSources: [] }),
+        ],
+        dataSources: [collected('windows/create_remote_thread', ['sysmon eventid 8'])],
+        hasDataSourceInventory: true,
+      }),
+      'T1055',
+    );
+    // Rules that declare no source are left out of the share: 1 fed of 2 declaring → 12.5 → 13.
+    expect(t.detectionParts?.dataSource).toBe(13);
+    expect(t.why.join('\n')).toMatch(/not in the inventory: auditd/);
   });
 
   it('maps validation outcomes: prevented 25, detected 25, logged 12, none 0, and only the latest counts', async () => {

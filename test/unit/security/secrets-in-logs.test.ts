@@ -116,7 +116,7 @@ describe('secrets in logs, errors and config dumps', () => {
     it('names the bad variables without their secret neighbours when startup refuses the config', async () => {
       const out = sink();
       const env = { OPENCTI_URL: 'http://127.0.0.1:9', OPENCTI_TOKEN: TOKEN, MQ_PASS: MQ_PASSWORD, CONNECTOR_ID: 'not-a-uuid', WORKER_CONCURRENCY: 'many' };
-      const failure = await startDaemon({ env, logDestination: out.stream }).catch((e: unknown) => e as Error);
+      const failure = (await startDaemon({ env, logDestination: out.stream }).then(() => undefined, (e: unknown) => e)) as Error;
       expect(failure).toMatchObject({ code: 'CONFIG_INVALID' });
       expect(failure.message).toMatch(/CONNECTOR_ID/);
       expect(failure.message).toMatch(/WORKER_CONCURRENCY/);
@@ -157,9 +157,9 @@ describe('secrets in logs, errors and config dumps', () => {
 
     it('keeps the token out of the logs when the platform answers 401 at registration', async () => {
       const out = sink();
-      const failure = await h
+      const failure = (await h
         .start({ config: { opencti: { token: TOKEN }, connector: { log_level: 'debug' } }, daemon: { log: undefined, logDestination: out.stream } })
-        .catch((e: unknown) => e as Error);
+        .then(() => undefined, (e: unknown) => e)) as Error;
       expect(failure).toMatchObject({ code: 'PLATFORM_AUTH' });
       expectClean(`${failure.message}\n${out.text()}`, [TOKEN]);
     });

@@ -154,8 +154,12 @@ withOpenssl('TLS with a private CA', () => {
     }, 30000);
 
     it('does not connect to a broker whose certificate it cannot verify, and connects with MQ_CA_FILE', async () => {
+      const admin = await (await import('amqplib')).connect(AMQP_URL);
+      const ch = await admin.createChannel();
+      const listen = `${h.dlq}.tls-listen`;
+      await ch.assertQueue(listen, { durable: false });
       const refused = memoryLog();
-      const strict = createBroker({ url: amqpsUrl(), listenQueue: 'unused', deadLetterQueue: `${h.dlq}.tls`, prefetch: 1, log: refused.log, reconnect: { initialDelay: 50, maxDelay: 100 } });
+      const strict = createBroker({ url: amqpsUrl(), listenQueue: listen, deadLetterQueue: `${h.dlq}.tls`, prefetch: 1, log: refused.log, reconnect: { initialDelay: 50, maxDelay: 100 } });
       const pending = strict.start(() => undefined).catch((e: unknown) => e as Error);
       await refused.waitFor(/broker connection attempt failed/);
       expect(strict.connected).toBe(false);
@@ -164,16 +168,14 @@ withOpenssl('TLS with a private CA', () => {
       expect(refused.text()).toMatch(/certificate|issuer/i);
 
       const trusted = memoryLog();
-      const ok = createBroker({ url: amqpsUrl(), listenQueue: 'unused', deadLetterQueue: `${h.dlq}.tls`, prefetch: 1, log: trusted.log, caFile: ca.caFile });
-      // Publishing only (no consumer): start() would check the listen queue.
+      const ok = createBroker({ url: amqpsUrl(), listenQueue: listen, deadLetterQueue: `${h.dlq}.tls`, prefetch: 1, log: trusted.log, caFile: ca.caFile });
       const started = ok.start(() => undefined).catch((e: unknown) => e as Error);
       await trusted.waitFor(/connected to the broker/);
       expect(ok.connected).toBe(true);
       await ok.close();
       await started;
-      const admin = await (await import('amqplib')).connect(AMQP_URL);
-      const ch = await admin.createChannel();
       await ch.deleteQueue(`${h.dlq}.tls`);
+      await ch.deleteQueue(listen);
       await admin.close();
     }, 30000);
   });
