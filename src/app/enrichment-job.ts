@@ -32,6 +32,8 @@ export interface JobSettings {
   maxTechniques: number;
   defaultPeriodicity: string;
   timezone: string;
+  /** Period bounds (config scheduler.min_periodicity / max_duration) so valid_to matches the scheduler's plan. */
+  periodBounds?: { minPeriodicity?: string; maxDuration?: string };
   externalUri?: string;
   /** VERSIONS: what the platform can do (default: the 6.9 baseline); see docs/compatibility.md. */
   platform?: PlatformProfile;
@@ -145,7 +147,7 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
   deps.observer.assessed(deps.assessor.name, Number(process.hrtime.bigint() - started) / 1e9);
   for (const w of result.warnings) ctx.log.warn({ warning: w }, 'assessment warning');
 
-  const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity);
+  const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
   // VERSIONS: 6.x keeps the backend's link; 7.x writes the stable key of our Result (docs/compatibility.md).
   const platform = settings.platform ?? BASELINE_PROFILE;
   const externalUri = externalUriFor(platform, {
@@ -160,7 +162,10 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
   if (ctx.signal.aborted) throw new Error('job aborted by shutdown before pushing');
 
   // VERSIONS: on 7.x the coverage-level state is not ours (our scores live on our Result) and our writes do not re-trigger: no guard.
-  const guard = !platform.capabilities.resultEntity;
+  // A scheduled or operator run (mode manual) whose stored validity has lapsed pushes even with unchanged
+  // scores, so last_result / valid_to stay fresh. Auto re-triggers (our own write-back) never do: no loop.
+  const datesLapsed = internal.mode === 'manual' && state.validTo !== undefined && Date.parse(state.validTo) <= runAt.getTime();
+  const guard = !platform.capabilities.resultEntity && !datesLapsed;
   if (guard && ctx.progress.pushed.size === 0 && (await unchanged(deps, event.entity_id, request.currentCoverage, bundle, ctx.signal))) {
     return { outcome: 'unchanged', note: `Coverage unchanged (${scoresText(scores)}): nothing pushed` };
   }

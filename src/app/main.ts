@@ -237,6 +237,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
           maxTechniques: config.limits.max_techniques,
           defaultPeriodicity: config.scheduler.default_periodicity,
           timezone: config.scheduler.timezone,
+          periodBounds: { minPeriodicity: config.scheduler.min_periodicity, maxDuration: config.scheduler.max_duration },
           // VERSIONS: 7.x keys our Security-Coverage-Result on <instance uri>/coverages/<uuid>
           platform,
           instanceUri: config.connector.instance_uri ?? defaultInstanceUri(connectorId),

@@ -108,6 +108,28 @@ describeWithBroker('daemon: enrichment flow', () => {
     expect(work.status).toBe('complete');
   });
 
+  it('refreshes lapsed validity dates on a scheduled (manual) run even when the scores are unchanged', async () => {
+    const { coverage } = h.reportCoverage(['T1059', 'T1003']);
+    await h.start();
+    const first = await h.fake.publishEnrichment(h.connectorId, coverage);
+    await h.fake.until(() => h.fake.state.works.get(first)?.status === 'complete', 15000, 'the first work');
+    const pushesAfterFirst = h.fake.state.pushes.length;
+    const stored = h.fake.state.coverages.get(coverage.standardId)!;
+    expect(stored.validTo).toBeDefined();
+
+    // An auto re-trigger with fresh dates stays a no-op (loop guard) …
+    const auto = await h.fake.publishEnrichment(h.connectorId, coverage, { trigger: 'update' });
+    await h.fake.until(() => (h.fake.state.works.get(auto)?.processedCalls.length ?? 0) > 0, 15000, 'the auto work');
+    expect(h.fake.state.pushes.length).toBe(pushesAfterFirst);
+
+    // … but once valid_to has passed, the scheduler's run (mode manual) pushes new dates.
+    stored.validTo = '2000-01-01T00:00:00.000Z';
+    const scheduled = await h.fake.publishEnrichment(h.connectorId, coverage, { mode: 'manual', trigger: 'update' });
+    await h.fake.until(() => h.fake.state.works.get(scheduled)?.status === 'complete', 15000, 'the scheduled work');
+    expect(h.fake.state.pushes.length).toBeGreaterThan(pushesAfterFirst);
+    expect(Date.parse(h.fake.state.coverages.get(coverage.standardId)!.validTo!)).toBeGreaterThan(Date.now());
+  });
+
   it('skips a coverage in manual-input mode and closes the work saying why', async () => {
     const { coverage } = h.reportCoverage(['T1059'], { autoEnrichmentDisable: true });
     const assessor = fakeAssessor();

@@ -88,6 +88,7 @@ export async function walkRoot(root: string, accept: (name: string) => boolean):
   try {
     rootReal = await realpath(root);
     if (!(await stat(rootReal)).isDirectory()) {
+      if (!accept(basename(root))) return { files, issues: [{ path: root, reason: 'not a file type read here (see docs/evidence-formats.md)' }] };
       return { files: [{ absolute: rootReal, relative: basename(root), display: root }], issues };
     }
   } catch (err) {

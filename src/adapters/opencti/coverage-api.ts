@@ -21,6 +21,8 @@ export interface CoverageState {
   coverage?: ScoreEntry[];
   periodicity?: string;
   duration?: string;
+  /** Stored `valid_to` of the last result (ISO), when the platform has one. */
+  validTo?: string;
   covered?: { id: string; standardId: string; entityType: string };
 }
 
@@ -61,6 +63,7 @@ interface CoverageAnswer {
     periodicity: string | null;
     duration: string | null;
     auto_enrichment_disable: boolean | null;
+    coverage_valid_to?: string | null;
     coverage_information: { coverage_name: string; coverage_score: number }[] | null;
     objectCovered: { id: string; standard_id: string; entity_type: string } | null;
   } | null;
@@ -137,6 +140,7 @@ export function createCoverageApi({ gql, pageSize = 500, maxPages = 1000 }: Cove
         ...(c.coverage_information ? { coverage: toScores(c.coverage_information) } : {}),
         ...(c.periodicity ? { periodicity: c.periodicity } : {}),
         ...(c.duration ? { duration: c.duration } : {}),
+        ...(c.coverage_valid_to ? { validTo: c.coverage_valid_to } : {}),
         ...(c.objectCovered
           ? { covered: { id: c.objectCovered.id, standardId: c.objectCovered.standard_id, entityType: c.objectCovered.entity_type } }
           : {}),

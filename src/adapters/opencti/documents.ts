@@ -73,6 +73,7 @@ export const COVERAGE_STATE = /* GraphQL */ `
       periodicity
       duration
       auto_enrichment_disable
+      coverage_valid_to
       coverage_information { coverage_name coverage_score }
       objectCovered { id standard_id entity_type }
     }

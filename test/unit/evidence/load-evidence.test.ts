@@ -61,4 +61,12 @@ describe('loadEvidence', () => {
     expect(evidence.imported).toEqual([]);
     expect(evidence.issues.map((i) => i.reason)).toEqual([expect.stringMatching(/^file too large/), expect.stringMatching(/^file too large/)]);
   });
+
+  it('reports a configured layer that is neither a Navigator .json nor a DeTT&CT .yaml', async () => {
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'T1059 is covered');
+    const evidence = await loadEvidence({ rulesDirs: [], layers: [notes] });
+    expect(evidence.imported).toEqual([]);
+    expect(evidence.issues).toEqual([{ path: notes, reason: 'not a file type read here (see docs/evidence-formats.md)' }]);
+  });
 });

@@ -59,6 +59,13 @@ describe('rule folders: hardening', () => {
     expect(loaded.issue.reason).toMatch(/^yaml: too many aliases .*billion-laughs/);
   });
 
+  it('rejects duplicate keys and multi-document YAML, each with its own reason', () => {
+    const duplicate = loadRuleFile(`${sigma(1)}title: again\n`, 'd.yml');
+    expect(duplicate.ok ? undefined : duplicate.issue.reason).toMatch(/^yaml: invalid at line \d+: Map keys must be unique/);
+    const multi = loadRuleFile(`${sigma(1)}---\n${sigma(2)}`, 'm.yml');
+    expect(multi.ok ? undefined : multi.issue.reason).toBe('yaml: several documents in one file (multi-document rule collections are not supported)');
+  });
+
   it('rejects a file over maxRuleFileBytes without reading it and loads the rest', async () => {
     writeFileSync(join(dir, 'small.yml'), sigma(1));
     writeFileSync(join(dir, 'big.yml'), sigma(2) + `description: "${'x'.repeat(2000)}"\n`);
