@@ -196,16 +196,17 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
     // B7
     if (!options.wanted.includes('B7')) return figures;
     const b7 = traffic.newPhase();
-    const warmAt = Math.max(1, Math.round(settings.b7Messages / 10));
     const t7 = nowMs();
     let warmMemory: MemorySample | undefined;
     const samples: Array<{ at: number; heapUsedMb: number; rssMb: number }> = [];
     let sampling: Promise<void> | undefined;
     const stopB7 = (): boolean => b7.published >= settings.b7Messages || nowMs() - t7 > settings.b7CapMs;
-    // Memory is sampled after warm-up, then every further 10 %.
+    // Ten samples: the k-th once k/10 of the messages OR of the time cap is done; the first one is the
+    // after-warm-up baseline (whichever limit ends the run, growth is measured from there).
     const sampleIfDue = (): void => {
-      const step = Math.floor((b7.completed * 10) / settings.b7Messages);
-      if (b7.completed < warmAt || sampling || samples.length >= step) return;
+      const k = samples.length + 1;
+      const due = b7.completed >= (k * settings.b7Messages) / 10 || nowMs() - t7 >= (k * settings.b7CapMs) / 10;
+      if (sampling || k > 9 || !due) return;
       sampling = daemon!.memory().then((m) => {
         samples.push({ at: b7.completed, ...m });
         warmMemory ??= m;
@@ -240,7 +241,7 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
           failed: b7.failed,
         },
         heapGrowth <= 10,
-        `heap after a forced GC in the connector process, first sample after ${warmAt} messages${capped ? `; time cap of ${settings.b7CapMs / 1000} s reached before ${settings.b7Messages} messages` : ''}; samples (messages:heap MB) ${samples.map((s) => `${s.at}:${s.heapUsedMb}`).join(' ')}`,
+        `heap after a forced GC in the connector process, baseline after ${samples[0]?.at ?? 0} messages${capped ? `; time cap of ${settings.b7CapMs / 1000} s reached before ${settings.b7Messages} messages` : ''}; samples (messages:heap MB) ${samples.map((s) => `${s.at}:${s.heapUsedMb}`).join(' ')}`,
       ),
     );
     if (traffic.publishErrors > 0) options.log(`${traffic.publishErrors} publish error(s)`);

@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -115,6 +115,18 @@ describe('coverage-connector assess (CLI)', () => {
     expect(out.techniques).toHaveLength(15);
     expect(out.issues).toHaveLength(3);
     expect(out.unmatched).toHaveLength(1);
+  });
+
+  it('applies a priorities file, and falls back to the defaults with a warning when it is invalid', async () => {
+    const withOverrides = await cliInProcess([...EXAMPLE, '--priorities', 'config/examples/priorities.yml', '--json']);
+    const gaps = JSON.parse(withOverrides.stdout).gaps as Array<{ techniqueId: string; prevalence: number; impact: number }>;
+    expect(gaps.find((g) => g.techniqueId === 'T1021.001')?.prevalence).toBe(9);
+    expect(gaps.find((g) => g.techniqueId === 'T1082')?.impact).toBe(1);
+    const bad = join(dir, 'bad-priorities.yml');
+    writeFileSync(bad, 'prevalence: { T1021: 42 }\n');
+    const fallback = await cliInProcess([...EXAMPLE, '--priorities', bad]);
+    expect(fallback.status).toBe(0);
+    expect(fallback.stdout).toContain(`warning: ${bad}: invalid priorities file (prevalence.T1021:`);
   });
 
   it('exits 2 with one clear line when the bundle file is missing', () => {

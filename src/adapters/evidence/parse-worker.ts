@@ -1,11 +1,11 @@
 import { parentPort } from 'node:worker_threads';
 import type { BatchRequest, BatchResponse } from './parse-pool';
-import { loadFoundRuleFiles } from './rule-files';
+import { loadFoundRuleFilesSync } from './rule-files';
 
-/** Worker-thread entry (see parse-pool.ts): loads each batch of rule files it is sent. */
+/** Worker-thread entry (see parse-pool.ts): loads each batch of rule files it is sent, blocking I/O. */
 const port = parentPort;
 if (port) {
   port.on('message', (request: BatchRequest) => {
-    void loadFoundRuleFiles(request.files, request.maxBytes).then((results) => port.postMessage({ id: request.id, results } satisfies BatchResponse));
+    port.postMessage({ id: request.id, results: loadFoundRuleFilesSync(request.files, request.maxBytes) } satisfies BatchResponse);
   });
 }

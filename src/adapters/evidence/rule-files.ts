@@ -2,7 +2,7 @@ import type { DetectionRule, LoadIssue } from '../../domain/evidence/evidence-ty
 import { elasticRuleFromDocument } from './elastic-loader';
 import { fail, isRecord, parseToml, parseYaml, type Loaded } from './parse-text';
 import { defaultWorkerCount, loadOnWorkers } from './parse-pool';
-import { DEFAULT_MAX_RULE_FILE_BYTES, mapLimit, READ_CONCURRENCY, readTextBounded, walkRoot, type FoundFile } from './safe-files';
+import { DEFAULT_MAX_RULE_FILE_BYTES, mapLimit, READ_CONCURRENCY, readTextBounded, readTextBoundedSync, walkRoot, type FoundFile } from './safe-files';
 import { sigmaRuleFromDocument } from './sigma-loader';
 import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loader';
 
@@ -46,8 +46,13 @@ export interface RulesLoadOptions {
   workers?: number;
 }
 
+type ReadResult = { ok: true; text: string } | { ok: false; reason: string };
+
 async function loadFound(file: FoundFile, maxBytes: number): Promise<Loaded<DetectionRule>> {
-  const read = await readTextBounded(file.absolute, maxBytes);
+  return parseRead(file, await readTextBounded(file.absolute, maxBytes));
+}
+
+function parseRead(file: FoundFile, read: ReadResult): Loaded<DetectionRule> {
   if (!read.ok) return fail(file.display, read.reason);
   let loaded: Loaded<DetectionRule>;
   try {
@@ -63,6 +68,11 @@ async function loadFound(file: FoundFile, maxBytes: number): Promise<Loaded<Dete
 /** Reads and parses found files in this thread, at most `concurrency` at a time, results in order. */
 export function loadFoundRuleFiles(files: readonly FoundFile[], maxBytes: number, concurrency = READ_CONCURRENCY): Promise<Array<Loaded<DetectionRule>>> {
   return mapLimit(files, concurrency, (file) => loadFound(file, maxBytes));
+}
+
+/** Blocking variant for worker threads (parse-worker.ts): same results as loadFoundRuleFiles. */
+export function loadFoundRuleFilesSync(files: readonly FoundFile[], maxBytes: number): Array<Loaded<DetectionRule>> {
+  return files.map((file) => parseRead(file, readTextBoundedSync(file.absolute, maxBytes)));
 }
 
 /**

@@ -191,3 +191,29 @@ export function readTextBounded(path: string, maxBytes: number): Promise<{ ok: t
     });
   });
 }
+
+/**
+ * Same contract as readTextBounded, blocking: for worker threads, where nothing else waits on the
+ * event loop and four syscalls cost less than the callback round trips.
+ */
+export function readTextBoundedSync(path: string, maxBytes: number): { ok: true; text: string } | { ok: false; reason: string } {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, 'r');
+    const stats = fs.fstatSync(fd);
+    if (!stats.isFile()) return { ok: false, reason: 'not a regular file' };
+    if (stats.size > maxBytes) return { ok: false, reason: `file too large: ${stats.size} bytes, limit ${maxBytes} (maxRuleFileBytes)` };
+    const buffer = Buffer.allocUnsafe(stats.size);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const bytes = fs.readSync(fd, buffer, filled, buffer.length - filled, null);
+      if (bytes === 0) return { ok: false, reason: 'file shrank while being read' };
+      filled += bytes;
+    }
+    return { ok: true, text: buffer.toString('utf8').replace(/^\uFEFF/, '') };
+  } catch (err) {
+    return { ok: false, reason: describeFsError(err) };
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
