@@ -99,7 +99,7 @@ export async function runB6(options: SuiteOptions): Promise<Figure[]> {
   const ticks = options.quick ? 20 : 90;
   const policyResult = schedulePolicyFrom({
     default_periodicity: 'P1D', default_duration: 'P30D', min_periodicity: 'PT1M', max_duration: 'P5Y',
-    timezone: 'Europe/Paris', first_run_grace: 'PT10M', run_timeout: 'PT1H',
+    timezone: 'UTC', first_run_grace: 'PT10M', run_timeout: 'PT1H',
   });
   if (!policyResult.ok) throw new Error('bench schedule policy rejected');
   const baseline = memorySample();

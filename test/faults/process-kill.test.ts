@@ -83,7 +83,10 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
 
     const restartedAt = Date.now();
     const second = spawnDaemon();
-    await h.fake.until(() => allClosedOk(h, workIds), 90000, `all works after the restart\n${second.output()}`);
+    await h.fake.until(() => allClosedOk(h, workIds), 90000, 'all works after the restart').catch((err: Error) => {
+      const open = workIds.map((id) => h.fake.state.works.get(id)).filter((w) => !w?.processedCalls.some((p) => !p.inError));
+      throw new Error(`${err.message}: ${open.length} work(s) not closed ok, e.g. ${JSON.stringify(open[0])}; registrations ${h.fake.callsOf('RegisterConnector').length}\n${second.output().slice(-3000)}`);
+    });
     const recoveryMs = Date.now() - restartedAt;
     second.child.kill('SIGTERM');
     await second.exited;

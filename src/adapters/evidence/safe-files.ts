@@ -202,7 +202,7 @@ export function readTextBoundedSync(path: string, maxBytes: number): { ok: true;
     fd = fs.openSync(path, 'r');
     const stats = fs.fstatSync(fd);
     if (!stats.isFile()) return { ok: false, reason: 'not a regular file' };
-    if (stats.size > maxBytes) return { ok: false, reason: `file too large: ${stats.size} bytes, limit ${maxBytes} (maxRuleFileBytes)` };
+    if (stats.size > maxBytes) return { ok: false, reason: `file too large: ${stats.size} bytes, limit ${maxBytes} (LIMITS_MAX_RULE_FILE_BYTES)` };
     const buffer = Buffer.allocUnsafe(stats.size);
     let filled = 0;
     while (filled < buffer.length) {

@@ -1,4 +1,7 @@
-import { mapLimit, resolveWithinRoot } from '../../../src/adapters/evidence/safe-files';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mapLimit, readTextBounded, readTextBoundedSync, resolveWithinRoot } from '../../../src/adapters/evidence/safe-files';
 
 describe('safe file access', () => {
   it('rejects paths that climb out of the root with ..', () => {
@@ -33,5 +36,25 @@ describe('safe file access', () => {
     }
     expect(await done).toEqual([10, 20, 30, 40, 50, 60, 70]);
     expect(peak).toBe(3);
+  });
+
+  it('reads text the same way blocking and non-blocking: BOM dropped, size limit, missing file, folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'read-bounded-'));
+    try {
+      writeFileSync(join(dir, 'bom.yml'), '\uFEFFtitle: x\n');
+      writeFileSync(join(dir, 'big.yml'), 'x'.repeat(2048));
+      const cases: Array<[string, object]> = [
+        ['bom.yml', { ok: true, text: 'title: x\n' }],
+        ['big.yml', { ok: false, reason: 'file too large: 2048 bytes, limit 1024 (LIMITS_MAX_RULE_FILE_BYTES)' }],
+        ['none.yml', { ok: false, reason: 'not found' }],
+        ['.', { ok: false, reason: 'not a regular file' }],
+      ];
+      for (const [name, expected] of cases) {
+        expect(await readTextBounded(join(dir, name), 1024)).toEqual(expected);
+        expect(readTextBoundedSync(join(dir, name), 1024)).toEqual(expected);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,2 +1,0 @@
-import { transpileProject } from './bench/lib/transpile';
-console.log(transpileProject(process.cwd(), '/tmp/loaders-build'));
