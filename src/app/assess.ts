@@ -1,19 +1,17 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
-import { PrioritiesFileSchema } from '../../schemas/priorities';
 import { loadEvidence as defaultLoadEvidence } from '../adapters/evidence';
 import type { AssessmentResult } from '../domain/assessment/assessment-types';
 import type { Aggregate } from '../domain/assessment/combine';
 import type { CoverageRequest } from '../domain/coverage/coverage-types';
 import { resolveCoverageRequest } from '../domain/coverage/technique-resolution';
 import type { EvidenceSet, LoadIssue } from '../domain/evidence/evidence-types';
-import type { PriorityOverrides } from '../domain/gaps/gap-priorities';
 import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
 import { validityWindow } from '../domain/schedule/validity';
 import { buildNavigatorLayer, type NavigatorLayer } from '../domain/stix/navigator-layer';
 import { buildResultBundle } from '../domain/stix/result-bundle';
 import type { StixBundle, StixObject } from '../domain/stix/stix-types';
 import { errorMessageOf } from '../errors';
+import { readPriorities } from './embedded-setup';
 
 /**
  * `coverage-connector assess`: one offline run of the embedded engine over a STIX bundle file —
@@ -83,27 +81,6 @@ async function readBundle(path: string): Promise<StixObject[]> {
   const objects = (parsed as { objects?: unknown } | null)?.objects;
   if (!Array.isArray(objects)) throw new AssessInputError(`bundle file ${path} is not a STIX bundle (no "objects" array)`);
   return objects as StixObject[];
-}
-
-async function readPriorities(path: string, issues: LoadIssue[]): Promise<PriorityOverrides | undefined> {
-  try {
-    const parsed = PrioritiesFileSchema.safeParse(parseYaml(await readFile(path, 'utf8')) ?? {});
-    if (!parsed.success) {
-      issues.push({ path, reason: `invalid priorities file (${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}); default tables used` });
-      return undefined;
-    }
-    const p = parsed.data;
-    return {
-      ...(p.prevalence ? { prevalence: p.prevalence } : {}),
-      ...(p.impact?.tactics ? { tacticImpact: p.impact.tactics } : {}),
-      ...(p.impact?.techniques ? { techniqueImpact: p.impact.techniques } : {}),
-      ...(p.default_prevalence !== undefined ? { defaultPrevalence: p.default_prevalence } : {}),
-      ...(p.default_impact !== undefined ? { defaultImpact: p.default_impact } : {}),
-    };
-  } catch (err) {
-    issues.push({ path, reason: `cannot read priorities file: ${errorMessageOf(err)}; default tables used` });
-    return undefined;
-  }
 }
 
 async function writeJson(path: string, value: unknown, written: string[]): Promise<void> {

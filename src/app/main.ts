@@ -9,9 +9,9 @@ import { createOpenCtiClient, isConnectorGone, type OpenCtiClient, type Registra
 import { createPlatformProbe, defaultInstanceUri, type PlatformProfile } from '../adapters/opencti'; // VERSIONS
 import type { Assessor } from '../domain/assessment/assessment-types';
 import type { EvidenceSet } from '../domain/evidence/evidence-types';
-import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
 import { ConnectorError, errorMessageOf } from '../errors';
 import { createAssessor } from './assessors';
+import { embeddedFactoryOf, evidenceOptionsOf } from './embedded-setup';
 import { assertDaemonConfig, loadConfig, secretValues } from './config';
 import type { JobDeps } from './enrichment-job';
 import { noopObserver, type JobObserver } from './job-observer';
@@ -153,15 +153,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       options.evidence ??
       (options.assessor
         ? undefined
-        : await loadEvidence({
-            rulesDirs: [...config.coverage.rules_dirs],
-            ...(config.coverage.controls_file ? { controlsFile: config.coverage.controls_file } : {}),
-            ...(config.coverage.data_sources_file ? { dataSourcesFile: config.coverage.data_sources_file } : {}),
-            ...(config.coverage.validation_file ? { validationFile: config.coverage.validation_file } : {}),
-            layers: [...config.coverage.layers],
-            ...(config.coverage.attack_catalogue ? { attackCatalogue: config.coverage.attack_catalogue } : {}),
-            maxRuleFileBytes: config.limits.max_rule_file_bytes,
-          }));
+        : await loadEvidence(evidenceOptionsOf(config)));
     // RELIABILITY: a skipped evidence file (too large, hostile YAML, symlink escaping its folder…) must
     // be visible to the operator; one line each, capped so a big third-party repository cannot flood.
     if (evidence && evidence.issues.length > 0) {
@@ -169,7 +161,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       if (evidence.issues.length > 50) log.warn({ skipped: evidence.issues.length - 50 }, 'more evidence files skipped (not listed); run `coverage-connector assess` to see them all');
     }
     const assessor =
-      options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: (e) => createEmbeddedAssessor(e, { aggregate: config.coverage.aggregate, rollupSubtechniques: config.coverage.rollup_subtechniques }) });
+      options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: await embeddedFactoryOf(config, (evidence as EvidenceSet).issues) });
 
     const opencti = createOpenCtiClient({
       url: config.opencti.url as string,

@@ -11,7 +11,7 @@ import type { ScoreEntry } from '../domain/coverage/coverage-types';
 import { sameCoverage } from '../domain/coverage/score-equality';
 import { resolveCoverageRequest } from '../domain/coverage/technique-resolution';
 import type { EvidenceSet } from '../domain/evidence/evidence-types';
-import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
+import { embeddedFactoryOf, evidenceOptionsOf } from '../app/embedded-setup';
 import { validityWindow } from '../domain/schedule/validity';
 import { buildResultBundle } from '../domain/stix/result-bundle';
 import type { StixBundle, StixObject } from '../domain/stix/stix-types';
@@ -89,19 +89,6 @@ export function formatDiff(changes: ScoreChange[], names: Map<string, string>): 
     .join('\n')}\n`;
 }
 
-function evidenceOptionsOf(config: Readonly<Config>): Parameters<typeof loadEvidence>[0] {
-  const c = config.coverage;
-  return {
-    rulesDirs: [...c.rules_dirs],
-    ...(c.controls_file ? { controlsFile: c.controls_file } : {}),
-    ...(c.data_sources_file ? { dataSourcesFile: c.data_sources_file } : {}),
-    ...(c.validation_file ? { validationFile: c.validation_file } : {}),
-    layers: [...c.layers],
-    ...(c.attack_catalogue ? { attackCatalogue: c.attack_catalogue } : {}),
-    maxRuleFileBytes: config.limits.max_rule_file_bytes,
-  };
-}
-
 export async function runLiveAssess(flags: LiveAssessFlags, io: LiveAssessIo): Promise<void> {
   if (!flags.dryRun) {
     throw new Error('assess --coverage only runs with --dry-run (the daemon is what pushes; `coverage-connector retrigger <id>` runs it for real)');
@@ -125,7 +112,7 @@ export async function runLiveAssess(flags: LiveAssessFlags, io: LiveAssessIo): P
 
     const evidence = await loadEvidence(evidenceOptionsOf(config));
     for (const issue of evidence.issues) io.stderr(`warning: ${issue.path}: ${issue.reason}\n`);
-    const embedded = (e: EvidenceSet): Assessor => createEmbeddedAssessor(e, { aggregate: config.coverage.aggregate, rollupSubtechniques: config.coverage.rollup_subtechniques });
+    const embedded = await embeddedFactoryOf(config, evidence.issues);
     const assessor = io.assessorFor?.(config, evidence) ?? (flags.configuredBackends ? createAssessor(config, evidence, { createEmbedded: embedded }) : embedded(evidence));
     const now = (io.now ?? (() => new Date()))();
     const result = await assessor.assess(request, { now });
