@@ -114,7 +114,8 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
     b2Ms: q ? 8_000 : 30_000,
     b3Ms: q ? 6_000 : 30_000,
     b7Messages: q ? 2_000 : 100_000,
-    b7CapMs: q ? 20_000 : 240_000,
+    // BENCH_B7_CAP_S lifts the time cap, e.g. to let the full 100,000 messages through (about an hour at 30/s).
+    b7CapMs: q ? 20_000 : Number(process.env.BENCH_B7_CAP_S ?? 240) * 1000,
   };
   const catalogue = generateTechniques(options.seed);
   const fake: FakeOpenCti = await startFakeOpenCti({ amqpUrl: options.amqpUrl, maxPageSize: 500 });
@@ -240,8 +241,9 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
           messages: b7.completed,
           failed: b7.failed,
         },
-        heapGrowth <= 10,
-        `heap after a forced GC in the connector process, baseline after ${samples[0]?.at ?? 0} messages${capped ? `; time cap of ${settings.b7CapMs / 1000} s reached before ${settings.b7Messages} messages` : ''}; samples (messages:heap MB) ${samples.map((s) => `${s.at}:${s.heapUsedMb}`).join(' ')}`,
+        // Judged only at the target's scale: a capped run shows the trend but is not the 100,000-message proof.
+        capped ? null : heapGrowth <= 10,
+        `heap after a forced GC in the connector process, baseline after ${samples[0]?.at ?? 0} messages${capped ? `; time cap of ${settings.b7CapMs / 1000} s reached before ${settings.b7Messages} messages (target not judged; BENCH_B7_CAP_S raises the cap)` : ''}; samples (messages:heap MB) ${samples.map((s) => `${s.at}:${s.heapUsedMb}`).join(' ')}`,
       ),
     );
     if (traffic.publishErrors > 0) options.log(`${traffic.publishErrors} publish error(s)`);

@@ -42,7 +42,7 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
         OPENCTI_URL: h.fake.url,
         OPENCTI_TOKEN: h.fake.token,
         CONNECTOR_ID: h.connectorId,
-        CONNECTOR_LOG_LEVEL: 'warn',
+        CONNECTOR_LOG_LEVEL: process.env.KILL_LOG_LEVEL ?? 'warn',
         COVERAGE_RULES_DIRS: join(PROJECT_DIR, 'config/examples/rules'),
         WORKER_CONCURRENCY: String(CONCURRENCY),
         WORKER_PREFETCH: '10',
@@ -83,9 +83,9 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
 
     const restartedAt = Date.now();
     const second = spawnDaemon();
-    await h.fake.until(() => allClosedOk(h, workIds), 90000, 'all works after the restart').catch((err: Error) => {
+    await h.fake.until(() => allClosedOk(h, workIds), 30000, 'all works after the restart').catch((err: Error) => {
       const open = workIds.map((id) => h.fake.state.works.get(id)).filter((w) => !w?.processedCalls.some((p) => !p.inError));
-      throw new Error(`${err.message}: ${open.length} work(s) not closed ok, e.g. ${JSON.stringify(open[0])}; registrations ${h.fake.callsOf('RegisterConnector').length}\n${second.output().slice(-3000)}`);
+      throw new Error(`${err.message}: ${open.length} work(s) not closed ok (${open.filter((w) => w?.received).length} received), e.g. ${JSON.stringify(open[0])}; registrations ${h.fake.callsOf('RegisterConnector').length}\n${second.output().slice(-3000)}`);
     });
     const recoveryMs = Date.now() - restartedAt;
     second.child.kill('SIGTERM');

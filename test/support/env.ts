@@ -6,13 +6,26 @@ export const SHARED_DIR = resolve(__dirname, '../../../shared');
 export const hasShared = existsSync(SHARED_DIR);
 export const sharedPath = (...parts: string[]): string => join(SHARED_DIR, ...parts);
 
-/** describe() when ../shared exists, describe.skip otherwise. */
-export const describeWithShared = hasShared ? describe : describe.skip;
+/**
+ * A describe that, when its precondition fails, registers one skipped test and never runs the body
+ * (describe.skip still executes the body, which would read the missing files).
+ */
+function describeWhen(condition: boolean, reason: string): jest.Describe {
+  if (condition) return describe;
+  const skipped = (name: string | number | jest.FunctionLike) =>
+    describe(String(name), () => {
+      it.skip(`skipped: ${reason}`, () => undefined);
+    });
+  return Object.assign(skipped, describe) as unknown as jest.Describe;
+}
+
+/** describe() when ../shared exists; otherwise one skipped test and the body is not run. */
+export const describeWithShared = describeWhen(hasShared, '../shared is absent');
 
 export const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
 /** Set by test/support/global-setup.js after probing the broker. */
 export const brokerAvailable = process.env.BROKER_AVAILABLE === '1';
 /** describe() when the broker answers; with REQUIRE_BROKER=1 a missing broker already failed the run. */
-export const describeWithBroker = brokerAvailable ? describe : describe.skip;
+export const describeWithBroker = describeWhen(brokerAvailable, `no RabbitMQ at AMQP_URL`);
 
 export const PROJECT_DIR = resolve(__dirname, '../..');
