@@ -1,4 +1,5 @@
 import { Duration } from 'luxon';
+import { untestedAssessment } from '../../domain/assessment/assessment-types';
 import { overallOf } from '../../domain/assessment/combine';
 import { BackendError } from '../../errors';
 import type { AssessContext, AssessmentResult, Assessor, TechniqueAssessment } from '../../domain/assessment/assessment-types';
@@ -131,17 +132,7 @@ export function createOpenAevAssessor(options: OpenAevAssessorOptions): Assessor
   }
 
   function untested(request: CoverageRequest, reason: string, uri: string): TechniqueAssessment[] {
-    return request.techniques.map((t) => ({
-      techniqueId: t.techniqueId,
-      ...(t.stixId ? { stixId: t.stixId } : {}),
-      ...(t.name ? { name: t.name } : {}),
-      tested: false,
-      why: [reason],
-      rules: [],
-      controls: [],
-      source: OPENAEV_BACKEND,
-      externalUri: uri,
-    }));
+    return request.techniques.map((t) => untestedAssessment(t, OPENAEV_BACKEND, uri, [reason]));
   }
 
   async function assessOnce(request: CoverageRequest, ctx: AssessContext): Promise<AssessmentResult> {

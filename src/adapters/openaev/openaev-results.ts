@@ -1,4 +1,5 @@
 import { toScore } from '../../domain/assessment/combine';
+import { untestedAssessment } from '../../domain/assessment/assessment-types';
 import type { TechniqueAssessment } from '../../domain/assessment/assessment-types';
 import type { TechniqueRef } from '../../domain/coverage/coverage-types';
 import type { OpenAevResultsByType } from './openaev-client';
@@ -66,17 +67,7 @@ export function scoreTechniques(techniques: TechniqueRef[], rows: ResolvedPatter
   const when = simulation.startedAt ? ` started ${simulation.startedAt}` : '';
   const label = `simulation "${simulation.name ?? simulation.id}"${when}`;
   return techniques.map((ref) => {
-    const base: TechniqueAssessment = {
-      techniqueId: ref.techniqueId,
-      ...(ref.stixId ? { stixId: ref.stixId } : {}),
-      ...(ref.name ? { name: ref.name } : {}),
-      tested: false,
-      why: [],
-      rules: [],
-      controls: [],
-      source: 'openaev',
-      externalUri: simulation.uri,
-    };
+    const base: TechniqueAssessment = untestedAssessment(ref, 'openaev', simulation.uri);
     const matched = rowsForTechnique(ref.techniqueId, rows);
     if (matched.length === 0) {
       base.why.push(`not tested: ${label} has no result for ${ref.techniqueId} (no runnable OpenAEV test — placeholder — or unknown to its catalogue)`);

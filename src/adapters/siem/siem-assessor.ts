@@ -1,4 +1,5 @@
 import { overallOf, toScore } from '../../domain/assessment/combine';
+import { untestedAssessment } from '../../domain/assessment/assessment-types';
 import type { AssessContext, AssessmentResult, Assessor, TechniqueAssessment } from '../../domain/assessment/assessment-types';
 import type { CoverageRequest } from '../../domain/coverage/coverage-types';
 import type { Execution, ExecutionLog, SiemMatches, SiemQuery } from './siem-types';
@@ -88,17 +89,7 @@ export function createSiemAssessor(options: SiemAssessorOptions): SiemAssessor {
     const techniques: TechniqueAssessment[] = [];
     let latestRun: string | undefined;
     for (const ref of request.techniques) {
-      const t: TechniqueAssessment = {
-        techniqueId: ref.techniqueId,
-        ...(ref.stixId ? { stixId: ref.stixId } : {}),
-        ...(ref.name ? { name: ref.name } : {}),
-        tested: false,
-        why: [],
-        rules: [],
-        controls: [],
-        source: SIEM_BACKEND,
-        ...(options.externalUrl ? { externalUri: options.externalUrl } : {}),
-      };
+      const t: TechniqueAssessment = untestedAssessment(ref, SIEM_BACKEND, options.externalUrl);
       const runs = runsFor(ref.techniqueId, recent);
       const closed = runs.filter((r) => Date.parse(r.executedAt) + windowMs <= now);
       const open = runs.filter((r) => !closed.includes(r));

@@ -87,3 +87,18 @@ export interface Assessor {
   readonly name: string;
   assess(request: CoverageRequest, ctx: AssessContext): Promise<AssessmentResult>;
 }
+
+/** A technique entry with no score yet ("not tested"): the starting point of every backend's result. */
+export function untestedAssessment(ref: { techniqueId: string; stixId?: string; name?: string }, source: string, externalUri?: string, why: string[] = []): TechniqueAssessment {
+  return {
+    techniqueId: ref.techniqueId,
+    ...(ref.stixId ? { stixId: ref.stixId } : {}),
+    ...(ref.name ? { name: ref.name } : {}),
+    tested: false,
+    why,
+    rules: [],
+    controls: [],
+    source,
+    ...(externalUri ? { externalUri } : {}),
+  };
+}
