@@ -1,4 +1,5 @@
 import type { DestinationStream } from 'pino';
+import { platformClientOptionsOf } from './platform-options';
 import type { Config } from '../../schemas/config';
 import { createBroker, type Broker } from '../adapters/amqp/broker';
 import { brokerUrl, redactUrl } from '../adapters/amqp/connection-url';
@@ -164,11 +165,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: await embeddedFactoryOf(config, (evidence as EvidenceSet).issues) });
 
     const opencti = createOpenCtiClient({
-      url: config.opencti.url as string,
-      token: config.opencti.token as string,
-      timeoutMs: config.opencti.timeout_ms,
-      sslVerify: config.opencti.ssl_verify,
-      ...(config.opencti.ca_file ? { caFile: config.opencti.ca_file } : {}),
+      ...platformClientOptionsOf(config),
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),
     });
     cleanups.push({ name: 'opencti', run: () => opencti.close() });

@@ -1,4 +1,5 @@
 import { v4 as uuidv4 } from 'uuid';
+import { platformClientOptionsOf } from './platform-options';
 import type { Config } from '../../schemas/config';
 import { brokerUrl, redactUrl } from '../adapters/amqp/connection-url';
 import { createQueueAdmin, type MoveResult, type QueueAdmin, type QueuedMessage } from '../adapters/amqp/dlq-admin';
@@ -89,13 +90,7 @@ export async function describeConnector(gql: Pick<GraphQLClient, 'request'>, con
 export function openOperatorContext(config: Readonly<Config>, overrides: { gql?: Pick<GraphQLClient, 'request'> & { close?: () => void } } = {}): OperatorContext {
   const gql =
     overrides.gql ??
-    createGraphQLClient({
-      url: config.opencti.url as string,
-      token: config.opencti.token as string,
-      timeoutMs: config.opencti.timeout_ms,
-      sslVerify: config.opencti.ssl_verify,
-      ...(config.opencti.ca_file ? { caFile: config.opencti.ca_file } : {}),
-    });
+    createGraphQLClient(platformClientOptionsOf(config));
   let view: Promise<ConnectorView> | undefined;
   let admin: QueueAdmin | undefined;
   const ctx: OperatorContext = {

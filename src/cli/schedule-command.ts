@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { platformClientOptionsOf } from '../app/platform-options';
 import { createGraphQLClient, type GraphQLClient } from '../adapters/opencti/graphql-client';
 import { assertDaemonConfig, loadConfig } from '../app/config';
 import { schedulePolicyOf } from '../app/scheduler-setup';
@@ -34,13 +35,7 @@ export function registerScheduleCommand(program: Command, io: ScheduleCommandIo 
       const policy = schedulePolicyOf(config);
       const gql =
         io.gqlFor?.(config) ??
-        createGraphQLClient({
-          url: config.opencti.url as string,
-          token: config.opencti.token as string,
-          timeoutMs: config.opencti.timeout_ms,
-          sslVerify: config.opencti.ssl_verify,
-          ...(config.opencti.ca_file ? { caFile: config.opencti.ca_file } : {}),
-        });
+        createGraphQLClient(platformClientOptionsOf(config));
       try {
         const source = createPlatformCoverageSource({ gql, connectorId: config.connector.id as string, withJobs: true });
         let plans = await listSchedule(source, policy, (io.now ?? (() => new Date()))());

@@ -83,8 +83,9 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
 
     const restartedAt = Date.now();
     const second = spawnDaemon();
-    await h.fake.until(() => allClosedOk(h, workIds), 30000, 'all works after the restart').catch((err: Error) => {
+    await h.fake.until(() => allClosedOk(h, workIds), 30000, 'all works after the restart').catch(async (err: Error) => {
       const open = workIds.map((id) => h.fake.state.works.get(id)).filter((w) => !w?.processedCalls.some((p) => !p.inError));
+      require('node:fs').writeFileSync(join(PROJECT_DIR, 'var', 'kill-debug.log'), `FIRST\n${first.output()}\nSECOND\n${second.output()}\nOPEN ${JSON.stringify(open)}\nDEPTH ${await h.queueDepth(`listen_${h.connectorId}`)}`);
       throw new Error(`${err.message}: ${open.length} work(s) not closed ok (${open.filter((w) => w?.received).length} received), e.g. ${JSON.stringify(open[0])}; registrations ${h.fake.callsOf('RegisterConnector').length}\n${second.output().slice(-3000)}`);
     });
     const recoveryMs = Date.now() - restartedAt;
