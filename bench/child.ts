@@ -4,9 +4,8 @@ import { SUITES } from './suites';
 /**
  * One bench suite in its own process (spawned by run.ts), so that memory figures (B6 RSS, B7 growth)
  * are not polluted by the other suites and a crash or a missing module costs only its own figures.
- * Sends `{ figures }` to the parent over IPC.
+ * Sends each `{ figure }` as soon as it is measured, then `{ figures }`, to the parent over IPC.
  */
-
 
 async function main(): Promise<void> {
   const name = process.argv[2] ?? '';

@@ -60,6 +60,8 @@ export const ConfigSchema = z.object({
     backoff_base_ms: field.int(1000, 1, 3600000, { description: 'First retry delay; doubles each attempt, with jitter' }),
     backoff_max_ms: field.int(60000, 1, 86400000, { description: 'Cap of the retry delay' }),
     push_mode: field.enumOf(['graphql', 'amqp'] as const, 'graphql', { description: 'Push results with stixBundlePush (graphql) or the RabbitMQ push exchange (amqp)' }),
+    push_strategy: field.enumOf(['split', 'bundle'] as const, 'split', { description: 'split: one-object bundles in the enrichment work (errors shown on it); bundle: one stixBundlePush per result in a new platform work (fewest calls; graphql push mode only)' }),
+    push_parallelism: field.int(8, 1, 64, { description: 'One-object pushes in flight per job with the split strategy' }),
     shutdown_grace_ms: field.int(30000, 0, 3600000, { description: 'Time in-flight jobs get to finish on SIGTERM' }),
   }),
   limits: section({

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { loadEvidence as defaultLoadEvidence } from '../adapters/evidence';
+import { loadEvidence as defaultLoadEvidence, type LoadEvidenceOptions } from '../adapters/evidence';
 import type { AssessmentResult } from '../domain/assessment/assessment-types';
 import type { Aggregate } from '../domain/assessment/combine';
 import type { CoverageRequest } from '../domain/coverage/coverage-types';
@@ -19,14 +19,9 @@ import { readPriorities } from './embedded-setup';
  * the run goes on; only an unusable bundle stops it (AssessInputError, exit code 2).
  */
 
-export interface AssessOptions {
+/** The evidence files (LoadEvidenceOptions), the bundle to assess and what to write. */
+export interface AssessOptions extends LoadEvidenceOptions {
   bundleFile: string;
-  rulesDirs: string[];
-  controlsFile?: string;
-  dataSourcesFile?: string;
-  validationFile?: string;
-  layers?: string[];
-  attackCatalogue?: string;
   prioritiesFile?: string;
   outBundle?: string;
   outLayer?: string;
@@ -34,7 +29,6 @@ export interface AssessOptions {
   rollupSubtechniques?: boolean;
   aggregate?: Aggregate;
   maxTechniques?: number;
-  maxRuleFileBytes?: number;
   externalUri?: string;
   /** Run time (default: now); fixed in tests for reproducible files. */
   now?: Date;

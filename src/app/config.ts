@@ -121,6 +121,9 @@ export function assertDaemonConfig(config: Config): void {
   if (!config.opencti.token) missing.push('OPENCTI_TOKEN (opencti.token)');
   if (!config.connector.id) missing.push('CONNECTOR_ID (connector.id)');
   if (missing.length > 0) throw new ConfigError(`missing required setting: ${missing.join(', ')}`);
+  if (config.worker.push_strategy === 'bundle' && config.worker.push_mode !== 'graphql') {
+    throw new ConfigError('WORKER_PUSH_STRATEGY (worker.push_strategy): "bundle" needs WORKER_PUSH_MODE=graphql (the platform creates the work for a bundle pushed without one)');
+  }
 }
 
 /** A copy of the config safe to print: every secret replaced. */

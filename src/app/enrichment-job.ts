@@ -32,6 +32,10 @@ export interface JobSettings {
   maxTechniques: number;
   defaultPeriodicity: string;
   timezone: string;
+  /** `split` (default): one-object bundles in the enrichment work; `bundle`: one push into a new platform work. */
+  pushStrategy?: 'split' | 'bundle';
+  /** One-object pushes in flight per job (split strategy). */
+  pushParallelism?: number;
   /** Period bounds (config scheduler.min_periodicity / max_duration) so valid_to matches the scheduler's plan. */
   periodBounds?: { minPeriodicity?: string; maxDuration?: string };
   externalUri?: string;
@@ -47,6 +51,8 @@ export interface JobDeps {
   addExpectations: (workId: string, count: number) => Promise<void>;
   /** Pushes a one-object bundle in `workId` (graphql or amqp mode). */
   pushOne: (workId: string | null, draftId: string | null) => PushOne;
+  /** `bundle` strategy: the whole result in one stixBundlePush with no work id (the platform makes a work and splits it). */
+  pushWhole?: (bundle: StixBundle, draftId: string | null) => Promise<void>;
   observer: JobObserver;
   clock: () => Date;
   settings: JobSettings;
@@ -170,11 +176,22 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
     return { outcome: 'unchanged', note: `Coverage unchanged (${scoresText(scores)}): nothing pushed` };
   }
   const pushStarted = process.hrtime.bigint();
+  if (settings.pushStrategy === 'bundle' && deps.pushWhole) {
+    await deps.pushWhole(bundle, internal.draft_id ?? null);
+    for (const o of bundle.objects) ctx.progress.pushed.add(o.id);
+    deps.observer.pushed(Number(process.hrtime.bigint() - pushStarted) / 1e9);
+    ctx.log.info({ objects: bundle.objects.length, scores }, 'result pushed as one bundle');
+    return {
+      outcome: 'pushed',
+      note: `Pushed ${bundle.objects.length} object(s) as one bundle in a new platform work: ${scoresText(scores)}; ${request.techniques.length} technique(s) assessed by ${result.backend}`,
+    };
+  }
   const count = await pushBundle(bundle, {
     workId: internal.work_id,
     addExpectations: deps.addExpectations,
     pushOne: deps.pushOne(internal.work_id, internal.draft_id ?? null),
     progress: ctx.progress,
+    parallelism: settings.pushParallelism ?? 1,
   });
   deps.observer.pushed(Number(process.hrtime.bigint() - pushStarted) / 1e9);
   ctx.log.info({ objects: count, scores }, 'result pushed');

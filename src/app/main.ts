@@ -220,7 +220,11 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         assessor,
         addExpectations: (workId, count) => opencti.work.addExpectations(workId, count),
         pushOne,
+        pushWhole: (bundle, draftId) =>
+          opencti.coverage.pushBundle(connectorId, bundle, null, draftId ? { headers: { 'opencti-draft-id': draftId } } : undefined),
         settings: {
+          pushStrategy: config.worker.push_strategy,
+          pushParallelism: config.worker.push_parallelism,
           scope: [...config.connector.scope],
           rollupSubtechniques: config.coverage.rollup_subtechniques,
           maxTechniques: config.limits.max_techniques,

@@ -32,6 +32,8 @@ export interface PushPlan {
   addExpectations: (workId: string, count: number) => Promise<void>;
   pushOne: PushOne;
   progress: PushProgress;
+  /** One-object pushes in flight at once (relationships only; entities go first, one by one). Default 1. */
+  parallelism?: number;
 }
 
 /** Entities first, relationships last: targets (e.g. a platform identity) exist before what points at them. */
@@ -55,9 +57,23 @@ export async function pushBundle(bundle: StixBundle, plan: PushPlan): Promise<nu
       plan.progress.expected += missing;
     }
   }
-  for (const object of remaining) {
+  const pushObject = async (object: StixObject): Promise<void> => {
     await plan.pushOne(singleObjectBundle(object));
     plan.progress.pushed.add(object.id);
-  }
+  };
+  const isRel = (o: StixObject): boolean => o.type === 'relationship' || o.type === 'sighting';
+  // Entities first and one at a time, so what relationships point at is queued before them.
+  for (const object of remaining.filter((o) => !isRel(o))) await pushObject(object);
+  const relationships = remaining.filter(isRel);
+  const lanes = Math.max(1, Math.min(plan.parallelism ?? 1, relationships.length));
+  let next = 0;
+  // A failed push rejects its lane; the others finish theirs, and `progress` keeps what went through for the retry.
+  const results = await Promise.allSettled(
+    Array.from({ length: lanes }, async () => {
+      while (next < relationships.length) await pushObject(relationships[next++]);
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return remaining.length;
 }

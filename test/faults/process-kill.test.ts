@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeWithBroker, PROJECT_DIR } from '../support/env';
@@ -19,6 +19,15 @@ const N = 60;
 const CONCURRENCY = 4;
 const KILL_AFTER = 15;
 
+/** Unacked counts and consumers of our queue, when rabbitmqctl is at hand (post-mortem only). */
+function brokerView(connectorId: string): string {
+  try {
+    return execSync(`rabbitmqctl -q list_queues name messages_ready messages_unacknowledged consumers | grep ${connectorId}; rabbitmqctl -q list_consumers | grep ${connectorId}`, { timeout: 20000 }).toString();
+  } catch (err) {
+    return `rabbitmqctl unavailable: ${(err as Error).message}`;
+  }
+}
+
 describeWithBroker('fault: daemon process killed with jobs in flight', () => {
   let h: Harness;
   let cwd: string;
@@ -33,7 +42,15 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
     rmSync(cwd, { recursive: true, force: true });
   });
 
-  function spawnDaemon(): { child: ChildProcess; output: () => string; exited: Promise<NodeJS.Signals | number | null> } {
+  interface Spawned {
+    child: ChildProcess;
+    output: () => string;
+    /** Resolves when the child's log shows `pattern` (the log is the signal, no polling). */
+    logged: (pattern: RegExp, timeoutMs?: number) => Promise<void>;
+    exited: Promise<NodeJS.Signals | number | null>;
+  }
+
+  function spawnDaemon(): Spawned {
     const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), join(PROJECT_DIR, 'src/cli/index.ts'), 'run'], {
       cwd,
       env: {
@@ -42,7 +59,7 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
         OPENCTI_URL: h.fake.url,
         OPENCTI_TOKEN: h.fake.token,
         CONNECTOR_ID: h.connectorId,
-        CONNECTOR_LOG_LEVEL: process.env.KILL_LOG_LEVEL ?? 'warn',
+        CONNECTOR_LOG_LEVEL: 'info',
         COVERAGE_RULES_DIRS: join(PROJECT_DIR, 'config/examples/rules'),
         WORKER_CONCURRENCY: String(CONCURRENCY),
         WORKER_PREFETCH: '10',
@@ -55,10 +72,30 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
     });
     children.push(child);
     const chunks: string[] = [];
-    child.stdout?.on('data', (c: Buffer) => chunks.push(c.toString()));
-    child.stderr?.on('data', (c: Buffer) => chunks.push(c.toString()));
+    const listeners = new Set<() => void>();
+    const onData = (c: Buffer): void => {
+      chunks.push(c.toString());
+      for (const l of [...listeners]) l();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
     const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
-    return { child, output: () => chunks.join(''), exited };
+    const logged = (pattern: RegExp, timeoutMs = 60000): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (!pattern.test(chunks.join(''))) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`the daemon did not log ${pattern} within ${timeoutMs} ms:\n${chunks.join('').slice(-3000)}`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      });
+    return { child, output: () => chunks.join(''), logged, exited };
   }
 
   it('loses no message and pushes no stored result twice across a SIGKILL and a restart', async () => {
@@ -67,7 +104,9 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
     h.fake.fail({ kind: 'slow', delayMs: 150, times: Infinity, operations: ['StixBundlePush'] });
 
     const first = spawnDaemon();
-    await h.fake.until(() => h.fake.callsOf('RegisterConnector').length >= 1, 60000, `the first daemon to register\n${first.output()}`);
+    // Consuming, not merely registering: the fake records RegisterConnector before it has declared
+    // the listen queue, and a message published before that is unroutable (dropped by the broker).
+    await first.logged(/"msg":"daemon started"/);
     const workIds = await Promise.all(coverages.map((c) => h.fake.publishEnrichment(h.connectorId, c)));
     await h.fake.until(() => closedCount(h, workIds) >= KILL_AFTER, 60000, `${KILL_AFTER} works\n${first.output()}`);
     const pushesBefore = h.fake.state.pushes.length;
@@ -83,9 +122,11 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
 
     const restartedAt = Date.now();
     const second = spawnDaemon();
-    await h.fake.until(() => allClosedOk(h, workIds), 30000, 'all works after the restart').catch(async (err: Error) => {
+    await h.fake.until(() => allClosedOk(h, workIds), 60000, 'all works after the restart').catch(async (err: Error) => {
       const open = workIds.map((id) => h.fake.state.works.get(id)).filter((w) => !w?.processedCalls.some((p) => !p.inError));
-      require('node:fs').writeFileSync(join(PROJECT_DIR, 'var', 'kill-debug.log'), `FIRST\n${first.output()}\nSECOND\n${second.output()}\nOPEN ${JSON.stringify(open)}\nDEPTH ${await h.queueDepth(`listen_${h.connectorId}`)}`);
+      // Both daemons' logs, for the post-mortem (var/ is gitignored).
+      mkdirSync(join(PROJECT_DIR, 'var'), { recursive: true });
+      writeFileSync(join(PROJECT_DIR, 'var', 'kill-debug.log'), `FIRST\n${first.output()}\nSECOND\n${second.output()}\nOPEN ${JSON.stringify(open)}\nDEPTH ${await h.queueDepth(`listen_${h.connectorId}`)}\n${brokerView(h.connectorId)}`);
       throw new Error(`${err.message}: ${open.length} work(s) not closed ok (${open.filter((w) => w?.received).length} received), e.g. ${JSON.stringify(open[0])}; registrations ${h.fake.callsOf('RegisterConnector').length}\n${second.output().slice(-3000)}`);
     });
     const recoveryMs = Date.now() - restartedAt;

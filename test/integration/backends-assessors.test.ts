@@ -8,6 +8,7 @@ import { overallOf } from '../../src/domain/assessment/combine';
 import type { CoverageRequest } from '../../src/domain/coverage/coverage-types';
 import type { EvidenceSet } from '../../src/domain/evidence/evidence-types';
 import { ConfigError } from '../../src/errors';
+import { coverageRequest } from '../support/coverage-request';
 import { startFakeOpenAev, type FakeOpenAev } from '../support/fake-openaev/server';
 import { startFakeSiem, type FakeSiem } from '../support/fake-siem/server';
 
@@ -18,15 +19,7 @@ import { startFakeSiem, type FakeSiem } from '../support/fake-siem/server';
  */
 
 const evidence: EvidenceSet = { rules: [], imported: [], dataSources: [], hasDataSourceInventory: false, controls: [], validation: [], issues: [] };
-const request: CoverageRequest = {
-  coverageId: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30',
-  coverageName: 'APT-X campaign report',
-  coveredRef: 'report--f2b63e80-b523-4747-a069-35c002c690db',
-  techniques: [{ techniqueId: 'T1059.001' }, { techniqueId: 'T1003' }],
-  unmatched: [],
-  periodicity: 'P1D',
-  duration: 'P30D',
-};
+const request = coverageRequest(['T1059.001', 'T1003'], { periodicity: 'P1D', duration: 'P30D' });
 const now = new Date('2026-02-12T12:00:00.000Z');
 
 const stubEmbedded = (): Assessor => ({

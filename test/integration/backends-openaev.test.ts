@@ -2,25 +2,18 @@ import { createJsonHttp } from '../../src/adapters/http/json-http';
 import { createOpenAevAssessor, type OpenAevState } from '../../src/adapters/openaev/openaev-assessor';
 import { createOpenAevClient, NO_WORK_ID } from '../../src/adapters/openaev/openaev-client';
 import { createMemoryStore, type KeyValueStore } from '../../src/adapters/store/json-file-store';
-import type { CoverageRequest } from '../../src/domain/coverage/coverage-types';
 import { BackendError } from '../../src/errors';
+import { coverageRequest } from '../support/coverage-request';
 import { startFakeOpenAev, type FakeOpenAev } from '../support/fake-openaev/server';
 
-const request: CoverageRequest = {
-  coverageId: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30',
-  coverageName: 'APT-X campaign report',
-  coveredRef: 'report--f2b63e80-b523-4747-a069-35c002c690db',
-  techniques: [
+const request = coverageRequest(
+  [
     { techniqueId: 'T1059', stixId: 'attack-pattern--dcaa092b-7de9-4a21-977f-7fcb77e89c48', name: 'Command and Scripting Interpreter' },
     { techniqueId: 'T1003', stixId: 'attack-pattern--0a3ead4e-6d47-4ccb-854c-a6a4f9d96b22' },
     { techniqueId: 'T1531', stixId: 'attack-pattern--b24e2a20-3b3d-4bf0-823b-1ed765398fb0' },
   ],
-  unmatched: [],
-  periodicity: 'P1D',
-  duration: 'P30D',
-  created: '2026-02-10T09:00:00.000Z',
-  modified: '2026-02-10T09:12:00.000Z',
-};
+  { periodicity: 'P1D', duration: 'P30D', created: '2026-02-10T09:00:00.000Z', modified: '2026-02-10T09:12:00.000Z' },
+);
 const now = new Date('2026-02-12T09:00:00.000Z');
 
 describe('OpenAEV backend against a fake OpenAEV', () => {

@@ -3,17 +3,11 @@ import { createElasticsearchSiemQuery, ELASTIC_PROFILE, WAZUH_PROFILE, type EsPr
 import { createExecutionLog } from '../../src/adapters/siem/execution-log';
 import { createSiemAssessor } from '../../src/adapters/siem/siem-assessor';
 import { createMemoryStore } from '../../src/adapters/store/json-file-store';
-import type { CoverageRequest } from '../../src/domain/coverage/coverage-types';
 import { BackendError } from '../../src/errors';
+import { coverageRequest } from '../support/coverage-request';
 import { startFakeSiem, type FakeSiem } from '../support/fake-siem/server';
 
-const request: CoverageRequest = {
-  coverageId: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30',
-  coverageName: 'APT-X campaign report',
-  coveredRef: 'report--f2b63e80-b523-4747-a069-35c002c690db',
-  techniques: [{ techniqueId: 'T1059' }, { techniqueId: 'T1003.001' }, { techniqueId: 'T1531' }, { techniqueId: 'T1486' }],
-  unmatched: [],
-};
+const request = coverageRequest(['T1059', 'T1003.001', 'T1531', 'T1486']);
 const now = new Date('2026-02-12T12:00:00.000Z');
 const API_KEY = 'ApiKey c2llbTpzZWNyZXQ=';
 

@@ -7,6 +7,11 @@ import { envFor } from './operator-helpers';
 
 /** `assess --coverage <id> --dry-run` against the fake platform: result and diff printed, nothing pushed. */
 describeWithBroker('assess --coverage --dry-run', () => {
+  /** What fakeAssessor() scores each technique with: stored as-is, the technique would not change. */
+  const FAKE_SCORES = [
+    { coverage_name: 'DETECTION', coverage_score: 60 },
+    { coverage_name: 'PREVENTION', coverage_score: 40 },
+  ];
   let h: Harness;
   beforeEach(async () => {
     h = await createHarness();
@@ -23,17 +28,9 @@ describeWithBroker('assess --coverage --dry-run', () => {
   }
 
   it('prints the bundle and only the scores that would change, and pushes nothing', async () => {
-    const { patterns, coverage } = h.reportCoverage(['T1059', 'T1003'], {
-      coverage: [
-        { coverage_name: 'DETECTION', coverage_score: 60 },
-        { coverage_name: 'PREVENTION', coverage_score: 40 },
-      ],
-    });
+    const { patterns, coverage } = h.reportCoverage(['T1059', 'T1003'], { coverage: FAKE_SCORES });
     // T1059 already stored with the same scores; T1003 not yet covered.
-    h.fake.state.addRelationship('has-covered', coverage.standardId, patterns[0].standardId, [
-      { coverage_name: 'DETECTION', coverage_score: 60 },
-      { coverage_name: 'PREVENTION', coverage_score: 40 },
-    ]);
+    h.fake.state.addRelationship('has-covered', coverage.standardId, patterns[0].standardId, FAKE_SCORES);
     const result = JSON.parse(await run(coverage.standardId, true)) as { changes: unknown[]; bundle: { objects: Array<Record<string, unknown>> }; pushed: boolean };
     expect(result.pushed).toBe(false);
     const scores = [{ name: 'DETECTION', score: 60 }, { name: 'PREVENTION', score: 40 }];
@@ -51,16 +48,8 @@ describeWithBroker('assess --coverage --dry-run', () => {
   });
 
   it('says nothing would change when the stored scores equal the result', async () => {
-    const { patterns, coverage } = h.reportCoverage(['T1059'], {
-      coverage: [
-        { coverage_name: 'DETECTION', coverage_score: 60 },
-        { coverage_name: 'PREVENTION', coverage_score: 40 },
-      ],
-    });
-    h.fake.state.addRelationship('has-covered', coverage.standardId, patterns[0].standardId, [
-      { coverage_name: 'DETECTION', coverage_score: 60 },
-      { coverage_name: 'PREVENTION', coverage_score: 40 },
-    ]);
+    const { patterns, coverage } = h.reportCoverage(['T1059'], { coverage: FAKE_SCORES });
+    h.fake.state.addRelationship('has-covered', coverage.standardId, patterns[0].standardId, FAKE_SCORES);
     expect(await run(coverage.standardId, false)).toContain('no change: the daemon would push nothing');
   });
 

@@ -1,26 +1,13 @@
 import { EventEmitter, once } from 'node:events';
-import net from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/app/logger';
 import { noopObserver, type JobObserver } from '../../src/app/job-observer';
 import { describeWithBroker } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
+import { unusedPort } from '../support/ports';
+import { sample } from '../support/prometheus';
 
 /** The daemon's HTTP endpoint after a scripted run: counters, readiness and per-job correlation in logs. */
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 describeWithBroker('daemon HTTP endpoint', () => {
   let h: Harness;
@@ -85,7 +72,7 @@ describeWithBroker('daemon HTTP endpoint', () => {
   });
 
   it('answers /healthz but not /readyz while the platform is down at startup, ready once registered, gone after close', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     h.fake.fail({ kind: 'status', status: 503, times: Infinity, operations: ['RegisterConnector'] });
     const starting = h.start({ config: { http: { enabled: true, host: '127.0.0.1', port } } });
     // The endpoint is up before registration: wait for the first refused registration.

@@ -1,19 +1,8 @@
-import { once } from 'node:events';
-import net from 'node:net';
 import { registerStatusCommand } from '../../src/cli/status-command';
 import { AMQP_URL, describeWithBroker } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
+import { unusedPort } from '../support/ports';
 import { envFor, registerConnector, runCli } from './operator-helpers';
-
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describeWithBroker('status', () => {
   let h: Harness;
@@ -26,7 +15,7 @@ describeWithBroker('status', () => {
 
   it('reports a stopped broker as down instead of failing', async () => {
     await registerConnector(h.fake, h.connectorId);
-    const port = await closedPort();
+    const port = await unusedPort();
     const r = await status({ MQ_URL: `amqp://guest:guest@127.0.0.1:${port}` });
     expect(r.error).toBeUndefined();
     expect(r.out).toMatch(new RegExp(`broker\\s+DOWN\\s+amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}\\s+\\(broker unreachable`));
@@ -38,7 +27,7 @@ describeWithBroker('status', () => {
   });
 
   it('reports an unreachable platform as down and still shows the broker side', async () => {
-    const port = await closedPort();
+    const port = await unusedPort();
     const r = await status({ OPENCTI_URL: `http://127.0.0.1:${port}`, MQ_URL: AMQP_URL, OPENCTI_TIMEOUT_MS: '1000' });
     expect(r.error).toBeUndefined();
     expect(r.out).toMatch(/registered\s+unknown \(platform not reachable\)/);

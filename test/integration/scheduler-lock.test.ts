@@ -1,35 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, type ChannelModel } from 'amqplib';
-import { v4 as uuidv4 } from 'uuid';
 import { createLeaderLock, type AmqpLeaderLock } from '../../src/adapters/amqp/leader-lock';
 import { createLogger } from '../../src/app/logger';
 import { AMQP_URL, PROJECT_DIR, describeWithBroker } from '../support/env';
+import { nextLeader, useLockQueue } from '../support/leader-lock';
 
 const log = createLogger('silent');
 const HEARTBEAT_MS = 100;
-
-/** Resolves with the lock that becomes leader next (event-driven, no polling). */
-function nextLeader(locks: AmqpLeaderLock[], timeoutMs = 10000): Promise<AmqpLeaderLock> {
-  return new Promise((resolve, reject) => {
-    const current = locks.find((l) => l.isLeader());
-    if (current) return resolve(current);
-    const offs: Array<() => void> = [];
-    const timer = setTimeout(() => {
-      offs.forEach((o) => o());
-      reject(new Error('no leader elected in time'));
-    }, timeoutMs);
-    for (const l of locks) {
-      offs.push(
-        l.onLeadershipChange((leader) => {
-          if (!leader) return;
-          clearTimeout(timer);
-          offs.forEach((o) => o());
-          resolve(l);
-        }),
-      );
-    }
-  });
-}
 
 function messageOn(lock: AmqpLeaderLock, type: string): Promise<Record<string, unknown>> {
   return new Promise((resolve) => {
@@ -43,40 +19,30 @@ function messageOn(lock: AmqpLeaderLock, type: string): Promise<Record<string, u
 }
 
 describeWithBroker('scheduler lock on a single-active-consumer queue (real broker)', () => {
-  let admin: ChannelModel;
-  let queue: string;
   const locks: AmqpLeaderLock[] = [];
   const children: ChildProcess[] = [];
+  const queue = useLockQueue(async () => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+    for (const l of locks.splice(0)) await l.close();
+  });
 
   const lock = (): AmqpLeaderLock => {
-    const l = createLeaderLock({ url: AMQP_URL, connectorId: 'test', queue, heartbeatMs: HEARTBEAT_MS, reconnectDelayMs: 100, logger: log });
+    const l = createLeaderLock({ url: AMQP_URL, connectorId: 'test', queue: queue.name, heartbeatMs: HEARTBEAT_MS, reconnectDelayMs: 100, logger: log });
     locks.push(l);
     return l;
   };
 
-  beforeAll(async () => {
-    admin = await connect(AMQP_URL);
-  });
-  afterAll(async () => {
-    await admin.close();
-  });
-  beforeEach(() => {
-    queue = `coverage-scheduler-lock.test-${uuidv4()}`;
-  });
-  afterEach(async () => {
-    for (const c of children.splice(0)) c.kill('SIGKILL');
-    for (const l of locks.splice(0)) await l.close();
-    const ch = await admin.createChannel();
-    await ch.deleteQueue(queue).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  });
-
-  it('makes exactly one of two replicas leader, and delivers messages to it only', async () => {
+  /** Two started locks, once one of them leads. */
+  async function startedPair(): Promise<{ leader: AmqpLeaderLock; follower: AmqpLeaderLock }> {
     const a = lock();
     const b = lock();
     await Promise.all([a.start(), b.start()]);
     const leader = await nextLeader([a, b]);
-    const follower = leader === a ? b : a;
+    return { leader, follower: leader === a ? b : a };
+  }
+
+  it('makes exactly one of two replicas leader, and delivers messages to it only', async () => {
+    const { leader, follower } = await startedPair();
     const received = messageOn(leader, 'hello');
     let followerGotIt = false;
     follower.onMessage(() => {
@@ -91,11 +57,7 @@ describeWithBroker('scheduler lock on a single-active-consumer queue (real broke
   });
 
   it('hands leadership over when the leader stops', async () => {
-    const a = lock();
-    const b = lock();
-    await Promise.all([a.start(), b.start()]);
-    const leader = await nextLeader([a, b]);
-    const follower = leader === a ? b : a;
+    const { leader, follower } = await startedPair();
     const takeover = nextLeader([follower]);
     const stoppedAt = Date.now();
     await leader.close();
@@ -117,7 +79,7 @@ describeWithBroker('scheduler lock on a single-active-consumer queue (real broke
     `;
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
       cwd: PROJECT_DIR,
-      env: { ...process.env, AMQP_URL, LOCK_QUEUE: queue, TS_NODE_PROJECT: 'tsconfig.json' },
+      env: { ...process.env, AMQP_URL, LOCK_QUEUE: queue.name, TS_NODE_PROJECT: 'tsconfig.json' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
@@ -148,8 +110,8 @@ describeWithBroker('scheduler lock on a single-active-consumer queue (real broke
       });
     });
     // Deleting the queue cancels the consumer: the lock re-declares it and leads again.
-    const ch = await admin.createChannel();
-    await ch.deleteQueue(queue);
+    const ch = await queue.admin.createChannel();
+    await ch.deleteQueue(queue.name);
     await ch.close();
     await lost;
     await nextLeader([a]);

@@ -1,92 +1,60 @@
-import { connect, type ChannelModel } from 'amqplib';
-import { v4 as uuidv4 } from 'uuid';
 import { createLeaderLock, type AmqpLeaderLock } from '../../src/adapters/amqp/leader-lock';
 import { createLogger } from '../../src/app/logger';
 import { createScheduler, type Scheduler } from '../../src/app/scheduler';
-import { schedulePolicyFrom } from '../../src/domain/schedule/schedule-plan';
 import { createSchedulePlatform, type SchedulePlatform } from '../support/fake-opencti/schedule-ops';
 import { AMQP_URL, describeWithBroker } from '../support/env';
+import { nextLeader, useLockQueue } from '../support/leader-lock';
+import { testSchedulePolicy } from '../support/schedule-policy';
 
 const CONNECTOR = 'c0ffee00-0000-4000-8000-000000000003';
 const DAY = 86400_000;
 const log = createLogger('silent');
 
-const policyResult = schedulePolicyFrom({
-  default_periodicity: 'P1D',
-  default_duration: 'P30D',
-  min_periodicity: 'PT1M',
-  max_duration: 'P5Y',
-  timezone: 'UTC',
-  first_run_grace: 'PT10M',
-  run_timeout: 'PT1H',
-});
-if (!policyResult.ok) throw new Error('policy');
-const policy = policyResult.policy;
+const policy = testSchedulePolicy();
 
 interface Replica {
   lock: AmqpLeaderLock;
   scheduler: Scheduler;
 }
 
-function becomesLeader(replicas: Replica[], timeoutMs = 10000): Promise<Replica> {
-  return new Promise((resolve, reject) => {
-    const current = replicas.find((r) => r.lock.isLeader());
-    if (current) return resolve(current);
-    const offs: Array<() => void> = [];
-    const timer = setTimeout(() => reject(new Error('no leader in time')), timeoutMs);
-    for (const r of replicas) {
-      offs.push(
-        r.lock.onLeadershipChange((v) => {
-          if (!v) return;
-          clearTimeout(timer);
-          offs.forEach((o) => o());
-          resolve(r);
-        }),
-      );
-    }
-  });
+async function becomesLeader(replicas: Replica[]): Promise<Replica> {
+  const lock = await nextLeader(replicas.map((r) => r.lock));
+  return replicas.find((r) => r.lock === lock) as Replica;
 }
 
 describeWithBroker('two scheduler replicas against the real broker', () => {
-  let admin: ChannelModel;
-  let queue: string;
   let now: Date;
   let platform: SchedulePlatform;
   const replicas: Replica[] = [];
+  const queue = useLockQueue(async () => {
+    for (const r of replicas.splice(0)) await r.scheduler.close();
+  });
 
   function replica(): Replica {
-    const lock = createLeaderLock({ url: AMQP_URL, connectorId: CONNECTOR, queue, heartbeatMs: 100, reconnectDelayMs: 100, logger: log });
+    const lock = createLeaderLock({ url: AMQP_URL, connectorId: CONNECTOR, queue: queue.name, heartbeatMs: 100, reconnectDelayMs: 100, logger: log });
     const scheduler = createScheduler({ source: platform.source, trigger: platform.trigger, lock, clock: { now: () => now }, policy, logger: log });
     const r = { lock, scheduler };
     replicas.push(r);
     return r;
   }
 
-  beforeAll(async () => {
-    admin = await connect(AMQP_URL);
-  });
-  afterAll(async () => {
-    await admin.close();
-  });
-  beforeEach(() => {
-    queue = `coverage-scheduler-lock.test-${uuidv4()}`;
-    now = new Date('2026-03-01T12:00:00Z');
-    platform = createSchedulePlatform({ connectorId: CONNECTOR, now: () => now, pageSize: 3 });
-  });
-  afterEach(async () => {
-    for (const r of replicas.splice(0)) await r.scheduler.close();
-    const ch = await admin.createChannel();
-    await ch.deleteQueue(queue).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  });
-
-  it('schedules with exactly one replica: every due coverage is run once', async () => {
-    const covs = Array.from({ length: 7 }, () => platform.add({ createdAt: new Date(now.getTime() - 5 * DAY), lastResultAt: new Date(now.getTime() - DAY) }));
+  /** Two started replicas, once one of them leads. */
+  async function startedPair(): Promise<{ a: Replica; b: Replica; leader: Replica; follower: Replica }> {
     const a = replica();
     const b = replica();
     await Promise.all([a.scheduler.start(), b.scheduler.start()]);
     const leader = await becomesLeader([a, b]);
-    const follower = leader === a ? b : a;
+    return { a, b, leader, follower: leader === a ? b : a };
+  }
+
+  beforeEach(() => {
+    now = new Date('2026-03-01T12:00:00Z');
+    platform = createSchedulePlatform({ connectorId: CONNECTOR, now: () => now, pageSize: 3 });
+  });
+
+  it('schedules with exactly one replica: every due coverage is run once', async () => {
+    const covs = Array.from({ length: 7 }, () => platform.add({ createdAt: new Date(now.getTime() - 5 * DAY), lastResultAt: new Date(now.getTime() - DAY) }));
+    const { a, b, leader, follower } = await startedPair();
     // Both replicas' cron fire at the same minute, several times.
     for (let i = 0; i < 3; i += 1) {
       const [ra, rb] = await Promise.all([a.scheduler.tick(now), b.scheduler.tick(now)]);
@@ -99,11 +67,7 @@ describeWithBroker('two scheduler replicas against the real broker', () => {
   it('fails over to the other replica when the leader stops, without doubling its runs', async () => {
     const early = platform.add({ createdAt: new Date(now.getTime() - 5 * DAY), lastResultAt: new Date(now.getTime() - DAY) });
     const late = platform.add({ createdAt: new Date(now.getTime() - 5 * DAY), lastResultAt: new Date(now.getTime() - DAY + 10 * 60_000) });
-    const a = replica();
-    const b = replica();
-    await Promise.all([a.scheduler.start(), b.scheduler.start()]);
-    const leader = await becomesLeader([a, b]);
-    const follower = leader === a ? b : a;
+    const { leader, follower } = await startedPair();
     await leader.scheduler.tick(now);
     expect(platform.asksFor(early.standardId)).toHaveLength(1); // in flight when the leader stops
 
@@ -123,11 +87,7 @@ describeWithBroker('two scheduler replicas against the real broker', () => {
 
   it('forwards a run reported on the follower to the leader', async () => {
     const cov = platform.add({ createdAt: new Date(now.getTime() - 5 * DAY), lastResultAt: new Date(now.getTime() - 2 * 3600_000) });
-    const a = replica();
-    const b = replica();
-    await Promise.all([a.scheduler.start(), b.scheduler.start()]);
-    const leader = await becomesLeader([a, b]);
-    const follower = leader === a ? b : a;
+    const { leader, follower } = await startedPair();
     await leader.scheduler.tick(now);
     const received = new Promise<void>((resolve) => {
       const off = leader.lock.onMessage((m) => {

@@ -48,6 +48,29 @@ describe('pushBundle (one-object bundles, expectations added once)', () => {
     expect(expectations).toEqual([4, 1]);
   });
 
+  it('pushes relationships with bounded parallelism, only after every entity, and keeps progress when one fails', async () => {
+    const rels = Array.from({ length: 12 }, (_, i) => ({ type: 'relationship', id: `relationship--${i}` }));
+    const big = { type: 'bundle' as const, id: 'bundle--p', objects: [...rels, { type: 'security-coverage', id: 'security-coverage--c' }] };
+    let inFlight = 0;
+    let peak = 0;
+    const order: string[] = [];
+    const pushOne = async (b: { objects: Array<{ id: string }> }): Promise<void> => {
+      const id = b.objects[0].id;
+      order.push(id);
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight -= 1;
+      if (id === 'relationship--5') throw new Error('502');
+    };
+    const progress = newPushProgress();
+    await expect(pushBundle(big, { workId: 'w', progress, parallelism: 4, addExpectations: async () => undefined, pushOne })).rejects.toThrow('502');
+    expect(order[0]).toBe('security-coverage--c');
+    expect(peak).toBe(4);
+    expect(progress.pushed.size).toBe(12); // everything but the failed relationship
+    expect(progress.pushed.has('relationship--5')).toBe(false);
+  });
+
   it('adds no expectations without a work id', async () => {
     const add = jest.fn();
     await pushBundle(bundle, { workId: null, progress: newPushProgress(), addExpectations: add, pushOne: async () => undefined });

@@ -4,6 +4,44 @@
  * Shapes follow pycti (`opencti_api_connector.py`, `opencti_api_work.py`) and protocol §5/§6.
  */
 
+// Selections several documents share. One-line leaf selections are interpolated strings; a named
+// object selection is a GraphQL fragment, appended to each document that spreads it (a document
+// must define every fragment it spreads and no other, or it fails validation).
+
+/** A connection's Relay cursor. */
+const PAGE_INFO = 'pageInfo { endCursor hasNextPage }';
+/** The stored scores of a coverage or of a `has-covered` relationship. */
+const COVERAGE_SCORES = 'coverage_information { coverage_name coverage_score }';
+/** An entity's ids and type: `{ id standard_id entity_type }`. */
+const ENTITY_REF = '{ id standard_id entity_type }';
+
+/** Where the platform's listen queue lives: the broker connection and the listen routing. */
+const LISTEN_QUEUE_CONFIG = /* GraphQL */ `
+  fragment ListenQueueConfig on ConnectorConfig {
+    connection { host vhost use_ssl port user pass }
+    listen listen_routing listen_exchange
+  }
+`;
+
+/** An attack pattern with what technique resolution needs (its ATT&CK id). */
+const ATTACK_PATTERN_REF = /* GraphQL */ `
+  fragment AttackPatternRef on AttackPattern { id standard_id entity_type name x_mitre_id }
+`;
+
+/** What a coverage's schedule is computed from (src/app/scheduler-platform.ts). */
+const SCHEDULE_COVERAGE_FIELDS = /* GraphQL */ `
+  fragment ScheduleCoverageFields on SecurityCoverage {
+    id
+    standard_id
+    name
+    created_at
+    periodicity
+    duration
+    auto_enrichment_disable
+    coverage_last_result
+  }
+`;
+
 /** §5.1 — declares the queues and returns where to consume and push. */
 export const REGISTER_CONNECTOR = /* GraphQL */ `
   mutation RegisterConnector($input: RegisterConnectorInput) {
@@ -11,14 +49,14 @@ export const REGISTER_CONNECTOR = /* GraphQL */ `
       id
       connector_state
       config {
-        connection { host vhost use_ssl port user pass }
-        listen listen_routing listen_exchange
+        ...ListenQueueConfig
         push push_routing push_exchange
         dead_letter_routing
       }
       connector_user_id
     }
   }
+  ${LISTEN_QUEUE_CONFIG}
 `;
 
 /** §5.2 — liveness (the platform marks a connector inactive after 5 minutes without it). */
@@ -74,8 +112,8 @@ export const COVERAGE_STATE = /* GraphQL */ `
       duration
       auto_enrichment_disable
       coverage_valid_to
-      coverage_information { coverage_name coverage_score }
-      objectCovered { id standard_id entity_type }
+      ${COVERAGE_SCORES}
+      objectCovered ${ENTITY_REF}
     }
   }
 `;
@@ -86,14 +124,14 @@ export const COVERAGE_RELATIONSHIPS = /* GraphQL */ `
     securityCoverage(id: $id) {
       id
       stixCoreRelationships(relationship_type: "has-covered", first: $first, after: $after) {
-        pageInfo { endCursor hasNextPage }
+        ${PAGE_INFO}
         edges {
           node {
             id
             standard_id
             relationship_type
-            coverage_information { coverage_name coverage_score }
-            to { ... on StixCoreObject { id standard_id entity_type } }
+            ${COVERAGE_SCORES}
+            to { ... on StixCoreObject ${ENTITY_REF} }
           }
         }
       }
@@ -109,13 +147,14 @@ export const CONTAINER_ATTACK_PATTERNS = /* GraphQL */ `
       standard_id
       entity_type
       objects(first: $first, after: $after, types: ["Attack-Pattern"]) {
-        pageInfo { endCursor hasNextPage }
+        ${PAGE_INFO}
         edges {
-          node { ... on AttackPattern { id standard_id entity_type name x_mitre_id } }
+          node { ...AttackPatternRef }
         }
       }
     }
   }
+  ${ATTACK_PATTERN_REF}
 `;
 
 /** Attack patterns an intrusion set / campaign / incident (or a container) `uses` or `targets` (§3.4 items 4-5). */
@@ -128,15 +167,16 @@ export const RELATED_ATTACK_PATTERNS = /* GraphQL */ `
       first: $first
       after: $after
     ) {
-      pageInfo { endCursor hasNextPage }
+      ${PAGE_INFO}
       edges {
         node {
           id
-          to { ... on AttackPattern { id standard_id entity_type name x_mitre_id } }
+          to { ...AttackPatternRef }
         }
       }
     }
   }
+  ${ATTACK_PATTERN_REF}
 `;
 
 /** §6.2 — `bundle` is the JSON string of the bundle (not base64). */
@@ -158,36 +198,24 @@ export const SCHEDULE_COVERAGES = /* GraphQL */ `
       pageInfo { endCursor hasNextPage globalCount }
       edges {
         node {
-          id
-          standard_id
-          name
-          created_at
-          periodicity
-          duration
-          auto_enrichment_disable
-          coverage_last_result
+          ...ScheduleCoverageFields
           jobs(first: 10) @include(if: $withJobs) { id timestamp status connector { id } }
         }
       }
     }
   }
+  ${SCHEDULE_COVERAGE_FIELDS}
 `;
 
 /** One coverage, fresh, with its latest works: read right before a scheduled run (no double run). */
 export const SCHEDULE_COVERAGE = /* GraphQL */ `
   query ScheduleCoverage($id: String!) {
     securityCoverage(id: $id) {
-      id
-      standard_id
-      name
-      created_at
-      periodicity
-      duration
-      auto_enrichment_disable
-      coverage_last_result
+      ...ScheduleCoverageFields
       jobs(first: 10) { id timestamp status connector { id } }
     }
   }
+  ${SCHEDULE_COVERAGE_FIELDS}
 `;
 
 /** A scheduled run = the platform's own enrichment request: it creates the work and publishes the message. */
@@ -211,12 +239,10 @@ export const OPERATOR_CONNECTOR = /* GraphQL */ `
       name
       active
       updated_at
-      config {
-        connection { host vhost use_ssl port user pass }
-        listen listen_routing listen_exchange
-      }
+      config { ...ListenQueueConfig }
     }
   }
+  ${LISTEN_QUEUE_CONFIG}
 `;
 
 /** `retrigger --stale|--all|--container`: every coverage with its validity end and covered entity. */
@@ -231,7 +257,7 @@ export const OPERATOR_COVERAGES = /* GraphQL */ `
           name
           coverage_valid_to
           auto_enrichment_disable
-          objectCovered { id standard_id entity_type }
+          objectCovered ${ENTITY_REF}
         }
       }
     }
@@ -246,7 +272,7 @@ export const OPERATOR_COVERAGE_BUNDLE = /* GraphQL */ `
       standard_id
       name
       coverage_valid_to
-      coverage_information { coverage_name coverage_score }
+      ${COVERAGE_SCORES}
       toStixBundle
     }
   }

@@ -274,9 +274,11 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       if (!state.connectors.has(String(connectorId))) throw new Error('Invalid bundle');
       const objects = parsed.objects as Array<Record<string, unknown>>;
       const wid = (workId as string | null) ?? null;
-      if (!wid && objects.length === 1) {
+      if (!wid) {
+        // §6.2: the platform creates "<connector> run @ <now>"; its worker splits a multi-object bundle
+        // and adds one expectation per part (one-object bundles: 1), then imports each part.
         const w = state.createWork(String(connectorId), 'progress');
-        w.expected = 1;
+        w.expected = objects.length;
         state.importBundle(String(connectorId), objects, w.id);
       } else {
         state.importBundle(String(connectorId), objects, wid);

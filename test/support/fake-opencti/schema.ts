@@ -4,6 +4,15 @@
  * test/unit/graphql-contract.test.ts checks (when ../shared exists) that every type, field, argument
  * and their types here exist identically in the real schema, so the fake speaks the real schema.
  */
+/** The connector info fields: the platform's input (pingConnector) and output types list the same ones. */
+const CONNECTOR_INFO_FIELDS = `  run_and_terminate: Boolean!
+  buffering: Boolean!
+  queue_threshold: Float!
+  queue_messages_size: Float!
+  next_run_datetime: DateTime
+  last_run_datetime: DateTime
+`;
+
 export const FAKE_OPENCTI_SDL = /* GraphQL */ `
 scalar DateTime
 
@@ -96,13 +105,7 @@ input RegisterConnectorInput {
 }
 
 input ConnectorInfoInput {
-  run_and_terminate: Boolean!
-  buffering: Boolean!
-  queue_threshold: Float!
-  queue_messages_size: Float!
-  next_run_datetime: DateTime
-  last_run_datetime: DateTime
-}
+${CONNECTOR_INFO_FIELDS}}
 
 input WorkErrorInput {
   error: String
@@ -110,13 +113,7 @@ input WorkErrorInput {
 }
 
 type ConnectorInfo {
-  run_and_terminate: Boolean!
-  buffering: Boolean!
-  queue_threshold: Float!
-  queue_messages_size: Float!
-  next_run_datetime: DateTime
-  last_run_datetime: DateTime
-}
+${CONNECTOR_INFO_FIELDS}}
 
 type RabbitMQConnection {
   host: String!

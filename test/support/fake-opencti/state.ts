@@ -85,6 +85,18 @@ export interface PushRecord {
   dropped: boolean;
 }
 
+/** A pushed object's `coverage` list as the platform stores it, or the error text it rejects it with (non-integer score). */
+export function parseScores(list: unknown): Score[] | string {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) return 'coverage is not a list';
+  const out: Score[] = [];
+  for (const s of list as Array<{ name?: unknown; score?: unknown }>) {
+    if (typeof s.score !== 'number' || !Number.isInteger(s.score)) return `Int cannot represent non-integer value: ${String(s.score)}`;
+    out.push({ coverage_name: String(s.name), coverage_score: s.score });
+  }
+  return out;
+}
+
 export const CONNECTOR_USER_ID = '88ec0c6a-13ce-5e39-b486-354fe4a7084f';
 
 export class FakeState extends EventEmitter {
@@ -203,23 +215,13 @@ export class FakeState extends EventEmitter {
 
   /** What pycti + the platform do with one imported object; returns an error text or undefined. */
   importObject(o: Record<string, unknown>): string | undefined {
-    const scores = (list: unknown): Score[] | string => {
-      if (list === undefined) return [];
-      if (!Array.isArray(list)) return 'coverage is not a list';
-      const out: Score[] = [];
-      for (const s of list as Array<{ name?: unknown; score?: unknown }>) {
-        if (typeof s.score !== 'number' || !Number.isInteger(s.score)) return `Int cannot represent non-integer value: ${String(s.score)}`;
-        out.push({ coverage_name: String(s.name), coverage_score: s.score });
-      }
-      return out;
-    };
     if (o.type === 'security-coverage') {
       if (typeof o.name !== 'string') return "KeyError: 'name'";
       const covered = typeof o.covered_ref === 'string' ? o.covered_ref : undefined;
       if (!covered) return undefined; // silently skipped (§1.6)
       const target = [...this.coverages.values()].find((c) => c.coveredRef === covered);
       if (!target) return `MissingReferenceError: ${covered}`;
-      const s = scores(o.coverage);
+      const s = parseScores(o.coverage);
       if (typeof s === 'string') return s;
       target.coverage = s; // forced full replace; absent → wiped
       for (const [k, f] of [['external_uri', 'externalUri'], ['last_result', 'lastResult'], ['valid_from', 'validFrom'], ['valid_to', 'validTo']] as const) {
@@ -233,7 +235,7 @@ export class FakeState extends EventEmitter {
       const to = String(o.target_ref);
       if (!this.coverage(from)) return `MissingReferenceError: ${from}`;
       if (!this.findAny(to)) return `MissingReferenceError: ${to}`;
-      const s = scores(o.coverage);
+      const s = parseScores(o.coverage);
       if (typeof s === 'string') return s;
       const existing = this.relationships.find((r) => r.standardId === o.id || (r.type === 'has-covered' && r.from === from && r.to === to));
       if (existing) existing.coverage = s;

@@ -1,6 +1,6 @@
 import { v4 as uuidv4, v5 as uuidv5 } from 'uuid';
 import { FAKE_OPENCTI_SDL } from './schema';
-import type { FakeCoverage, FakeState, Score } from './state';
+import { parseScores, type FakeCoverage, type FakeState, type Score } from './state';
 
 /**
  * Version modes of the fake OpenCTI (protocol §11, P11). The default 6.9 mode is the fake as it
@@ -93,17 +93,6 @@ export function fakeResults(state: FakeState, coverageId?: string): FakeResult[]
 }
 
 const RESULT_NAMESPACE = '00abedb4-aa42-466c-9c01-fed23315a9b7';
-
-function parseScores(list: unknown): Score[] | string {
-  if (list === undefined) return [];
-  if (!Array.isArray(list)) return 'coverage is not a list';
-  const out: Score[] = [];
-  for (const s of list as Array<{ name?: unknown; score?: unknown }>) {
-    if (typeof s.score !== 'number' || !Number.isInteger(s.score)) return `Int cannot represent non-integer value: ${String(s.score)}`;
-    out.push({ coverage_name: String(s.name), coverage_score: s.score });
-  }
-  return out;
-}
 
 /** `splitSecurityCoverageInput`: the scores, dates and external_uri of a pushed coverage go to its Result for that source. */
 function importCoverage7(state: FakeState, o: Record<string, unknown>, fallback: (o: Record<string, unknown>) => string | undefined): string | undefined {

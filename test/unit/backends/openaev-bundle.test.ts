@@ -1,20 +1,12 @@
 import { buildCoverageBundle, coverageContentHash, recurrenceBody, toOpenAevPeriod } from '../../../src/adapters/openaev/openaev-bundle';
-import type { CoverageRequest } from '../../../src/domain/coverage/coverage-types';
+import { coverageRequest } from '../../support/coverage-request';
 
-const request: CoverageRequest = {
-  coverageId: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30',
-  coverageName: 'APT-X campaign report',
-  coveredRef: 'report--f2b63e80-b523-4747-a069-35c002c690db',
-  techniques: [
-    { techniqueId: 'T1059.001', stixId: 'attack-pattern--dcaa092b-7de9-4a21-977f-7fcb77e89c48', name: 'PowerShell' },
-    { techniqueId: 'T1531' },
-  ],
-  unmatched: [],
+const request = coverageRequest([{ techniqueId: 'T1059.001', stixId: 'attack-pattern--dcaa092b-7de9-4a21-977f-7fcb77e89c48', name: 'PowerShell' }, 'T1531'], {
   periodicity: 'P1D',
   duration: 'P30D',
   modified: '2026-02-10T09:12:00.000Z',
   created: '2026-02-10T09:00:00.000Z',
-};
+});
 const schedule = { periodicity: 'P1D', duration: 'P30D' };
 
 describe('OpenAEV period rewriting', () => {

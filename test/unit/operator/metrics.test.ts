@@ -1,11 +1,6 @@
 import { combineObservers, createMetrics, workIdTime } from '../../../src/app/metrics';
 import type { JobObserver } from '../../../src/app/job-observer';
-
-/** Value of one sample line (`name{labels} value`) in Prometheus text, undefined when absent. */
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
+import { sample } from '../../support/prometheus';
 
 describe('metrics', () => {
   it('counts received, succeeded, failed and dead-lettered messages with their labels', async () => {

@@ -1,21 +1,6 @@
-import { effectivePeriodicity, planCoverage, schedulePolicyFrom, type ScheduleSettings } from '../../../src/domain/schedule/schedule-plan';
-import type { CoverageScheduleInput, SchedulePolicy } from '../../../src/domain/schedule/schedule-types';
-
-export const DEFAULT_SETTINGS: ScheduleSettings = {
-  default_periodicity: 'P1D',
-  default_duration: 'P30D',
-  min_periodicity: 'PT1M',
-  max_duration: 'P5Y',
-  timezone: 'UTC',
-  first_run_grace: 'PT10M',
-  run_timeout: 'PT1H',
-};
-
-function policy(overrides: Partial<ScheduleSettings> = {}): SchedulePolicy {
-  const r = schedulePolicyFrom({ ...DEFAULT_SETTINGS, ...overrides });
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.policy;
-}
+import { effectivePeriodicity, planCoverage, schedulePolicyFrom } from '../../../src/domain/schedule/schedule-plan';
+import type { CoverageScheduleInput } from '../../../src/domain/schedule/schedule-types';
+import { DEFAULT_SCHEDULE_SETTINGS, testSchedulePolicy } from '../../support/schedule-policy';
 
 const t = (iso: string): Date => new Date(iso);
 const coverage = (extra: Partial<CoverageScheduleInput> = {}): CoverageScheduleInput => ({
@@ -29,30 +14,30 @@ const coverage = (extra: Partial<CoverageScheduleInput> = {}): CoverageScheduleI
 
 describe('schedulePolicyFrom', () => {
   it('builds the policy from valid settings', () => {
-    const r = schedulePolicyFrom(DEFAULT_SETTINGS);
+    const r = schedulePolicyFrom(DEFAULT_SCHEDULE_SETTINGS);
     expect(r.ok).toBe(true);
   });
 
   it('names every invalid key with its reason', () => {
-    const r = schedulePolicyFrom({ ...DEFAULT_SETTINGS, default_periodicity: 'PT10S', timezone: 'Mars/Olympus', run_timeout: 'soon' });
+    const r = schedulePolicyFrom({ ...DEFAULT_SCHEDULE_SETTINGS, default_periodicity: 'PT10S', timezone: 'Mars/Olympus', run_timeout: 'soon' });
     expect(r.ok).toBe(false);
     expect(!r.ok && r.errors.map((e) => e.key)).toEqual(['default_periodicity', 'run_timeout', 'timezone']);
     expect(!r.ok && r.errors[0].reason).toBe('"PT10S" is shorter than the minimum PT1M (min_periodicity)');
   });
 
   it('rejects a maximum shorter than the minimum', () => {
-    const r = schedulePolicyFrom({ ...DEFAULT_SETTINGS, min_periodicity: 'P1D', max_duration: 'PT1H' });
+    const r = schedulePolicyFrom({ ...DEFAULT_SCHEDULE_SETTINGS, min_periodicity: 'P1D', max_duration: 'PT1H' });
     expect(!r.ok && r.errors[0]).toEqual({ key: 'max_duration', reason: 'PT1H is shorter than min_periodicity P1D' });
   });
 
   it('rejects a default duration above the maximum', () => {
-    const r = schedulePolicyFrom({ ...DEFAULT_SETTINGS, default_duration: 'P6Y' });
+    const r = schedulePolicyFrom({ ...DEFAULT_SCHEDULE_SETTINGS, default_duration: 'P6Y' });
     expect(!r.ok && r.errors.map((e) => e.key)).toEqual(['default_duration']);
   });
 });
 
 describe('planCoverage', () => {
-  const p = policy();
+  const p = testSchedulePolicy();
 
   it('plans the next run one periodicity after the last result', () => {
     const plan = planCoverage(coverage({ lastResultAt: t('2026-01-05T08:00:00Z') }), p, t('2026-01-05T09:00:00Z'));
@@ -83,7 +68,7 @@ describe('planCoverage', () => {
   });
 
   it('keeps a daily run at 09:00 Paris time across the DST change', () => {
-    const paris = policy({ timezone: 'Europe/Paris' });
+    const paris = testSchedulePolicy({ timezone: 'Europe/Paris' });
     const plan = planCoverage(
       coverage({ createdAt: t('2026-03-20T08:00:00Z'), lastResultAt: t('2026-03-28T08:00:00Z') }),
       paris,
@@ -203,7 +188,7 @@ describe('planCoverage', () => {
 
 describe('effectivePeriodicity', () => {
   it('returns the coverage periodicity when valid and the default otherwise', () => {
-    const p = policy();
+    const p = testSchedulePolicy();
     expect(effectivePeriodicity('PT6H', p)).toBe('PT6H');
     expect(effectivePeriodicity('PT10S', p)).toBe('P1D');
     expect(effectivePeriodicity(undefined, p)).toBe('P1D');

@@ -4,28 +4,13 @@ import { join } from 'node:path';
 import { createScheduleCache } from '../../../src/adapters/store/schedule-cache';
 import { createLogger } from '../../../src/app/logger';
 import { createScheduler, type Scheduler, type SchedulerDeps } from '../../../src/app/scheduler';
-import { schedulePolicyFrom } from '../../../src/domain/schedule/schedule-plan';
 import type { LeaderLock } from '../../../src/domain/schedule/schedule-ports';
-import type { SchedulePolicy } from '../../../src/domain/schedule/schedule-types';
 import { createSchedulePlatform, type SchedulePlatform } from '../../support/fake-opencti/schedule-ops';
+import { testSchedulePolicy } from '../../support/schedule-policy';
 
 const CONNECTOR = 'c0ffee00-0000-4000-8000-000000000001';
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
-
-function policy(): SchedulePolicy {
-  const r = schedulePolicyFrom({
-    default_periodicity: 'P1D',
-    default_duration: 'P30D',
-    min_periodicity: 'PT1M',
-    max_duration: 'P5Y',
-    timezone: 'UTC',
-    first_run_grace: 'PT10M',
-    run_timeout: 'PT1H',
-  });
-  if (!r.ok) throw new Error('bad policy');
-  return r.policy;
-}
 
 /** A lock the test flips by hand; `sent` records what non-leaders forward to the leader. */
 function manualLock(initial = true): LeaderLock & { set(v: boolean): void; sent: Record<string, unknown>[]; deliver(m: Record<string, unknown>): void } {
@@ -73,7 +58,7 @@ describe('scheduler', () => {
   const open: Scheduler[] = [];
 
   function scheduler(extra: Partial<SchedulerDeps> = {}): Scheduler {
-    const s = createScheduler({ source: platform.source, trigger: platform.trigger, lock: manualLock(true), clock, policy: policy(), logger: log, ...extra });
+    const s = createScheduler({ source: platform.source, trigger: platform.trigger, lock: manualLock(true), clock, policy: testSchedulePolicy(), logger: log, ...extra });
     open.push(s);
     return s;
   }

@@ -1,4 +1,3 @@
-import type { CoverageRequest, TechniqueRef } from '../../../src/domain/coverage/coverage-types';
 import type { DetectionRule, EvidenceSet, PreventionControl } from '../../../src/domain/evidence/evidence-types';
 
 /** Hand-made evidence for engine tests: every field explicit, defaults that score nothing extra. */
@@ -33,15 +32,6 @@ export function evidence(overrides: Partial<EvidenceSet> = {}): EvidenceSet {
   };
 }
 
-export function request(techniques: Array<string | TechniqueRef>, overrides: Partial<CoverageRequest> = {}): CoverageRequest {
-  return {
-    coverageId: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30',
-    coverageName: 'APT-X campaign report',
-    coveredRef: 'report--f2b63e80-b523-4747-a069-35c002c690db',
-    techniques: techniques.map((t) => (typeof t === 'string' ? { techniqueId: t } : t)),
-    unmatched: [],
-    ...overrides,
-  };
-}
+export { coverageRequest as request } from '../../support/coverage-request';
 
 export const NOW = new Date('2026-02-12T09:00:00.000Z');
