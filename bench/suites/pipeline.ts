@@ -125,6 +125,8 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
     prefetch: Number(process.env.BENCH_WORKER_PREFETCH ?? 10),
   };
   const pushMode = process.env.BENCH_PUSH_MODE === 'amqp' ? 'amqp' : 'graphql';
+  // B2 measures "bundle pushed": one stixBundlePush per result (WORKER_PUSH_STRATEGY=bundle) unless told otherwise.
+  const pushStrategy = process.env.BENCH_PUSH_STRATEGY === 'split' || pushMode === 'amqp' ? 'split' : 'bundle';
   MAX_OUTSTANDING = Math.max(40, 3 * worker.prefetch, 3 * worker.concurrency);
   let pushDrain: amqp.ChannelModel | undefined;
   let daemon: DaemonHandle | undefined;
@@ -139,7 +141,7 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
         config: {
           opencti: { url: fake.url, token: fake.token },
           connector: { id: connectorId, name: 'Coverage bench', log_level: (process.env.BENCH_LOG_LEVEL ?? 'info') as 'info' },
-          worker: { ...worker, push_mode: pushMode, backoff_base_ms: 50, backoff_max_ms: 500, shutdown_grace_ms: 5000 },
+          worker: { ...worker, push_mode: pushMode, push_strategy: pushStrategy, backoff_base_ms: 50, backoff_max_ms: 500, shutdown_grace_ms: 5000 },
           http: { enabled: false },
           scheduler: { enabled: false },
         },
@@ -177,7 +179,7 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
         'enrichments_per_s',
         { enrichments_per_s: round(rate), messages: b2.completed, failed: b2.failed, platform_calls_per_enrichment: round(callsPerMessage), concurrency: worker.concurrency, prefetch: worker.prefetch },
         null,
-        `worker.concurrency ${worker.concurrency}, worker.prefetch ${worker.prefetch}, push_mode ${pushMode}, ${RULES} rules; backlog of ${MAX_OUTSTANDING} messages kept on the listen queue`,
+        `worker.concurrency ${worker.concurrency}, worker.prefetch ${worker.prefetch}, push_mode ${pushMode}, push_strategy ${pushStrategy}, ${RULES} rules; backlog of ${MAX_OUTSTANDING} messages kept on the listen queue`,
       ),
     );
 

@@ -211,6 +211,9 @@ export function createWorker(options: WorkerOptions): Worker {
         if (!received && workId) {
           await work.toReceived(workId, 'Security coverage assessment started');
           received = true;
+          // A redelivered copy (we or another replica died mid-push) must not add the expectations again,
+          // or the work would wait forever for imports that never come.
+          if (delivery.redelivered) progress.expected = await work.expected(workId);
         }
         result = await runEnrichment(jobDeps, message, { log: jobLog, signal: jobSignal, progress });
         if (workId) await work.toProcessed(workId, result.note, false);

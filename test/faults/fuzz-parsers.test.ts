@@ -90,7 +90,7 @@ describe('fuzzing the message parser and the bundle reader', () => {
     const worker = createWorker({
       log: createLogger('silent'),
       observer: noopObserver,
-      work: { toReceived: async () => undefined, toProcessed: async () => undefined, addExpectations: async () => undefined, ping: async () => undefined },
+      work: { toReceived: async () => undefined, toProcessed: async () => undefined, addExpectations: async () => undefined, ping: async () => undefined, expected: async () => 0 },
       job: {
         coverage: memoryCoverage(),
         assessor: fakeAssessor(),

@@ -62,6 +62,7 @@ function setup(overrides: Partial<WorkerOptions> = {}) {
     toProcessed: async (workId, message, inError) => void processed.push({ workId, message, inError }),
     addExpectations: async () => undefined,
     ping: async () => undefined,
+    expected: async () => 0,
   };
   const worker = createWorker({
     log: createLogger('silent'),

@@ -89,6 +89,13 @@ export const WORK_ADD_EXPECTATIONS = /* GraphQL */ `
   }
 `;
 
+/** A redelivered job reads how many expectations its work already has, so it never adds them twice. */
+export const WORK_EXPECTED = /* GraphQL */ `
+  query WorkExpected($id: ID!) {
+    work(id: $id) { id tracking { import_expected_number } }
+  }
+`;
+
 export const WORK_PING = /* GraphQL */ `
   mutation WorkPing($id: ID!) {
     workEdit(id: $id) { ping }
@@ -330,6 +337,7 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   WorkToProcessed: WORK_TO_PROCESSED,
   WorkAddExpectations: WORK_ADD_EXPECTATIONS,
   WorkPing: WORK_PING,
+  WorkExpected: WORK_EXPECTED,
   CoverageState: COVERAGE_STATE,
   CoverageRelationships: COVERAGE_RELATIONSHIPS,
   ContainerAttackPatterns: CONTAINER_ATTACK_PATTERNS,

@@ -1,4 +1,4 @@
-import { WORK_ADD_EXPECTATIONS, WORK_PING, WORK_TO_PROCESSED, WORK_TO_RECEIVED } from './documents';
+import { WORK_ADD_EXPECTATIONS, WORK_EXPECTED, WORK_PING, WORK_TO_PROCESSED, WORK_TO_RECEIVED } from './documents';
 import type { GraphQLClient } from './graphql-client';
 
 /** The platform's work tracking (protocol §5.3); `toProcessed(…, inError)` is pycti's `to_processed`. */
@@ -7,6 +7,8 @@ export interface WorkApi {
   toProcessed(workId: string, message: string, inError: boolean): Promise<void>;
   addExpectations(workId: string, count: number): Promise<void>;
   ping(workId: string): Promise<void>;
+  /** Expectations the work already has (0 when unknown or gone). */
+  expected(workId: string): Promise<number>;
 }
 
 /** The platform truncates nothing; keep work messages readable in the UI. */
@@ -26,6 +28,10 @@ export function createWorkApi({ gql }: { gql: GraphQLClient }): WorkApi {
     },
     ping: async (workId) => {
       await gql.request(WORK_PING, { id: workId });
+    },
+    expected: async (workId) => {
+      const data = await gql.request<{ work: { tracking: { import_expected_number: number | null } | null } | null }>(WORK_EXPECTED, { id: workId });
+      return data.work?.tracking?.import_expected_number ?? 0;
     },
   };
 }

@@ -178,6 +178,13 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       return relConnection(rels, args);
     },
 
+    work: ({ id }: Args) => {
+      const w = state.works.get(String(id));
+      if (!w) return null;
+      const tracking = { import_expected_number: w.expected, import_processed_number: w.processed, import_last_processed: null };
+      return { id: w.id, name: w.name ?? null, timestamp: w.timestamp, status: w.status, connector: connectorNode(w.connectorId), tracking };
+    },
+
     // ---- operator tooling (OPERATOR)
     connector: ({ id }: Args) => (state.connectors.has(String(id)) ? connectorNode(String(id)) : null),
     workAdd: ({ connectorId, friendlyName }: Args) => {

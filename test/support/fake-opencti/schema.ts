@@ -23,6 +23,8 @@ type Query {
   stixCoreRelationships(first: Int, after: ID, fromId: [String], toTypes: [String], relationship_type: [String]): StixCoreRelationshipConnection
   # operator tooling (OPERATOR)
   connector(id: String!): Connector
+  # redelivery: how many expectations the work already has
+  work(id: ID!): Work
 }
 
 type Mutation {
@@ -52,6 +54,13 @@ type Work {
   connector: Connector
   timestamp: DateTime!
   status: State!
+  tracking: WorkTracking
+}
+
+type WorkTracking {
+  import_expected_number: Int
+  import_last_processed: DateTime
+  import_processed_number: Int
 }
 
 enum SecurityCoverageOrdering {
