@@ -8,6 +8,9 @@ import type { CoverageScheduleInput, SchedulePlan, SchedulePolicy } from '../dom
 import type { Clock, CoverageSource, LeaderLock, RunReport, RunTrigger, ScheduleCache } from '../domain/schedule/schedule-ports';
 import { fromCacheEntry, runReportFromMessage, runReportMessage, toCacheEntry } from './scheduler-codec';
 
+/** Shortest clock time between two schedule-cache writes from ticks. */
+const CACHE_SAVE_EVERY_MS = 10 * 60 * 1000;
+
 /**
  * Periodic re-assessment of coverages. The platform is the source of truth (periodicity, duration,
  * created_at, coverage_last_result, our latest work on the coverage); this keeps a due index (min-heap)
@@ -147,6 +150,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     );
   }
 
+  let lastCacheSave = Number.NEGATIVE_INFINITY;
   async function saveCache(): Promise<void> {
     if (!cache || !dirty) return;
     dirty = false;
@@ -250,7 +254,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         break;
       }
     }
-    await saveCache();
+    // Writing 100,000 entries costs ~0.3 s: a tick saves at most every CACHE_SAVE_EVERY_MS of clock
+    // time (reconcile and close always save). Safe: the cache only warms a restart, and the leader
+    // re-reads each coverage before running it.
+    if (now.getTime() - lastCacheSave >= CACHE_SAVE_EVERY_MS) {
+      lastCacheSave = now.getTime();
+      await saveCache();
+    }
     return result;
   }
 

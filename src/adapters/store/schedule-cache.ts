@@ -59,7 +59,7 @@ export function createScheduleCache(path: string, options: ScheduleCacheOptions 
       const write = async (): Promise<void> => {
         await mkdir(dirname(path), { recursive: true });
         const tmp = `${path}.${process.pid}.tmp`;
-        await writeFile(tmp, JSON.stringify({ version: 1, savedAt: now().toISOString(), entries }, null, 1), 'utf8');
+        await writeFile(tmp, JSON.stringify({ version: 1, savedAt: now().toISOString(), entries }), 'utf8');
         await rename(tmp, path);
       };
       // Serialised so two saves never interleave their temp files.
