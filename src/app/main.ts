@@ -155,14 +155,15 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       (options.assessor
         ? undefined
         : await loadEvidence(evidenceOptionsOf(config)));
+    // Built before the issues are logged: a bad `coverage.priorities_file` is one of them.
+    const assessor =
+      options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: await embeddedFactoryOf(config, (evidence as EvidenceSet).issues) });
     // RELIABILITY: a skipped evidence file (too large, hostile YAML, symlink escaping its folder…) must
     // be visible to the operator; one line each, capped so a big third-party repository cannot flood.
     if (evidence && evidence.issues.length > 0) {
       for (const issue of evidence.issues.slice(0, 50)) log.warn({ path: issue.path, reason: issue.reason }, 'evidence file skipped');
       if (evidence.issues.length > 50) log.warn({ skipped: evidence.issues.length - 50 }, 'more evidence files skipped (not listed); run `coverage-connector assess` to see them all');
     }
-    const assessor =
-      options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: await embeddedFactoryOf(config, (evidence as EvidenceSet).issues) });
 
     const opencti = createOpenCtiClient({
       ...platformClientOptionsOf(config),

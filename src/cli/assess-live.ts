@@ -111,8 +111,8 @@ export async function runLiveAssess(flags: LiveAssessFlags, io: LiveAssessIo): P
     if (current) request = { ...request, currentCoverage: current };
 
     const evidence = await loadEvidence(evidenceOptionsOf(config));
-    for (const issue of evidence.issues) io.stderr(`warning: ${issue.path}: ${issue.reason}\n`);
     const embedded = await embeddedFactoryOf(config, evidence.issues);
+    for (const issue of evidence.issues) io.stderr(`warning: ${issue.path}: ${issue.reason}\n`);
     const assessor = io.assessorFor?.(config, evidence) ?? (flags.configuredBackends ? createAssessor(config, evidence, { createEmbedded: embedded }) : embedded(evidence));
     const now = (io.now ?? (() => new Date()))();
     const result = await assessor.assess(request, { now });

@@ -178,6 +178,19 @@ describeWithBroker('daemon: enrichment flow', () => {
     expect(JSON.stringify(lines)).not.toContain(h.fake.token);
   });
 
+  it('logs an unreadable priorities file as a skipped evidence file at start', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const missing = '/nonexistent/priorities.yml';
+    await h.start({ assessor: null, config: { coverage: { priorities_file: missing } }, daemon: { log: createLogger('info', sink) } });
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'evidence file skipped', path: missing, reason: expect.stringContaining('priorities file') }));
+  });
+
   it('pushes the whole result in one stixBundlePush into a new platform work with the bundle strategy', async () => {
     const { coverage, patterns } = h.reportCoverage(['T1059', 'T1003', 'T1105']);
     await h.start({ config: { worker: { push_strategy: 'bundle' } } });
