@@ -36,10 +36,11 @@ export interface PushPlan {
   parallelism?: number;
 }
 
+const isRelationship = (o: StixObject): boolean => o.type === 'relationship' || o.type === 'sighting';
+
 /** Entities first, relationships last: targets (e.g. a platform identity) exist before what points at them. */
 export function pushOrder(objects: StixObject[]): StixObject[] {
-  const isRel = (o: StixObject): boolean => o.type === 'relationship' || o.type === 'sighting';
-  return [...objects.filter((o) => !isRel(o)), ...objects.filter(isRel)];
+  return [...objects.filter((o) => !isRelationship(o)), ...objects.filter(isRelationship)];
 }
 
 export function singleObjectBundle(object: StixObject): StixBundle {
@@ -61,10 +62,9 @@ export async function pushBundle(bundle: StixBundle, plan: PushPlan): Promise<nu
     await plan.pushOne(singleObjectBundle(object));
     plan.progress.pushed.add(object.id);
   };
-  const isRel = (o: StixObject): boolean => o.type === 'relationship' || o.type === 'sighting';
   // Entities first and one at a time, so what relationships point at is queued before them.
-  for (const object of remaining.filter((o) => !isRel(o))) await pushObject(object);
-  const relationships = remaining.filter(isRel);
+  for (const object of remaining.filter((o) => !isRelationship(o))) await pushObject(object);
+  const relationships = remaining.filter(isRelationship);
   const lanes = Math.max(1, Math.min(plan.parallelism ?? 1, relationships.length));
   let next = 0;
   // A failed push rejects its lane; the others finish theirs, and `progress` keeps what went through for the retry.
