@@ -4,6 +4,7 @@ import { REPLAY_WORK_NAME } from '../../src/app/operator';
 import { registerDlqCommand } from '../../src/cli/dlq-command';
 import { PlatformUnavailableError } from '../../src/errors';
 import { describeWithBroker } from '../support/env';
+import { times } from '../support/events';
 import { createHarness, fakeAssessor, type Harness } from '../support/fake-opencti/harness';
 import { envFor, runCli } from './operator-helpers';
 
@@ -27,11 +28,6 @@ function signals(): { events: EventEmitter; observer: JobObserver } {
     events,
     observer: { ...noopObserver, deadLettered: (code) => events.emit('deadLettered', code), succeeded: (outcome) => events.emit('succeeded', outcome) },
   };
-}
-
-/** Resolves after `n` emissions of `event`. */
-async function times(events: EventEmitter, event: string, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await once(events, event);
 }
 
 describeWithBroker('dead-letter queue tooling', () => {

@@ -1,8 +1,9 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/app/logger';
 import { noopObserver, type JobObserver } from '../../src/app/job-observer';
 import { describeWithBroker } from '../support/env';
+import { times } from '../support/events';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
 import { unusedPort } from '../support/ports';
 import { sample } from '../support/prometheus';
@@ -37,9 +38,7 @@ describeWithBroker('daemon HTTP endpoint', () => {
     // Scripted run: two coverages pushed, one invalid message dead-lettered.
     const a = h.reportCoverage(['T1059', 'T1003']).coverage;
     const b = h.reportCoverage(['T1566']).coverage;
-    const done = (async () => {
-      for (let i = 0; i < 3; i++) await once(events, 'done');
-    })();
+    const done = times(events, 'done', 3);
     const workA = await h.fake.publishEnrichment(h.connectorId, a);
     await h.fake.publishEnrichment(h.connectorId, b);
     await h.fake.publishRaw(h.connectorId, 'not json');
