@@ -15,6 +15,10 @@ export const ConfigSchema = z.object({
     ssl_verify: field.bool(true, { description: 'Verify the platform TLS certificate; false is an explicit, loudly logged opt-out' }),
     ca_file: field.optionalString({ description: 'PEM file of an extra CA trusted for the platform', example: '/etc/ssl/private-ca.pem' }),
     timeout_ms: field.int(30000, 100, 600000, { description: 'Timeout of one GraphQL call in milliseconds' }),
+    public_url: field.optionalUrl({
+      description: 'Address people open OpenCTI at, when it differs from OPENCTI_URL (e.g. http://opencti:8080 inside compose); the coverage link (external_uri) falls back to the coverage page there',
+      example: 'https://opencti.example.org',
+    }),
   }),
   connector: section({
     id: field.optionalUuid({ description: 'Connector id, a stable UUID (required by `run`)', example: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11' }),
@@ -24,11 +28,6 @@ export const ConfigSchema = z.object({
     auto_update: field.bool(true, { description: 'Enrich coverages again when they or their container change' }),
     log_level: field.enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const, 'info', { description: 'Log level' }),
     ping_interval_seconds: field.int(30, 5, 240, { description: 'Seconds between pings (the platform marks a connector inactive after 5 minutes)' }),
-    // added by VERSIONS (docs/compatibility.md)
-    instance_uri: field.optionalString({
-      description: 'Identifies this assessor instance on OpenCTI 7.x: results carry external_uri `<instance_uri>/coverages/<coverage uuid>`, the key of our Security-Coverage-Result (default `urn:opencti-connector:<CONNECTOR_ID>`; keep it stable, a change starts new Results)',
-      example: 'https://coverage-assessor.example.org',
-    }),
   }),
   mq: section({
     url: field.optionalString({ description: 'Full AMQP URI overriding the broker the platform returns and every MQ_* part (amqp[s]://user:pass@host:port/vhost)', secret: true, example: 'amqp://opencti:ChangeMe@rabbitmq:5672/%2F' }),
@@ -52,6 +51,9 @@ export const ConfigSchema = z.object({
     rollup_subtechniques: field.bool(true, { description: 'Credit a parent technique with its sub-techniques\' rules' }),
     aggregate: field.enumOf(['mean', 'min', 'max'] as const, 'mean', { description: 'How technique scores roll up to the container score' }),
     priorities_file: field.optionalString({ description: 'Overrides of the gap prevalence/impact tables (YAML)', example: '/data/priorities.yml' }),
+    cache_file: field.optionalString({ description: 'Parsed-rule cache: a restart re-parses only changed rule files (safe to delete)', example: '/var/lib/coverage-connector/inventory-cache.json' }),
+    watch: field.bool(true, { description: 'Reload the evidence when a rule or inventory file changes, without a restart (a broken file keeps its previous version)' }),
+    watch_debounce_ms: field.int(1000, 50, 600000, { description: 'Quiet time after the last file change before the evidence is reloaded' }),
   }),
   worker: section({
     concurrency: field.int(4, 1, 256, { description: 'Enrichments processed in parallel' }),
@@ -60,8 +62,7 @@ export const ConfigSchema = z.object({
     backoff_base_ms: field.int(1000, 1, 3600000, { description: 'First retry delay; doubles each attempt, with jitter' }),
     backoff_max_ms: field.int(60000, 1, 86400000, { description: 'Cap of the retry delay' }),
     push_mode: field.enumOf(['graphql', 'amqp'] as const, 'graphql', { description: 'Push results with stixBundlePush (graphql) or the RabbitMQ push exchange (amqp)' }),
-    push_strategy: field.enumOf(['split', 'bundle'] as const, 'split', { description: 'split: one-object bundles in the enrichment work (errors shown on it); bundle: one stixBundlePush per result in a new platform work (fewest calls; graphql push mode only)' }),
-    push_parallelism: field.int(8, 1, 64, { description: 'One-object pushes in flight per job with the split strategy' }),
+    push_parallelism: field.int(8, 1, 64, { description: 'One-object relationship pushes in flight per job' }),
     shutdown_grace_ms: field.int(30000, 0, 3600000, { description: 'Time in-flight jobs get to finish on SIGTERM' }),
   }),
   limits: section({
@@ -73,6 +74,10 @@ export const ConfigSchema = z.object({
     enabled: field.bool(true, { description: 'Serve /healthz, /readyz and /metrics' }),
     host: field.string('0.0.0.0', { description: 'Listen address of the HTTP endpoint' }),
     port: field.int(9464, 0, 65535, { description: 'Port of the HTTP endpoint (0 = any free port)' }),
+    public_url: field.optionalUrl({
+      description: 'Address people reach this connector\'s HTTP endpoint at: the coverage link (external_uri) becomes <public_url>/coverages/<coverage uuid> (default: the coverage page in OpenCTI)',
+      example: 'https://coverage.example.org',
+    }),
   }),
   scheduler: section({
     enabled: field.bool(true, { description: 'Re-run coverages on their periodicity (one replica schedules at a time)' }),

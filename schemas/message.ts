@@ -71,6 +71,12 @@ export const EnrichmentMessageSchema = z.looseObject({
     entity_type: z.string().min(1),
     stix_entity: StixEntityString,
     stix_objects: StixObjectsString,
+  }).superRefine((event, ctx) => {
+    // The platform sends the entity's standard id in both places; a mismatch means the message was
+    // built or edited by something else, and we would read one coverage and write another.
+    if (event.stix_entity.id !== event.entity_id) {
+      ctx.addIssue({ code: 'custom', path: ['entity_id'], message: `entity_id ${JSON.stringify(event.entity_id)} differs from stix_entity.id ${JSON.stringify(event.stix_entity.id)}` });
+    }
   }),
 });
 

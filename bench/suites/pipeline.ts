@@ -141,7 +141,7 @@ export async function runPipeline(options: SuiteOptions): Promise<Figure[]> {
         config: {
           opencti: { url: fake.url, token: fake.token },
           connector: { id: connectorId, name: 'Coverage bench', log_level: (process.env.BENCH_LOG_LEVEL ?? 'info') as 'info' },
-          worker: { ...worker, push_mode: pushMode, push_strategy: pushStrategy, backoff_base_ms: 50, backoff_max_ms: 500, shutdown_grace_ms: 5000 },
+          worker: { ...worker, push_mode: pushMode, backoff_base_ms: 50, backoff_max_ms: 500, shutdown_grace_ms: 5000 },
           http: { enabled: false },
           scheduler: { enabled: false },
         },

@@ -121,8 +121,9 @@ export function assertDaemonConfig(config: Config): void {
   if (!config.opencti.token) missing.push('OPENCTI_TOKEN (opencti.token)');
   if (!config.connector.id) missing.push('CONNECTOR_ID (connector.id)');
   if (missing.length > 0) throw new ConfigError(`missing required setting: ${missing.join(', ')}`);
-  if (config.worker.push_strategy === 'bundle' && config.worker.push_mode !== 'graphql') {
-    throw new ConfigError('WORKER_PUSH_STRATEGY (worker.push_strategy): "bundle" needs WORKER_PUSH_MODE=graphql (the platform creates the work for a bundle pushed without one)');
+  // The coverage link must open in a browser and pass the platform's URL check (never a urn:).
+  for (const [env, key, value] of [['HTTP_PUBLIC_URL', 'http.public_url', config.http.public_url], ['OPENCTI_PUBLIC_URL', 'opencti.public_url', config.opencti.public_url]] as const) {
+    if (value !== undefined && !/^https?:\/\/[^/\s]+/i.test(value)) throw new ConfigError(`${env} (${key}): expected an absolute http(s) URL, got ${JSON.stringify(value)}`);
   }
 }
 

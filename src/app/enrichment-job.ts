@@ -1,20 +1,22 @@
 import type { EnrichmentMessage } from '../../schemas/message';
 import type { CoverageApi, CoverageState } from '../adapters/opencti/coverage-api';
-import { BASELINE_PROFILE, defaultInstanceUri, externalUriFor, type PlatformProfile } from '../adapters/opencti/platform-version'; // VERSIONS
+import type { RequestOptions } from '../adapters/opencti/graphql-client';
 import type { Assessor, AssessmentResult } from '../domain/assessment/assessment-types';
-import { resolveCoverageRequest } from '../domain/coverage/technique-resolution';
-import { sameCoverage } from '../domain/coverage/score-equality';
 import type { CoverageRequest, ScoreEntry } from '../domain/coverage/coverage-types';
+import { resolveCoverageRequest } from '../domain/coverage/technique-resolution';
+import { planWrites, writesNothing, type WritePlan } from '../domain/coverage/write-plan';
+import { coverageExternalUri, type ExternalUriSettings } from '../domain/platform/external-uri';
 import { validityWindow } from '../domain/schedule/validity';
 import { buildResultBundle } from '../domain/stix/result-bundle';
 import type { StixBundle, StixObject } from '../domain/stix/stix-types';
 import { AssessmentError, InvalidMessageError } from '../errors';
-import type { Logger } from './logger';
 import type { JobObserver } from './job-observer';
-import { pushBundle, type PushOne, type PushProgress } from './result-pusher';
+import type { Logger } from './logger';
+import { pushObjects, type PushOne, type PushProgress, type WorkCounter } from './result-pusher';
+import type { RunRecorder } from './run-record';
 
 /**
- * One enrichment request, from parsed message to pushed result (docs/processing-flow.md). Throws on
+ * One enrichment request, from parsed message to written result (docs/processing-flow.md). Throws on
  * failure; the worker decides (src/app/outcome.ts) and always closes the work.
  */
 
@@ -24,6 +26,8 @@ export interface JobResult {
   outcome: JobOutcome;
   /** What the work's message says (shown in OpenCTI). */
   note: string;
+  /** Close the work in error (the request could not be served, but retrying or dead-lettering would not help). */
+  inError?: boolean;
 }
 
 export interface JobSettings {
@@ -32,30 +36,26 @@ export interface JobSettings {
   maxTechniques: number;
   defaultPeriodicity: string;
   timezone: string;
-  /** `split` (default): one-object bundles in the enrichment work; `bundle`: one push into a new platform work. */
-  pushStrategy?: 'split' | 'bundle';
-  /** One-object pushes in flight per job (split strategy). */
+  /** Relationship pushes in flight per job. */
   pushParallelism?: number;
   /** Period bounds (config scheduler.min_periodicity / max_duration) so valid_to matches the scheduler's plan. */
   periodBounds?: { minPeriodicity?: string; maxDuration?: string };
-  externalUri?: string;
-  /** VERSIONS: what the platform can do (default: the 6.9 baseline); see docs/compatibility.md. */
-  platform?: PlatformProfile;
-  /** VERSIONS: this assessor instance (7.x external_uri = `<instanceUri>/coverages/<coverage uuid>`). */
-  instanceUri?: string;
+  /** Where the coverage's external_uri points (docs/processing-flow.md). */
+  externalUri: ExternalUriSettings;
 }
 
 export interface JobDeps {
   coverage: CoverageApi;
   assessor: Assessor;
-  addExpectations: (workId: string, count: number) => Promise<void>;
-  /** Pushes a one-object bundle in `workId` (graphql or amqp mode). */
+  /** The work's expectation counter (read after pushing, topped up when the platform did not count). */
+  work: WorkCounter;
+  /** Pushes a one-object bundle in `workId`; a draft run must reach the draft (the broker push carries `draft_id`). */
   pushOne: (workId: string | null, draftId: string | null) => PushOne;
-  /** `bundle` strategy: the whole result in one stixBundlePush with no work id (the platform makes a work and splits it). */
-  pushWhole?: (bundle: StixBundle, draftId: string | null) => Promise<void>;
   observer: JobObserver;
   clock: () => Date;
   settings: JobSettings;
+  /** Keeps each run's result (score history); a failing recorder never fails the run. */
+  recorder?: RunRecorder;
 }
 
 export interface JobContext {
@@ -73,44 +73,30 @@ const scoresText = (scores: ScoreEntry[]): string =>
 /** STIX type of a standard id (`report--…` → `report`). */
 const typeOfId = (id: string): string => id.split('--')[0] ?? '';
 
-/** `has-covered` targets → scores, from a result bundle. */
-function hasCoveredOf(bundle: StixBundle): Map<string, ScoreEntry[]> {
-  const out = new Map<string, ScoreEntry[]>();
-  for (const o of bundle.objects) {
-    if (o.type !== 'relationship' || o.relationship_type !== 'has-covered') continue;
-    out.set(String(o.target_ref), Array.isArray(o.coverage) ? (o.coverage as ScoreEntry[]) : []);
-  }
-  return out;
-}
-
 function coverageScoresOf(bundle: StixBundle): ScoreEntry[] {
   const cov = bundle.objects.find((o) => o.type === COVERAGE_ENTITY_TYPE);
   return Array.isArray(cov?.coverage) ? (cov.coverage as ScoreEntry[]) : [];
 }
 
-/** Loop guard (pitfall P1): same coverage scores and the same has-covered set with the same scores. */
-async function unchanged(deps: JobDeps, coverageId: string, current: ScoreEntry[] | undefined, bundle: StixBundle, signal: AbortSignal): Promise<boolean> {
-  if (!sameCoverage(current, coverageScoresOf(bundle))) return false;
-  const next = hasCoveredOf(bundle);
-  const stored = await deps.coverage.listHasCovered(coverageId, { signal });
-  if (stored.length !== next.size) return false;
-  for (const rel of stored) {
-    const scores = next.get(rel.targetId);
-    if (!scores || !sameCoverage(rel.coverage, scores)) return false;
-  }
-  return true;
-}
-
-async function contentOf(deps: JobDeps, message: EnrichmentMessage, state: CoverageState | null, signal: AbortSignal): Promise<StixObject[]> {
+async function contentOf(deps: JobDeps, message: EnrichmentMessage, state: CoverageState, options: RequestOptions): Promise<StixObject[]> {
   const entity = message.event.stix_entity;
   if (message.event.stix_objects) return message.event.stix_objects as StixObject[];
   // Registered with enrichment_resolution stix_bundle this is rare (manual runs on some versions,
   // pitfall P7): page the content through GraphQL instead.
-  const coveredRef = typeof entity.covered_ref === 'string' ? entity.covered_ref : state?.covered?.standardId;
+  const coveredRef = state.covered?.standardId ?? (typeof entity.covered_ref === 'string' ? entity.covered_ref : undefined);
   if (!coveredRef) throw new InvalidMessageError(`coverage ${entity.id} has no covered_ref`);
-  const entityType = state?.covered?.entityType ?? typeOfId(coveredRef);
-  const patterns = await deps.coverage.listAttackPatterns({ id: coveredRef, entityType }, { signal });
+  const entityType = state.covered?.entityType ?? typeOfId(coveredRef);
+  const patterns = await deps.coverage.listAttackPatterns({ id: coveredRef, entityType }, options);
   return [entity as StixObject, ...patterns];
+}
+
+const EMPTY_RESULT = (backend: string, now: Date): AssessmentResult => ({ backend, runAt: now.toISOString(), techniques: [], overall: [], gaps: [], warnings: [] });
+
+function planNote(plan: WritePlan, pushed: number, scores: ScoreEntry[], request: CoverageRequest, backend: string): string {
+  const parts = [`Pushed ${pushed} object(s): ${scoresText(scores)}; ${request.techniques.length} technique(s) assessed by ${backend}`];
+  if (plan.deletions.length > 0) parts.push(`removed ${plan.deletions.length} has-covered of techniques no longer in the container`);
+  if (plan.foreignTargets.length > 0) parts.push(`${plan.foreignTargets.length} technique(s) keep another writer's has-covered (not overwritten)`);
+  return parts.join('; ');
 }
 
 export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext): Promise<JobResult> {
@@ -126,77 +112,109 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
       `unknown entity type: entity_type ${event.entity_type}, stix_entity type ${entity.type}; this connector assesses Security-Coverage only`,
     );
   }
+  const draftId = internal.draft_id ?? null;
+  // Inside a draft, reads and deletes see and change the draft (pycti sends this header too).
+  const platformOptions: RequestOptions = { signal: ctx.signal, ...(draftId ? { headers: { 'opencti-draft-id': draftId } } : {}) };
 
-  const state = await deps.coverage.getCoverage(event.entity_id, { signal: ctx.signal });
-  if (!state) return { outcome: 'skipped', note: `Skipped: coverage ${event.entity_id} no longer exists in OpenCTI` };
+  const state = await deps.coverage.getCoverage(event.entity_id, platformOptions);
+  if (!state) {
+    return {
+      outcome: 'skipped',
+      inError: true,
+      note: `Cannot read coverage ${event.entity_id}: the connector's user does not see it (outside its groups, organisation or markings) or it was deleted since the request; grant the connector user access to it and run the enrichment again`,
+    };
+  }
   const disabled = state.autoEnrichmentDisable || entity.auto_enrichment_disable === true;
   if (disabled && internal.mode !== 'manual') {
     return { outcome: 'skipped', note: 'Skipped: the coverage is in manual-input mode (auto_enrichment_disable); automatic enrichment does not apply' };
   }
 
-  const objects = await contentOf(deps, message, state, ctx.signal);
+  const objects = await contentOf(deps, message, state, platformOptions);
   let request: CoverageRequest = resolveCoverageRequest(
-    { objects, coverage: entity as StixObject, ...(typeof entity.covered_ref === 'string' ? { coveredId: entity.covered_ref } : {}) },
+    { objects, coverage: entity as StixObject, ...(state.covered ? { coveredId: state.covered.standardId } : typeof entity.covered_ref === 'string' ? { coveredId: entity.covered_ref } : {}) },
     { rollupSubtechniques: settings.rollupSubtechniques, maxTechniques: settings.maxTechniques },
   );
-  if (request.techniques.length === 0) {
+  // The platform's stored state is authoritative (the message may be stale): name and current scores.
+  request = { ...request, coverageId: state.standardId, coverageName: state.name, ...(state.coverage ? { currentCoverage: state.coverage } : {}) };
+
+  const runAt = deps.clock();
+  let result: AssessmentResult;
+  if (request.techniques.length > 0) {
+    ctx.log.info({ techniques: request.techniques.length, unmatched: request.unmatched.length }, 'assessing coverage');
+    const started = process.hrtime.bigint();
+    result = await deps.assessor.assess(request, { now: runAt, signal: ctx.signal });
+    deps.observer.assessed(deps.assessor.name, Number(process.hrtime.bigint() - started) / 1e9);
+    for (const w of result.warnings) ctx.log.warn({ warning: w }, 'assessment warning');
+  } else {
+    // Nothing left to assess: still remove what earlier runs wrote for techniques that left the container.
+    result = EMPTY_RESULT(deps.assessor.name, runAt);
+  }
+
+  const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
+  const externalUri = coverageExternalUri(settings.externalUri, { standardId: state.standardId, internalId: state.id });
+  const bundle = buildResultBundle(request, result, { now: runAt, validity, externalUri });
+  const hasCovered = await deps.coverage.listHasCovered(state.standardId, platformOptions);
+  // A scheduled or operator run (mode manual) whose stored validity has lapsed rewrites the dates even
+  // with unchanged scores; automatic re-triggers never do, so the echo of that write pushes nothing.
+  const refreshDates = internal.mode === 'manual' && state.validTo !== undefined && Date.parse(state.validTo) <= runAt.getTime() && request.techniques.length > 0;
+  const plan = planWrites({
+    coverageId: state.standardId,
+    desired: bundle,
+    stored: { ...(state.coverage ? { scores: state.coverage } : {}), ...(state.externalUri ? { externalUri: state.externalUri } : {}) },
+    hasCovered,
+    refreshDates,
+  });
+  const scores = coverageScoresOf(bundle);
+  // Shutdown grace elapsed while assessing: the message is requeued, so do not write from here.
+  if (ctx.signal.aborted) throw new Error('job aborted by shutdown before writing');
+
+  if (request.techniques.length === 0 && writesNothing(plan) && ctx.progress.pushed.size === 0) {
     const unmatched = request.unmatched.length > 0 ? ` (${request.unmatched.length} attack pattern(s) without an ATT&CK id)` : '';
     throw new AssessmentError(`the covered entity ${request.coveredRef} has no ATT&CK attack pattern to assess${unmatched}`, 'NO_ATTACK_PATTERNS');
   }
-  // The platform's stored scores are authoritative for the loop guard (the message may be stale).
-  if (state.coverage) request = { ...request, currentCoverage: state.coverage };
-  ctx.log.info({ techniques: request.techniques.length, unmatched: request.unmatched.length }, 'assessing coverage');
-
-  const runAt = deps.clock();
-  const started = process.hrtime.bigint();
-  const result: AssessmentResult = await deps.assessor.assess(request, { now: runAt, signal: ctx.signal });
-  deps.observer.assessed(deps.assessor.name, Number(process.hrtime.bigint() - started) / 1e9);
-  for (const w of result.warnings) ctx.log.warn({ warning: w }, 'assessment warning');
-
-  const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
-  // VERSIONS: 6.x keeps the backend's link; 7.x writes the stable key of our Result (docs/compatibility.md).
-  const platform = settings.platform ?? BASELINE_PROFILE;
-  const externalUri = externalUriFor(platform, {
-    instanceUri: settings.instanceUri ?? defaultInstanceUri('unknown'),
-    coverageId: request.coverageId,
-    ...(result.externalUri ? { backendUri: result.externalUri } : {}),
-    ...(settings.externalUri ? { configuredUri: settings.externalUri } : {}),
-  });
-  const bundle = buildResultBundle(request, result, { now: runAt, validity, ...(externalUri ? { externalUri } : {}) });
-  const scores = coverageScoresOf(bundle);
-  // Shutdown grace elapsed while assessing: the message is requeued, so do not push from here.
-  if (ctx.signal.aborted) throw new Error('job aborted by shutdown before pushing');
-
-  // VERSIONS: on 7.x the coverage-level state is not ours (our scores live on our Result) and our writes do not re-trigger: no guard.
-  // A scheduled or operator run (mode manual) whose stored validity has lapsed pushes even with unchanged
-  // scores, so last_result / valid_to stay fresh. Auto re-triggers (our own write-back) never do: no loop.
-  const datesLapsed = internal.mode === 'manual' && state.validTo !== undefined && Date.parse(state.validTo) <= runAt.getTime();
-  const guard = !platform.capabilities.resultEntity && !datesLapsed;
-  if (guard && ctx.progress.pushed.size === 0 && (await unchanged(deps, event.entity_id, request.currentCoverage, bundle, ctx.signal))) {
-    return { outcome: 'unchanged', note: `Coverage unchanged (${scoresText(scores)}): nothing pushed` };
+  if (writesNothing(plan)) {
+    await record(deps, ctx, { state, runAt, outcome: 'unchanged', request, result, draftId });
+    const pushedBefore = ctx.progress.pushed.size;
+    const foreign = plan.foreignTargets.length > 0 ? `; ${plan.foreignTargets.length} technique(s) keep another writer's has-covered` : '';
+    return pushedBefore > 0
+      ? { outcome: 'pushed', note: `Pushed ${pushedBefore} object(s) in an earlier attempt: ${scoresText(scores)}` }
+      : { outcome: 'unchanged', note: `Coverage unchanged (${scoresText(scores)}): nothing pushed${foreign}` };
   }
-  const pushStarted = process.hrtime.bigint();
-  if (settings.pushStrategy === 'bundle' && deps.pushWhole) {
-    await deps.pushWhole(bundle, internal.draft_id ?? null);
-    for (const o of bundle.objects) ctx.progress.pushed.add(o.id);
-    deps.observer.pushed(Number(process.hrtime.bigint() - pushStarted) / 1e9);
-    ctx.log.info({ objects: bundle.objects.length, scores }, 'result pushed as one bundle');
-    return {
-      outcome: 'pushed',
-      note: `Pushed ${bundle.objects.length} object(s) as one bundle in a new platform work: ${scoresText(scores)}; ${request.techniques.length} technique(s) assessed by ${result.backend}`,
-    };
-  }
-  const count = await pushBundle(bundle, {
-    workId: internal.work_id,
-    addExpectations: deps.addExpectations,
-    pushOne: deps.pushOne(internal.work_id, internal.draft_id ?? null),
+
+  const writeStarted = process.hrtime.bigint();
+  for (const rel of plan.deletions) await deps.coverage.deleteRelationship(rel.id, platformOptions);
+  const workId = internal.work_id;
+  await pushObjects(plan.pushes, {
+    workId,
+    pushOne: deps.pushOne(workId, draftId),
+    work: deps.work,
     progress: ctx.progress,
     parallelism: settings.pushParallelism ?? 1,
   });
-  deps.observer.pushed(Number(process.hrtime.bigint() - pushStarted) / 1e9);
-  ctx.log.info({ objects: count, scores }, 'result pushed');
-  return {
-    outcome: 'pushed',
-    note: `Pushed ${ctx.progress.pushed.size} object(s): ${scoresText(scores)}; ${request.techniques.length} technique(s) assessed by ${result.backend}`,
-  };
+  deps.observer.pushed(Number(process.hrtime.bigint() - writeStarted) / 1e9);
+  ctx.log.info({ objects: plan.pushes.length, deleted: plan.deletions.length, foreign: plan.foreignTargets.length, scores, reasons: plan.reasons.slice(0, 20) }, 'result pushed');
+  await record(deps, ctx, { state, runAt, outcome: 'pushed', request, result, draftId });
+  return { outcome: 'pushed', note: planNote(plan, ctx.progress.pushed.size, scores, request, result.backend) };
+}
+
+async function record(
+  deps: JobDeps,
+  ctx: JobContext,
+  run: { state: CoverageState; runAt: Date; outcome: 'pushed' | 'unchanged'; request: CoverageRequest; result: AssessmentResult; draftId: string | null },
+): Promise<void> {
+  if (!deps.recorder || run.request.techniques.length === 0) return;
+  try {
+    await deps.recorder.record({
+      coverageId: run.state.standardId,
+      coverageInternalId: run.state.id,
+      coverageName: run.state.name,
+      runAt: run.runAt,
+      outcome: run.outcome,
+      request: run.request,
+      result: run.result,
+      draftId: run.draftId,
+    });
+  } catch (err) {
+    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'score history not recorded');
+  }
 }

@@ -5,14 +5,14 @@ import { createBroker, type Broker } from '../adapters/amqp/broker';
 import { brokerUrl, redactUrl } from '../adapters/amqp/connection-url';
 import { createDeadLetterPublisher } from '../adapters/amqp/dead-letter';
 import { createAmqpBundlePublisher } from '../adapters/amqp/push-publisher';
-import { loadEvidence } from '../adapters/evidence';
 import { createOpenCtiClient, isConnectorGone, type OpenCtiClient, type Registration } from '../adapters/opencti';
-import { createPlatformProbe, defaultInstanceUri, type PlatformProfile } from '../adapters/opencti'; // VERSIONS
+import { createPlatformProbe } from '../adapters/opencti';
+import type { PlatformProfile } from '../domain/platform/platform-profile';
 import type { Assessor } from '../domain/assessment/assessment-types';
 import type { EvidenceSet } from '../domain/evidence/evidence-types';
 import { ConnectorError, errorMessageOf } from '../errors';
 import { createAssessor } from './assessors';
-import { embeddedFactoryOf, evidenceOptionsOf } from './embedded-setup';
+import { embeddedFactoryOf, logEvidenceIssues, startLiveEvidence } from './embedded-setup';
 import { assertDaemonConfig, loadConfig, secretValues } from './config';
 import type { JobDeps } from './enrichment-job';
 import { noopObserver, type JobObserver } from './job-observer';
@@ -56,7 +56,7 @@ export interface Daemon {
   readonly worker: Worker;
   readonly broker: Broker;
   readonly opencti: OpenCtiClient;
-  /** What the platform is and can do, probed at start (VERSIONS; docs/compatibility.md). */
+  /** What the platform is, probed at start (docs/compatibility.md). */
   readonly platform: PlatformProfile;
   /** Opaque connector state sent with every ping; "" after an operator reset (adopted from the platform). */
   connectorState: string | null;
@@ -150,20 +150,17 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     if (!config.opencti.ssl_verify) log.warn('OPENCTI_SSL_VERIFY=false: the OpenCTI TLS certificate is NOT verified; anyone on the path can read the token');
     if (!config.mq.ssl_verify) log.warn('MQ_SSL_VERIFY=false: the broker TLS certificate is NOT verified');
 
-    const evidence =
-      options.evidence ??
-      (options.assessor
-        ? undefined
-        : await loadEvidence(evidenceOptionsOf(config)));
+    // From the configured files, reloaded when they change (embedded-setup.ts), unless handed in.
+    const liveEvidence = options.evidence || options.assessor ? undefined : await startLiveEvidence(config, log);
+    if (liveEvidence) cleanups.push({ name: 'evidence watcher', run: () => liveEvidence.close() });
+    const evidence = options.evidence ?? liveEvidence?.evidence;
     // Built before the issues are logged: a bad `coverage.priorities_file` is one of them.
     const assessor =
-      options.assessor ?? createAssessor(config, evidence as EvidenceSet, { createEmbedded: await embeddedFactoryOf(config, (evidence as EvidenceSet).issues) });
-    // RELIABILITY: a skipped evidence file (too large, hostile YAML, symlink escaping its folder…) must
-    // be visible to the operator; one line each, capped so a big third-party repository cannot flood.
-    if (evidence && evidence.issues.length > 0) {
-      for (const issue of evidence.issues.slice(0, 50)) log.warn({ path: issue.path, reason: issue.reason }, 'evidence file skipped');
-      if (evidence.issues.length > 50) log.warn({ skipped: evidence.issues.length - 50 }, 'more evidence files skipped (not listed); run `coverage-connector assess` to see them all');
-    }
+      options.assessor ??
+      createAssessor(config, evidence as EvidenceSet, { createEmbedded: liveEvidence?.createEmbedded ?? (await embeddedFactoryOf(config, (evidence as EvidenceSet).issues)) });
+    // A skipped evidence file (too large, hostile YAML, symlink escaping its folder…) must be visible
+    // to the operator (startLiveEvidence logs its own).
+    if (options.evidence) logEvidenceIssues(log, options.evidence.issues);
 
     const opencti = createOpenCtiClient({
       ...platformClientOptionsOf(config),
@@ -174,11 +171,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const registration = await registerWithRetry(opencti, config, log, options.signal);
     log.info({ connector_id: connectorId, listen: registration.config.listen }, 'connector registered');
 
-    // ── platform versions (VERSIONS; docs/compatibility.md): one probe picks the bundle shape and work API ──
+    // What the platform is (logged; behaviour never hangs on the version string: docs/compatibility.md).
     const platform = await createPlatformProbe({ gql: opencti.gql }).probe();
-    log.info({ platform_version: platform.version, platform_line: platform.line, capabilities: platform.capabilities }, 'platform version detected');
+    log.info({ platform_version: platform.version, security_coverage: platform.securityCoverage, result_entity: platform.resultEntity }, 'platform detected');
     for (const note of platform.notes) log.warn({ platform_version: platform.version }, note);
-    // ── end platform versions ──
 
     const url = brokerUrl(registration.config.connection, config.mq);
     const deadLetterQueue = config.mq.dead_letter_queue ?? `${registration.config.listen}.dlq`;
@@ -194,17 +190,15 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     });
     cleanups.push({ name: 'broker', run: () => broker.close() });
 
-    const amqpPush =
-      config.worker.push_mode === 'amqp'
-        ? createAmqpBundlePublisher(broker, {
-            exchange: registration.config.push_exchange,
-            routingKey: registration.config.push_routing,
-            applicantId: registration.connectorUserId,
-          })
-        : undefined;
+    const amqpPush = createAmqpBundlePublisher(broker, {
+      exchange: registration.config.push_exchange,
+      routingKey: registration.config.push_routing,
+      applicantId: registration.connectorUserId,
+    });
+    // A draft run goes through the broker: the platform's GraphQL push drops the draft (platform-behaviour.md §7).
     const pushOne: JobDeps['pushOne'] = (workId, draftId) => async (bundle) => {
-      if (amqpPush) return amqpPush(bundle, { workId, draftId });
-      return opencti.coverage.pushBundle(connectorId, bundle, workId, draftId ? { headers: { 'opencti-draft-id': draftId } } : undefined);
+      if (config.worker.push_mode === 'amqp' || draftId) return amqpPush(bundle, { workId, draftId });
+      return opencti.coverage.pushBundle(connectorId, bundle, workId);
     };
 
     // ── scheduler (added by SCHEDULER): started after the broker, told about every run by the worker ──
@@ -219,12 +213,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       job: {
         coverage: opencti.coverage,
         assessor,
-        addExpectations: (workId, count) => opencti.work.addExpectations(workId, count),
+        work: opencti.work,
         pushOne,
-        pushWhole: (bundle, draftId) =>
-          opencti.coverage.pushBundle(connectorId, bundle, null, draftId ? { headers: { 'opencti-draft-id': draftId } } : undefined),
         settings: {
-          pushStrategy: config.worker.push_strategy,
           pushParallelism: config.worker.push_parallelism,
           scope: [...config.connector.scope],
           rollupSubtechniques: config.coverage.rollup_subtechniques,
@@ -232,9 +223,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
           defaultPeriodicity: config.scheduler.default_periodicity,
           timezone: config.scheduler.timezone,
           periodBounds: { minPeriodicity: config.scheduler.min_periodicity, maxDuration: config.scheduler.max_duration },
-          // VERSIONS: 7.x keys our Security-Coverage-Result on <instance uri>/coverages/<uuid>
-          platform,
-          instanceUri: config.connector.instance_uri ?? defaultInstanceUri(connectorId),
+          externalUri: {
+            ...(config.http.public_url ? { connectorPublicUrl: config.http.public_url } : {}),
+            platformPublicUrl: config.opencti.public_url ?? (config.opencti.url as string),
+          },
         },
       },
       deadLetter: createDeadLetterPublisher(broker),
@@ -282,7 +274,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       worker,
       broker,
       opencti,
-      platform, // VERSIONS
+      platform,
       connectorState: registration.connectorState,
       ...(httpServer?.port !== undefined ? { httpPort: httpServer.port } : {}), // operator (OPERATOR)
       async pingNow() {

@@ -2,78 +2,101 @@ import { v4 as uuidv4 } from 'uuid';
 import type { StixBundle, StixObject } from '../domain/stix/stix-types';
 
 /**
- * How results reach the platform, for both push modes (protocol §6.1/§6.2).
+ * How a run's writes reach the platform, on every version (docs/processing-flow.md, "Works").
  *
- * Choice: pycti's way. The bundle is split into one-object bundles, `addExpectations(N)` is called
- * ONCE, then each object is pushed with the enrichment work id. Why not push the whole bundle and let
- * the platform's worker split it? Because the worker adds the expectations only when it gets to the
- * message, asynchronously; our `toProcessed` right after the push would find `expected == 0`,
- * complete the work, and the worker would then drop the parts as "work not alive" (pitfall P4).
- * Pre-splitting makes `expected > 0` before `toProcessed`, so the work completes when the last object
- * is imported, and a one-object bundle is never split by the worker (no double count).
+ * Objects go as one-object bundles in the enrichment work, in the write plan's order (relationships,
+ * then the coverage last). Who counts them differs by version: 6.9.17 and 7.260817.0 add no
+ * expectation for a push with a work id (`src/domain/stix.js` sendStixBundle), master after #17265
+ * adds one per pushed part itself (`src/database/rabbitmq.js` pushBundleToWorker), and a push through
+ * the broker is never counted by the platform. Rather than guess from a version string, the pusher
+ * reads the work's expectation count after pushing and adds only what the platform did not: the work
+ * ends with expected = processed whoever counted, and completes once `toProcessed` is called.
  *
- * Across retries of one job the same `PushProgress` is passed back: objects already pushed are not
- * pushed again and expectations are never added twice.
+ * Across the attempts of one delivery the same `PushProgress` is passed back: objects already pushed
+ * are not pushed again and expectations already added are not added twice.
  */
 
 export type PushOne = (bundle: StixBundle) => Promise<void>;
 
 export interface PushProgress {
-  /** Expectations already added on the work. */
-  expected: number;
-  /** Ids of objects already pushed in this work. */
+  /** Ids of objects pushed in this work by this process. */
   pushed: Set<string>;
+  /** The work's expectation count before this process pushed into it (read once). */
+  baseline?: number;
+  /** Whether the expectations of every push so far are on the work. */
+  settled: boolean;
 }
 
-export const newPushProgress = (): PushProgress => ({ expected: 0, pushed: new Set() });
+export const newPushProgress = (): PushProgress => ({ pushed: new Set(), settled: true });
+
+export interface WorkCounter {
+  /** Expectations the work holds now (0 when unknown or gone). */
+  expected(workId: string): Promise<number>;
+  addExpectations(workId: string, count: number): Promise<void>;
+}
 
 export interface PushPlan {
   workId: string | null;
-  addExpectations: (workId: string, count: number) => Promise<void>;
   pushOne: PushOne;
+  work: WorkCounter;
   progress: PushProgress;
-  /** One-object pushes in flight at once (relationships only; entities go first, one by one). Default 1. */
+  /** Relationship pushes in flight at once. Default 1. */
   parallelism?: number;
 }
 
 const isRelationship = (o: StixObject): boolean => o.type === 'relationship' || o.type === 'sighting';
 
-/** Entities first, relationships last: targets (e.g. a platform identity) exist before what points at them. */
-export function pushOrder(objects: StixObject[]): StixObject[] {
-  return [...objects.filter((o) => !isRelationship(o)), ...objects.filter(isRelationship)];
-}
-
 export function singleObjectBundle(object: StixObject): StixBundle {
   return { type: 'bundle', id: `bundle--${uuidv4()}`, spec_version: '2.1', objects: [object] };
 }
 
-/** Pushes what is left of `bundle`; returns how many objects were pushed by this call. */
-export async function pushBundle(bundle: StixBundle, plan: PushPlan): Promise<number> {
-  const remaining = pushOrder(bundle.objects).filter((o) => !plan.progress.pushed.has(o.id));
-  if (remaining.length === 0) return 0;
-  if (plan.workId) {
-    const missing = plan.progress.pushed.size + remaining.length - plan.progress.expected;
-    if (missing > 0) {
-      await plan.addExpectations(plan.workId, missing);
-      plan.progress.expected += missing;
-    }
-  }
+/**
+ * Pushes `objects` in order: entities one by one, then relationships (bounded parallelism), then the
+ * security-coverage last, so the re-trigger its import causes comes after the relationships were
+ * queued. Returns how many objects this call pushed.
+ */
+export async function pushObjects(objects: StixObject[], plan: PushPlan): Promise<number> {
+  const { progress, workId } = plan;
+  const remaining = objects.filter((o) => !progress.pushed.has(o.id));
+  if (remaining.length > 0 && workId && progress.baseline === undefined) progress.baseline = await plan.work.expected(workId);
   const pushObject = async (object: StixObject): Promise<void> => {
+    progress.settled = false;
     await plan.pushOne(singleObjectBundle(object));
-    plan.progress.pushed.add(object.id);
+    progress.pushed.add(object.id);
   };
-  // Entities first and one at a time, so what relationships point at is queued before them.
-  for (const object of remaining.filter((o) => !isRelationship(o))) await pushObject(object);
+  const last = remaining.filter((o) => o.type === 'security-coverage');
+  const entities = remaining.filter((o) => !isRelationship(o) && o.type !== 'security-coverage');
   const relationships = remaining.filter(isRelationship);
-  const lanes = Math.max(1, Math.min(plan.parallelism ?? 1, relationships.length));
-  let next = 0;
-  // A failed push rejects its lane; the others finish theirs, and `progress` keeps what went through for the retry.
-  const results = await Promise.allSettled(
-    Array.from({ length: lanes }, async () => {
-      while (next < relationships.length) await pushObject(relationships[next++]);
-    }),
-  );
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  try {
+    for (const object of entities) await pushObject(object);
+    const lanes = Math.max(1, Math.min(plan.parallelism ?? 1, relationships.length));
+    let next = 0;
+    // A failed push rejects its lane; the others finish theirs, and `progress` keeps what went through for the retry.
+    const results = await Promise.allSettled(
+      Array.from({ length: lanes }, async () => {
+        while (next < relationships.length) await pushObject(relationships[next++]);
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const object of last) await pushObject(object);
+  } finally {
+    // Even after a failed push: what went through must be counted, or the work never completes.
+    if (progress.pushed.size > 0) await settleExpectations(plan).catch(() => undefined);
+  }
+  await settleExpectations(plan);
   return remaining.length;
+}
+
+/**
+ * Tops the work's expectations up to the number of objects this process pushed into it: whatever
+ * the platform added since `baseline` counts for our pushes (master does; 6.9 and 7.2608 do not).
+ */
+async function settleExpectations(plan: PushPlan): Promise<void> {
+  const { progress, workId } = plan;
+  if (!workId || progress.settled) return;
+  const now = await plan.work.expected(workId);
+  const missing = progress.pushed.size - (now - (progress.baseline ?? 0));
+  if (missing > 0) await plan.work.addExpectations(workId, missing);
+  progress.settled = true;
 }

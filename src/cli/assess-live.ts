@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { Config } from '../../schemas/config';
 import { loadEvidence } from '../adapters/evidence';
 import { OPERATOR_COVERAGE_BUNDLE } from '../adapters/opencti/documents';
-import { createCoverageApi, type HasCoveredState } from '../adapters/opencti/coverage-api';
+import { createCoverageApi } from '../adapters/opencti/coverage-api';
+import type { StoredHasCovered } from '../domain/coverage/write-plan';
 import type { GraphQLClient } from '../adapters/opencti/graphql-client';
 import { createAssessor } from '../app/assessors';
 import { withOperatorContext } from '../app/operator';
@@ -65,13 +66,13 @@ const hasCoveredOf = (bundle: StixBundle): Map<string, ScoreEntry[]> => {
 };
 
 /** What pushing `bundle` would change: the coverage's scores and each has-covered (new, changed, gone). */
-export function scoreDiff(current: ScoreEntry[] | undefined, stored: HasCoveredState[], bundle: StixBundle): ScoreChange[] {
+export function scoreDiff(current: ScoreEntry[] | undefined, stored: StoredHasCovered[], bundle: StixBundle): ScoreChange[] {
   const changes: ScoreChange[] = [];
   const cov = bundle.objects.find((o) => o.type === 'security-coverage');
   const next = Array.isArray(cov?.coverage) ? (cov.coverage as ScoreEntry[]) : [];
   if (!sameCoverage(current, next)) changes.push({ target: 'coverage', before: current ?? null, after: next });
   const after = hasCoveredOf(bundle);
-  const before = new Map(stored.map((s) => [s.targetId, s.coverage]));
+  const before = new Map(stored.map((s) => [s.targetId, s.scores]));
   for (const [target, scores] of after) {
     const old = before.get(target);
     if (!old || !sameCoverage(old, scores)) changes.push({ target, before: old ?? null, after: scores });

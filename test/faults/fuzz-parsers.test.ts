@@ -38,6 +38,7 @@ function memoryCoverage(): CoverageApi {
     getCoverage: async (id) => ({ id, standardId: id, name: 'fuzz', autoEnrichmentDisable: false }),
     listHasCovered: async () => [],
     listAttackPatterns: async () => [],
+    deleteRelationship: async () => undefined,
     pushBundle: async () => undefined,
   };
 }
@@ -94,9 +95,16 @@ describe('fuzzing the message parser and the bundle reader', () => {
       job: {
         coverage: memoryCoverage(),
         assessor: fakeAssessor(),
-        addExpectations: async () => undefined,
+        work: { expected: async () => 0, addExpectations: async () => undefined },
         pushOne: () => async () => undefined,
-        settings: { scope: ['security-coverage'], rollupSubtechniques: true, maxTechniques: MAX_TECHNIQUES, defaultPeriodicity: 'P1D', timezone: 'UTC' },
+        settings: {
+          scope: ['security-coverage'],
+          rollupSubtechniques: true,
+          maxTechniques: MAX_TECHNIQUES,
+          defaultPeriodicity: 'P1D',
+          timezone: 'UTC',
+          externalUri: { platformPublicUrl: 'http://opencti.test' },
+        },
       },
       deadLetter: async (d, info) => {
         deadLetters.set(d.deliveryTag, { code: info.code, reason: info.reason });

@@ -191,43 +191,18 @@ describeWithBroker('daemon: enrichment flow', () => {
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'evidence file skipped', path: missing, reason: expect.stringContaining('priorities file') }));
   });
 
-  it('pushes the whole result in one stixBundlePush into a new platform work with the bundle strategy', async () => {
-    const { coverage, patterns } = h.reportCoverage(['T1059', 'T1003', 'T1105']);
-    await h.start({ config: { worker: { push_strategy: 'bundle' } } });
-    const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
-    const enrichmentWork = await h.fake.until(() => {
-      const w = h.fake.state.works.get(workId);
-      return w && w.status === 'complete' ? w : undefined;
-    }, 15000, 'the enrichment work');
-    const pushes = h.fake.callsOf('StixBundlePush');
-    expect(pushes).toHaveLength(1);
-    expect(pushes[0].variables.work_id ?? null).toBeNull();
-    const pushed = JSON.parse(String(pushes[0].variables.bundle)) as { objects: Array<{ type: string }> };
-    expect(pushed.objects).toHaveLength(1 + patterns.length);
-    expect(h.fake.callsOf('WorkAddExpectations')).toHaveLength(0);
-    expect(enrichmentWork.processedCalls[0]).toEqual({ message: expect.stringContaining('one bundle in a new platform work'), inError: false });
-    const stored = h.fake.state.coverages.get(coverage.standardId)!;
-    expect(stored.coverage?.length).toBeGreaterThan(0);
-  });
-
-  it('refuses the bundle strategy with amqp push mode, naming the variables', async () => {
-    await expect(h.start({ config: { worker: { push_strategy: 'bundle', push_mode: 'amqp' } } })).rejects.toThrow(/WORKER_PUSH_STRATEGY.*WORKER_PUSH_MODE=graphql/);
-  });
-
-  it('publishes one-object bundles to the push exchange in amqp push mode', async () => {
+  it('publishes one-object bundles to the push exchange in amqp push mode, and the work completes', async () => {
     const { coverage } = h.reportCoverage(['T1059', 'T1003']);
     await h.start({ config: { worker: { push_mode: 'amqp' } } });
     const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
-    const messages = await h.takeMessages(`push_${h.connectorId}`, 3);
-    const bodies = messages.map((m) => JSON.parse(m.content.toString('utf8')) as Record<string, unknown>);
-    for (const b of bodies) {
-      expect(b).toMatchObject({ type: 'bundle', work_id: workId, applicant_id: expect.any(String), update: true });
-      const bundle = JSON.parse(Buffer.from(String(b.content), 'base64').toString('utf8')) as { objects: unknown[] };
-      expect(bundle.objects).toHaveLength(1);
-    }
-    expect(messages.every((m) => m.properties.deliveryMode === 2)).toBe(true);
-    const work = h.fake.state.works.get(workId);
-    expect(work?.expected).toBe(3);
+    const work = await h.fake.until(() => {
+      const w = h.fake.state.works.get(workId);
+      return w?.status === 'complete' ? w : undefined;
+    }, 15000, 'the enrichment work to complete');
+    const pushes = h.fake.state.pushes.filter((p) => p.workId === workId);
+    expect(pushes).toHaveLength(3);
+    expect(pushes.every((p) => p.via === 'amqp' && p.objects.length === 1 && !p.dropped)).toBe(true);
+    expect(work).toMatchObject({ expected: 3, processed: 3 });
     expect(h.fake.callsOf('StixBundlePush')).toHaveLength(0);
   });
 });

@@ -11,21 +11,29 @@ import {
   isUnionType,
   Kind,
   parse,
+  specifiedRules,
   validate,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
+import { createValidation } from 'graphql-no-alias';
 import { DOCUMENTS } from '../../src/adapters/opencti/documents';
+import { ALIAS_PERMISSIONS } from '../support/fake-opencti/platform-rules';
 import { FAKE_OPENCTI_SDL } from '../support/fake-opencti/schema';
 import { sharedPath } from '../support/env';
 
 /**
- * Every GraphQL document the connector sends validates against OpenCTI 6.9.17 (../shared), sample
- * variables coerce, and the fake platform's hand-written schema is a faithful subset of the real one.
+ * Every GraphQL document the connector sends validates against OpenCTI 6.9.17 and 7.260817.0
+ * (../shared) with the platform's alias rule, sample variables coerce, and the stand-in platform's
+ * hand-written schema is a faithful subset of the real ones.
  */
 
-const REAL_SCHEMA_FILE = sharedPath('reference', 'opencti-schema.graphql');
-const describeWithRealSchema = existsSync(REAL_SCHEMA_FILE) ? describe : describe.skip;
+const REAL_SCHEMA_FILES = [
+  ['6.9.17', sharedPath('reference', 'opencti-schema.graphql')],
+  ['7.260817.0', sharedPath('reference', 'opencti-schema-7.260817.graphql')],
+] as const;
+const describeWithRealSchema = REAL_SCHEMA_FILES.every(([, f]) => existsSync(f)) ? describe.each(REAL_SCHEMA_FILES) : describe.skip.each(REAL_SCHEMA_FILES);
+const aliasRule = createValidation({ permissions: ALIAS_PERMISSIONS }).validation;
 
 const fakeSchema = buildSchema(FAKE_OPENCTI_SDL);
 
@@ -69,11 +77,9 @@ const SAMPLE_VARIABLES: Record<string, Record<string, unknown>> = {
   OperatorCoverages: { first: 100, after: null },
   OperatorCoverageBundle: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30' },
   OperatorWorkAdd: { connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', friendlyName: 'Manual enrichment (coverage-connector retrigger)' },
-  // Platform versions block (src/adapters/opencti/platform-version.ts). SEVEN_X_DOCUMENTS are skipped
-  // here on purpose: 7.x-only, they cannot validate against 6.9.17 (test/unit/platform-version.test.ts
-  // validates them against the fake 7.x schema instead).
   PlatformVersion: {},
-  PlatformCapabilities: {},
+  PlatformSchemaFacts: {},
+  RelationshipDelete: { id: '5c2f1e9a-0d3b-4e7a-9f11-2b4c1e0a9f11' },
 };
 
 /** True when every root field of the document exists in the fake schema (the fake serves it). */
@@ -85,7 +91,7 @@ function servedByFake(source: string): boolean {
 
 function check(schema: GraphQLSchema, source: string, variables?: Record<string, unknown>): string[] {
   const document = parse(source);
-  const errors = validate(schema, document).map((e) => e.message);
+  const errors = validate(schema, document, [...specifiedRules, aliasRule]).map((e) => e.message);
   const op = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   if (variables && op?.variableDefinitions) {
     const coerced = getVariableValues(schema, op.variableDefinitions, variables);
@@ -110,11 +116,16 @@ describe('GraphQL documents against the fake platform schema', () => {
   });
 });
 
-describeWithRealSchema('GraphQL documents against the OpenCTI 6.9.17 schema', () => {
+describeWithRealSchema('GraphQL documents against the OpenCTI %s schema and alias rule', (_version, file) => {
   // Built in beforeAll: describe.skip still runs this body, and the file is absent in a user's clone.
   let real: ReturnType<typeof buildSchema>;
   beforeAll(() => {
-    real = buildSchema(readFileSync(REAL_SCHEMA_FILE, 'utf8'));
+    real = buildSchema(readFileSync(file, 'utf8'));
+  });
+
+  it('refuses a document calling one Query field three times, as the platform does', () => {
+    const source = 'query Three { a: __type(name: "Work") { name } b: __type(name: "Query") { name } c: __type(name: "Report") { name } }';
+    expect(check(real, source).join(' ')).toMatch(/Allowed number of calls for Query->__type has been exceeded \(max: 2\)/);
   });
 
   it.each(Object.entries(DOCUMENTS))('%s validates and its variables coerce', (name, source) => {

@@ -1,4 +1,4 @@
-import { newPushProgress, pushBundle, pushOrder } from '../../src/app/result-pusher';
+import { newPushProgress, pushObjects } from '../../src/app/result-pusher';
 import type { StixBundle } from '../../src/domain/stix/stix-types';
 import { brokerUrl, redactUrl } from '../../src/adapters/amqp/connection-url';
 import { clipReason, deadLetterHeaders } from '../../src/adapters/amqp/dead-letter';
@@ -15,70 +15,81 @@ const bundle: StixBundle = {
   ],
 };
 
-describe('pushBundle (one-object bundles, expectations added once)', () => {
-  it('adds N expectations once, then pushes entities before relationships, one object per bundle', async () => {
-    const events: string[] = [];
-    const progress = newPushProgress();
-    const n = await pushBundle(bundle, {
-      workId: 'w',
-      progress,
-      addExpectations: async (_w, count) => void events.push(`expect ${count}`),
-      pushOne: async (b) => void events.push(`push ${b.objects.length}:${b.objects[0].id}`),
-    });
+/** A work as the platform keeps it; `countsPushes` plays master (#17265), which counts one per pushed part. */
+function fakeWork(countsPushes: boolean) {
+  const state = { expected: 0, events: [] as string[] };
+  return {
+    state,
+    work: {
+      expected: async () => state.expected,
+      addExpectations: async (_w: string, n: number) => {
+        state.expected += n;
+        state.events.push(`add ${n}`);
+      },
+    },
+    pushOne: async (b: StixBundle) => {
+      state.events.push(`push ${b.objects.map((o) => o.id).join(',')}`);
+      if (countsPushes) state.expected += b.objects.length;
+    },
+  };
+}
+
+describe('pushObjects (one-object bundles; expectations settled from the work itself)', () => {
+  it('pushes entities, then relationships, then the coverage last, one object per bundle', async () => {
+    const f = fakeWork(false);
+    const n = await pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: f.pushOne, progress: newPushProgress() });
     expect(n).toBe(4);
-    expect(events).toEqual(['expect 4', 'push 1:security-coverage--c', 'push 1:identity--p', 'push 1:relationship--a', 'push 1:relationship--b']);
+    expect(f.state.events).toEqual(['push identity--p', 'push relationship--a', 'push relationship--b', 'push security-coverage--c', 'add 4']);
   });
 
-  it('on a retry pushes only what is left and never adds expectations twice', async () => {
+  it.each([
+    ['6.9 / 7.2608: the platform counts nothing, we add N', false, ['add 4']],
+    ['master: the platform counted every push, we add none', true, []],
+  ])('%s', async (_name, countsPushes, adds) => {
+    const f = fakeWork(countsPushes);
+    await pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: f.pushOne, progress: newPushProgress() });
+    expect(f.state.events.filter((e) => e.startsWith('add'))).toEqual(adds);
+    expect(f.state.expected).toBe(4);
+  });
+
+  it('never pushes twice nor counts twice across retries, and counts what went through before a failure', async () => {
+    const f = fakeWork(false);
     const progress = newPushProgress();
-    const expectations: number[] = [];
-    let calls = 0;
-    const failing = async (): Promise<void> => {
-      calls += 1;
-      if (calls === 2) throw new Error('HTTP 502');
+    let failOn: string | undefined = 'relationship--b';
+    const flaky = async (b: StixBundle): Promise<void> => {
+      if (b.objects[0].id === failOn) {
+        failOn = undefined;
+        throw new Error('HTTP 502');
+      }
+      await f.pushOne(b);
     };
-    await expect(pushBundle(bundle, { workId: 'w', progress, addExpectations: async (_w, c) => void expectations.push(c), pushOne: failing })).rejects.toThrow('502');
-    const pushed: string[] = [];
-    await pushBundle(bundle, { workId: 'w', progress, addExpectations: async (_w, c) => void expectations.push(c), pushOne: async (b) => void pushed.push(b.objects[0].id) });
-    expect(expectations).toEqual([4]);
-    expect(pushed).toEqual(['identity--p', 'relationship--a', 'relationship--b']);
-    // A later bundle with one more object adds exactly one expectation.
-    const bigger: StixBundle = { ...bundle, objects: [...bundle.objects, { type: 'relationship', id: 'relationship--new' }] };
-    await pushBundle(bigger, { workId: 'w', progress, addExpectations: async (_w, c) => void expectations.push(c), pushOne: async () => undefined });
-    expect(expectations).toEqual([4, 1]);
+    await expect(pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: flaky, progress })).rejects.toThrow('HTTP 502');
+    expect(f.state.expected).toBe(2);
+    await pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: flaky, progress });
+    expect(f.state.events.filter((e) => e.startsWith('push'))).toHaveLength(4);
+    expect(f.state.expected).toBe(4);
   });
 
-  it('pushes relationships with bounded parallelism, only after every entity, and keeps progress when one fails', async () => {
-    const rels = Array.from({ length: 12 }, (_, i) => ({ type: 'relationship', id: `relationship--${i}` }));
-    const big = { type: 'bundle' as const, id: 'bundle--p', objects: [...rels, { type: 'security-coverage', id: 'security-coverage--c' }] };
-    let inFlight = 0;
-    let peak = 0;
-    const order: string[] = [];
-    const pushOne = async (b: { objects: Array<{ id: string }> }): Promise<void> => {
-      const id = b.objects[0].id;
-      order.push(id);
-      inFlight += 1;
-      peak = Math.max(peak, inFlight);
-      await new Promise((r) => setImmediate(r));
-      inFlight -= 1;
-      if (id === 'relationship--5') throw new Error('502');
-    };
-    const progress = newPushProgress();
-    await expect(pushBundle(big, { workId: 'w', progress, parallelism: 4, addExpectations: async () => undefined, pushOne })).rejects.toThrow('502');
-    expect(order[0]).toBe('security-coverage--c');
-    expect(peak).toBe(4);
-    expect(progress.pushed.size).toBe(12); // everything but the failed relationship
-    expect(progress.pushed.has('relationship--5')).toBe(false);
+  it('adds on top of what a redelivered work already holds (baseline read before pushing)', async () => {
+    const f = fakeWork(false);
+    f.state.expected = 3; // an earlier attempt in another process counted 3 objects
+    await pushObjects(bundle.objects.slice(0, 2), { workId: 'w', work: f.work, pushOne: f.pushOne, progress: newPushProgress() });
+    expect(f.state.expected).toBe(5);
   });
 
-  it('adds no expectations without a work id', async () => {
-    const add = jest.fn();
-    await pushBundle(bundle, { workId: null, progress: newPushProgress(), addExpectations: add, pushOne: async () => undefined });
-    expect(add).not.toHaveBeenCalled();
+  it('pushes relationships in parallel lanes when asked, coverage still last', async () => {
+    const f = fakeWork(false);
+    const many = [{ type: 'security-coverage', id: 'security-coverage--c' }, ...Array.from({ length: 10 }, (_, i) => ({ type: 'relationship', id: `relationship--${i}` }))];
+    await pushObjects(many, { workId: 'w', work: f.work, pushOne: f.pushOne, progress: newPushProgress(), parallelism: 4 });
+    const pushes = f.state.events.filter((e) => e.startsWith('push'));
+    expect(pushes).toHaveLength(11);
+    expect(pushes[pushes.length - 1]).toBe('push security-coverage--c');
   });
 
-  it('orders entities before relationships, keeping the relative order', () => {
-    expect(pushOrder(bundle.objects).map((o) => o.id)).toEqual(['security-coverage--c', 'identity--p', 'relationship--a', 'relationship--b']);
+  it('adds no expectation without a work id', async () => {
+    const f = fakeWork(false);
+    await pushObjects(bundle.objects, { workId: null, work: f.work, pushOne: f.pushOne, progress: newPushProgress() });
+    expect(f.state.events.filter((e) => e.startsWith('add'))).toEqual([]);
   });
 });
 

@@ -1,10 +1,12 @@
 import type { ScoreEntry } from '../../domain/coverage/coverage-types';
+import type { StoredHasCovered } from '../../domain/coverage/write-plan';
 import { OPENCTI_MITRE_EXTENSION_ID, type StixBundle, type StixObject } from '../../domain/stix/stix-types';
 import {
   CONTAINER_ATTACK_PATTERNS,
   COVERAGE_RELATIONSHIPS,
   COVERAGE_STATE,
   RELATED_ATTACK_PATTERNS,
+  RELATIONSHIP_DELETE,
   STIX_BUNDLE_PUSH,
 } from './documents';
 import type { GraphQLClient, RequestOptions } from './graphql-client';
@@ -13,6 +15,7 @@ import { PlatformRejectedError } from '../../errors';
 /** Reads a coverage and its content (protocol §5.5, §3.4) and pushes results (§6.2). */
 
 export interface CoverageState {
+  /** Internal id (what the platform's UI links with). */
   id: string;
   standardId: string;
   name: string;
@@ -23,19 +26,17 @@ export interface CoverageState {
   duration?: string;
   /** Stored `valid_to` of the last result (ISO), when the platform has one. */
   validTo?: string;
+  externalUri?: string;
   covered?: { id: string; standardId: string; entityType: string };
-}
-
-/** One stored `has-covered`: target standard id → its scores (empty when not covered). */
-export interface HasCoveredState {
-  targetId: string;
-  coverage: ScoreEntry[];
 }
 
 export interface CoverageApi {
   /** null when the platform does not know the coverage (deleted since the message was sent). */
   getCoverage(id: string, options?: RequestOptions): Promise<CoverageState | null>;
-  listHasCovered(id: string, options?: RequestOptions): Promise<HasCoveredState[]>;
+  /** Every has-covered of the coverage, ours and other writers'. */
+  listHasCovered(id: string, options?: RequestOptions): Promise<StoredHasCovered[]>;
+  /** Deletes one relationship by internal id (ours only: the write plan decides). */
+  deleteRelationship(id: string, options?: RequestOptions): Promise<void>;
   /** Attack patterns of the covered entity as STIX objects, fetched page by page. */
   listAttackPatterns(covered: { id: string; entityType: string }, options?: RequestOptions): Promise<StixObject[]>;
   pushBundle(connectorId: string, bundle: StixBundle, workId: string | null, options?: RequestOptions): Promise<void>;
@@ -64,6 +65,7 @@ interface CoverageAnswer {
     duration: string | null;
     auto_enrichment_disable: boolean | null;
     coverage_valid_to?: string | null;
+    external_uri?: string | null;
     coverage_information: { coverage_name: string; coverage_score: number }[] | null;
     objectCovered: { id: string; standard_id: string; entity_type: string } | null;
   } | null;
@@ -72,7 +74,15 @@ interface RelationshipsAnswer {
   securityCoverage: {
     stixCoreRelationships: {
       pageInfo: PageInfo;
-      edges: { node: { coverage_information: { coverage_name: string; coverage_score: number }[] | null; to: { standard_id?: string } | null } }[];
+      edges: {
+        node: {
+          id: string;
+          standard_id: string;
+          x_opencti_stix_ids?: string[] | null;
+          coverage_information: { coverage_name: string; coverage_score: number }[] | null;
+          to: { standard_id?: string } | null;
+        };
+      }[];
     } | null;
   } | null;
 }
@@ -141,6 +151,7 @@ export function createCoverageApi({ gql, pageSize = 500, maxPages = 1000 }: Cove
         ...(c.periodicity ? { periodicity: c.periodicity } : {}),
         ...(c.duration ? { duration: c.duration } : {}),
         ...(c.coverage_valid_to ? { validTo: c.coverage_valid_to } : {}),
+        ...(c.external_uri ? { externalUri: c.external_uri } : {}),
         ...(c.objectCovered
           ? { covered: { id: c.objectCovered.id, standardId: c.objectCovered.standard_id, entityType: c.objectCovered.entity_type } }
           : {}),
@@ -155,7 +166,17 @@ export function createCoverageApi({ gql, pageSize = 500, maxPages = 1000 }: Cove
       });
       return edges
         .filter((n) => n.to?.standard_id)
-        .map((n) => ({ targetId: n.to?.standard_id as string, coverage: toScores(n.coverage_information) }));
+        .map((n) => ({
+          id: n.id,
+          standardId: n.standard_id,
+          stixIds: n.x_opencti_stix_ids ?? [],
+          targetId: n.to?.standard_id as string,
+          scores: toScores(n.coverage_information),
+        }));
+    },
+
+    async deleteRelationship(id, options) {
+      await gql.request(RELATIONSHIP_DELETE, { id }, options);
     },
 
     async listAttackPatterns(covered, options) {

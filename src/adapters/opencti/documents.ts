@@ -1,6 +1,7 @@
 /**
  * EVERY GraphQL document the connector sends. test/unit/graphql-contract.test.ts validates each one
- * against the OpenCTI 6.9.17 schema, so nothing here may use 7.x-only arguments (protocol §9 P11).
+ * against the OpenCTI 6.9.17 and 7.260817.0 schemas and the platform's alias rule (each Mutation
+ * field once, each Query field at most twice per document; platform-behaviour.md §1).
  * Shapes follow pycti (`opencti_api_connector.py`, `opencti_api_work.py`) and protocol §5/§6.
  */
 
@@ -125,7 +126,10 @@ export const COVERAGE_STATE = /* GraphQL */ `
   }
 `;
 
-/** The coverage's current `has-covered` relationships (loop guard compares them with the new ones). */
+/**
+ * The coverage's current `has-covered` relationships, ours and other writers' (the write plan tells
+ * them apart by id: `standard_id`, or an id merged into `x_opencti_stix_ids` by an upsert).
+ */
 export const COVERAGE_RELATIONSHIPS = /* GraphQL */ `
   query CoverageRelationships($id: String!, $first: Int, $after: ID) {
     securityCoverage(id: $id) {
@@ -136,6 +140,7 @@ export const COVERAGE_RELATIONSHIPS = /* GraphQL */ `
           node {
             id
             standard_id
+            x_opencti_stix_ids
             relationship_type
             ${COVERAGE_SCORES}
             to { ... on StixCoreObject ${ENTITY_REF} }
@@ -193,7 +198,18 @@ export const STIX_BUNDLE_PUSH = /* GraphQL */ `
   }
 `;
 
-// ─── Scheduler (owned by SCHEDULER: src/app/scheduler-platform.ts, docs/scheduling.md) ─────────────
+/**
+ * Removes one of our own has-covered whose technique left the container. Synchronous; inside a draft
+ * (`opencti-draft-id` header) the platform records it in the draft. Relationship deletions do not
+ * re-trigger the coverage's enrichment (platform-behaviour.md §2 lists what does).
+ */
+export const RELATIONSHIP_DELETE = /* GraphQL */ `
+  mutation RelationshipDelete($id: ID!) {
+    stixCoreRelationshipEdit(id: $id) { delete }
+  }
+`;
+
+// ─── Scheduler (src/app/scheduler-platform.ts, docs/scheduling.md) ────────────────────────────────
 
 /**
  * Every coverage, page by page, with what the schedule is computed from. Stable order (creation);
@@ -236,7 +252,7 @@ export const SCHEDULE_ASK_ENRICHMENT = /* GraphQL */ `
 
 // ─── end of scheduler block ──────────────────────────────────────────────────────────────────────
 
-// ─── Operator tooling (owned by OPERATOR: src/app/operator.ts, docs/operating.md) ───────────────
+// ─── Operator tooling (src/app/operator.ts, docs/operating.md) ───────────────────────────────────
 
 /** `status` / `retrigger` / `dlq`: is the connector registered, and where are its queues. */
 export const OPERATOR_CONNECTOR = /* GraphQL */ `
@@ -294,40 +310,26 @@ export const OPERATOR_WORK_ADD = /* GraphQL */ `
 
 // ─── end of operator block ───────────────────────────────────────────────────────────────────────
 
-// ─── Platform versions (owned by VERSIONS: src/adapters/opencti/platform-version.ts, docs/compatibility.md) ───
+// ─── What the platform is (src/adapters/opencti/platform-probe.ts, docs/compatibility.md) ──────────
 
-/** `about { version }` (6.9.17: `Query.about: AppInfo`, `AppInfo.version: String!`). */
+/** `about { version }` (6.9.17 and 7.260817.0: `Query.about: AppInfo`, `AppInfo.version: String!`); only logged. */
 export const PLATFORM_VERSION = /* GraphQL */ `
   query PlatformVersion {
     about { version }
   }
 `;
 
-/** Feature detection (protocol P11): `__type` of a name the schema lacks is null, so this validates on every version. */
-export const PLATFORM_CAPABILITIES = /* GraphQL */ `
-  query PlatformCapabilities {
-    work: __type(name: "WorkEditMutations") { fields { name args { name } } }
+/**
+ * Feature detection from the schema. `__type` of a name the schema lacks is null, so this validates on
+ * every version; the platform's alias rule (graphql-no-alias, src/graphql/graphql.js) allows the same
+ * Query field at most twice per document, `__type` included.
+ */
+export const PLATFORM_SCHEMA_FACTS = /* GraphQL */ `
+  query PlatformSchemaFacts {
+    coverage: __type(name: "SecurityCoverage") { fields { name } }
     result: __type(name: "SecurityCoverageResult") { name }
-    connector: __type(name: "Connector") { fields { name } }
   }
 `;
-
-/**
- * 7.x-ONLY documents: they use arguments OpenCTI 6.9.17 rejects, so they are deliberately NOT in
- * DOCUMENTS (which the contract test validates against 6.9.17). test/unit/platform-version.test.ts
- * validates them against the fake's 7.x schema and checks that 6.9 refuses them. Sent only when the
- * startup probe found the capability (platform-version.ts).
- */
-export const SEVEN_X_DOCUMENTS = {
-  /** 7.x `workAdd(isMultiPartWork:)`: a work whose results arrive as several bundles. */
-  WorkAddMultipart: /* GraphQL */ `
-    mutation WorkAddMultipart($connectorId: String!, $friendlyName: String, $isMultiPartWork: Boolean) {
-      workAdd(connectorId: $connectorId, friendlyName: $friendlyName, isMultiPartWork: $isMultiPartWork) { id }
-    }
-  `,
-} as const;
-
-// ─── end of platform versions block ─────────────────────────────────────────────────────────────
 
 /** Every document, by operation name (the contract test iterates over this). */
 export const DOCUMENTS: Readonly<Record<string, string>> = {
@@ -352,7 +354,7 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   OperatorCoverages: OPERATOR_COVERAGES,
   OperatorCoverageBundle: OPERATOR_COVERAGE_BUNDLE,
   OperatorWorkAdd: OPERATOR_WORK_ADD,
-  // Platform versions block (VERSIONS); SEVEN_X_DOCUMENTS are not listed here on purpose
   PlatformVersion: PLATFORM_VERSION,
-  PlatformCapabilities: PLATFORM_CAPABILITIES,
+  PlatformSchemaFacts: PLATFORM_SCHEMA_FACTS,
+  RelationshipDelete: RELATIONSHIP_DELETE,
 };

@@ -6,10 +6,8 @@ import { createWorkApi, type WorkApi } from './work-api';
 export type { ConnectorApi, CoverageApi, GraphQLClient, WorkApi };
 export { isConnectorGone } from './connector-api';
 export type { Registration, ConnectorQueues, BrokerConnection } from './connector-api';
-export type { CoverageState, HasCoveredState } from './coverage-api';
-// platform versions (VERSIONS; docs/compatibility.md)
-export { createPlatformProbe, defaultInstanceUri } from './platform-version';
-export type { PlatformProfile, PlatformCapabilities } from './platform-version';
+export type { CoverageState } from './coverage-api';
+export { createPlatformProbe } from './platform-probe';
 
 /** Everything the daemon needs from the platform, over one GraphQL client. No I/O until called. */
 export interface OpenCtiClient {

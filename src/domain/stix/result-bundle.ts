@@ -14,7 +14,7 @@ import type { StixBundle, StixObject } from './stix-types';
 export interface ResultBundleOptions {
   now: Date;
   validity: ValidityWindow;
-  /** Stable per (coverage, assessor instance); also set on every has-covered (7.x keys on it). */
+  /** The coverage's link (stable per coverage: any change is a write that re-triggers enrichment). */
   externalUri?: string;
   /**
    * Also emit one SecurityPlatform identity per contributing backend with its own scores
@@ -39,7 +39,7 @@ function overallScores(result: AssessmentResult): ScoreEntry[] {
   return result.overall.map((s) => ({ name: String(s.name).toUpperCase(), score: toScore(Number(s.score)) }));
 }
 
-function hasCovered(source: string, target: string, scores: ScoreEntry[], stamp: string, externalUri?: string): StixObject {
+function hasCovered(source: string, target: string, scores: ScoreEntry[], stamp: string): StixObject {
   const rel: StixObject = {
     type: 'relationship',
     spec_version: '2.1',
@@ -51,7 +51,6 @@ function hasCovered(source: string, target: string, scores: ScoreEntry[], stamp:
     modified: stamp,
     covered: scores.length > 0,
   };
-  if (externalUri) rel.external_uri = externalUri;
   // Untested targets: covered false and NO coverage property (an empty list would still be sent).
   if (scores.length > 0) rel.coverage = scores;
   return rel;
@@ -76,13 +75,15 @@ function coverageObject(request: CoverageRequest, result: AssessmentResult, opti
   cov.valid_from = options.validity.validFrom;
   if (options.validity.validTo) cov.valid_to = options.validity.validTo;
   cov.auto_enrichment_disable = false;
-  // Always the complete list: an absent list wipes the stored scores (P5).
-  cov.coverage = overallScores(result);
+  // Always the complete list: an absent list wipes the stored scores (P5), which is also what an
+  // empty result means; STIX 2.1 forbids empty lists, so "nothing measured" omits the property.
+  const overall = overallScores(result);
+  if (overall.length > 0) cov.coverage = overall;
   return cov;
 }
 
 /** One identity per backend that scored something, with the scores of the techniques it scored. */
-function platformObjects(request: CoverageRequest, result: AssessmentResult, stamp: string, externalUri?: string): StixObject[] {
+function platformObjects(request: CoverageRequest, result: AssessmentResult, stamp: string): StixObject[] {
   const backends = result.sources?.filter((s) => s.techniquesScored > 0).map((s) => s.backend) ?? [result.backend];
   const out: StixObject[] = [];
   for (const backend of [...new Set(backends)]) {
@@ -98,7 +99,7 @@ function platformObjects(request: CoverageRequest, result: AssessmentResult, sta
       created: stamp,
       modified: stamp,
     };
-    out.push(identity, hasCovered(request.coverageId, identity.id, scores, stamp, externalUri));
+    out.push(identity, hasCovered(request.coverageId, identity.id, scores, stamp));
   }
   return out;
 }
@@ -116,8 +117,8 @@ export function buildResultBundle(request: CoverageRequest, result: AssessmentRe
     const target = ref.stixId ?? assessed?.stixId;
     if (!target || targets.has(target)) continue;
     targets.add(target);
-    objects.push(hasCovered(request.coverageId, target, assessed ? techniqueScores(assessed) : [], stamp, options.externalUri));
+    objects.push(hasCovered(request.coverageId, target, assessed ? techniqueScores(assessed) : [], stamp));
   }
-  if (options.platformIdentities) objects.push(...platformObjects(request, result, stamp, options.externalUri));
+  if (options.platformIdentities) objects.push(...platformObjects(request, result, stamp));
   return { type: 'bundle', id: deterministicBundleId(objects), spec_version: '2.1', objects };
 }

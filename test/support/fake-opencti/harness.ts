@@ -9,7 +9,7 @@ import type { CoverageRequest } from '../../../src/domain/coverage/coverage-type
 import { AMQP_URL } from '../env';
 import { startFakeOpenCti, type FakeOpenCti } from './server';
 import type { FakeCoverage, FakeEntity } from './state';
-import type { FakeVersionOptions } from './version-modes'; // VERSIONS
+import type { FakePlatformVersion } from './platform-rules';
 
 /** Fake OpenCTI + real broker + daemon, wired per test, with uuid-suffixed names, torn down after. */
 
@@ -86,7 +86,7 @@ export function baseConfig(fake: FakeOpenCti, connectorId: string, extra: Config
   } as ConfigInput;
 }
 
-export async function createHarness(fakeOptions: { maxPageSize?: number; version?: FakeVersionOptions } = {}): Promise<Harness> {
+export async function createHarness(fakeOptions: { maxPageSize?: number; version?: FakePlatformVersion; importDelayMs?: number } = {}): Promise<Harness> {
   const fake = await startFakeOpenCti({ amqpUrl: AMQP_URL, ...fakeOptions });
   const connectorId = uuidv4();
   let admin: ChannelModel | undefined;

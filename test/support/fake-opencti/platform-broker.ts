@@ -1,4 +1,4 @@
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 
 /**
  * The fake platform's RabbitMQ side (protocol §4): declares the listen/push exchanges and queues the
@@ -28,6 +28,8 @@ export function topology(suffix: string): PlatformTopology {
 export interface PlatformBroker {
   declare(connector: { id: string; name: string; scope: string[] }): Promise<void>;
   publishListen(connectorId: string, body: Buffer, options?: { messageId?: string }): Promise<void>;
+  /** The platform's worker: consumes a connector's push queue (once per connector), acking after `handle`. */
+  consumePush(connectorId: string, handle: (body: Buffer) => void): Promise<void>;
   /** Queues and exchanges declared so far (deleted by close). */
   declared(): { queues: string[]; exchanges: string[] };
   close(): Promise<void>;
@@ -36,6 +38,8 @@ export interface PlatformBroker {
 export function createPlatformBroker(url: string, topo: PlatformTopology): PlatformBroker {
   let conn: ChannelModel | undefined;
   let channel: ConfirmChannel | undefined;
+  let pushChannel: Channel | undefined;
+  const consuming = new Set<string>();
   const queues = new Set<string>();
   const exchanges = new Set<string>();
 
@@ -75,6 +79,24 @@ export function createPlatformBroker(url: string, topo: PlatformTopology): Platf
         );
       });
     },
+    async consumePush(connectorId, handle) {
+      if (consuming.has(connectorId)) return;
+      consuming.add(connectorId);
+      await ch();
+      if (!pushChannel) {
+        pushChannel = await (conn as ChannelModel).createChannel();
+        pushChannel.on('error', () => undefined);
+      }
+      const c = pushChannel;
+      await c.consume(topo.pushQueue(connectorId), (m) => {
+        if (!m) return;
+        try {
+          handle(m.content);
+        } finally {
+          c.ack(m);
+        }
+      });
+    },
     declared: () => ({ queues: [...queues], exchanges: [...exchanges] }),
     async close() {
       if (!conn) return;
@@ -86,6 +108,8 @@ export function createPlatformBroker(url: string, topo: PlatformTopology): Platf
         await conn?.close().catch(() => undefined);
         conn = undefined;
         channel = undefined;
+        pushChannel = undefined;
+        consuming.clear();
       }
     },
   };

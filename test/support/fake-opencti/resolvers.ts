@@ -1,11 +1,27 @@
 import type { PlatformBroker, PlatformTopology } from './platform-broker';
-import { CONNECTOR_USER_ID, type FakeCoverage, type FakeEntity, type FakeRelationship, type FakeState } from './state';
+import { CONNECTOR_USER_ID, type FakeCoverage, type FakeEntity, type FakeRelationship, type FakeState, type FakeStore } from './state';
 
 /**
- * Root resolvers of the fake platform, with the real platform's behaviour where the connector relies
- * on it (protocol §5, §6.2): register/ping declare the queues, ping fails for a deleted connector and
- * returns "" once after a state reset, works follow the §5.3 table, stixBundlePush validates and imports.
+ * Root resolvers of the stand-in platform, with the real platform's behaviour where the connector
+ * relies on it (protocol §5, §6.2): register/ping declare the queues, ping fails for a deleted connector
+ * and returns "" once after a state reset, works complete as src/domain/work.js decides,
+ * stixBundlePush queues the bundle for the asynchronous import. Reads and deletes honour the
+ * `opencti-draft-id` header; the GraphQL push does not (src/domain/stix.js sendStixBundle).
  */
+
+/** Per request: the draft the caller works in (header `opencti-draft-id`). */
+export interface RequestContext {
+  draftId: string | null;
+}
+
+/** A push as the platform receives it: queued for its workers (src/domain/stix.js sendStixBundle). */
+export interface SubmittedPush {
+  connectorId: string;
+  objects: Array<Record<string, unknown>>;
+  workId: string | null;
+  draftId: string | null;
+  via: 'graphql' | 'amqp';
+}
 
 export interface ResolverDeps {
   amqpUrl: string;
@@ -14,6 +30,8 @@ export interface ResolverDeps {
   maxPageSize: number;
   /** `askEnrichment`: the platform creates the work and publishes the message (§3.1 manual trigger). */
   askEnrichment: (coverage: FakeCoverage, connectorId: string) => Promise<string>;
+  /** Queues a pushed bundle for import. */
+  submitPush: (push: SubmittedPush) => void;
 }
 
 type Args = Record<string, unknown>;
@@ -36,13 +54,15 @@ function page<T>(items: T[], args: Args, maxPageSize: number): { pageInfo: Recor
 
 const TYPENAME: Record<string, string> = { Report: 'Report', Grouping: 'Report', 'Attack-Pattern': 'AttackPattern', 'Intrusion-Set': 'IntrusionSet' };
 
+const storeOf = (state: FakeState, ctx: RequestContext | undefined): FakeStore => state.store(ctx?.draftId ?? null);
+
 export function createResolvers(state: FakeState, deps: ResolverDeps): Record<string, unknown> {
-  const relConnection = (rels: FakeRelationship[], args: Args): unknown => {
+  const relConnection = (rels: FakeRelationship[], args: Args, store: FakeStore): unknown => {
     const { pageInfo, slice } = page(rels, args, deps.maxPageSize);
-    return { pageInfo, edges: slice.map(({ item, cursor }) => ({ cursor, node: relationshipNode(item) })) };
+    return { pageInfo, edges: slice.map(({ item, cursor }) => ({ cursor, node: relationshipNode(item, store) })) };
   };
 
-  function entityNode(e: FakeEntity): Record<string, unknown> {
+  function entityNode(e: FakeEntity, store: FakeStore = state): Record<string, unknown> {
     return {
       __typename: TYPENAME[e.entityType] ?? 'Report',
       id: e.internalId,
@@ -51,7 +71,7 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       name: e.name,
       x_mitre_id: e.xMitreId ?? null,
       stixCoreRelationships: (args: Args) =>
-        relConnection(state.relationships.filter((r) => r.from === e.standardId && (!args.relationship_type || r.type === args.relationship_type)), args),
+        relConnection(store.relationships.filter((r) => r.from === e.standardId && (!args.relationship_type || r.type === args.relationship_type)), args, store),
       objects: (args: Args) => {
         const types = (args.types as string[] | undefined) ?? [];
         const items = e.objectIds.map((id) => state.entities.get(id)).filter((o): o is FakeEntity => !!o && (types.length === 0 || types.includes(o.entityType)));
@@ -61,7 +81,7 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
     };
   }
 
-  function coverageNode(c: FakeCoverage): Record<string, unknown> {
+  function coverageNode(c: FakeCoverage, store: FakeStore = state): Record<string, unknown> {
     const covered = state.entities.get(c.coveredRef);
     return {
       __typename: 'SecurityCoverage',
@@ -83,32 +103,32 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       duration: c.duration ?? null,
       auto_enrichment_disable: c.autoEnrichmentDisable,
       coverage_information: c.coverage ?? null,
-      objectCovered: covered ? entityNode(covered) : null,
+      objectCovered: covered ? entityNode(covered, store) : null,
       stixCoreRelationships: (args: Args) =>
-        relConnection(state.relationships.filter((r) => r.from === c.standardId && (!args.relationship_type || r.type === args.relationship_type)), args),
-      // operator tooling (OPERATOR)
+        relConnection(store.relationships.filter((r) => r.from === c.standardId && (!args.relationship_type || r.type === args.relationship_type)), args, store),
       coverage_valid_from: c.validFrom ?? null,
       coverage_valid_to: c.validTo ?? null,
       toStixBundle: () => JSON.stringify(state.stixBundle(c)),
     };
   }
 
-  function anyNode(id: string): Record<string, unknown> | null {
-    const c = state.coverage(id);
-    if (c) return coverageNode(c);
+  function anyNode(id: string, store: FakeStore): Record<string, unknown> | null {
+    const c = state.coverage(id, store);
+    if (c) return coverageNode(c, store);
     const e = state.entities.get(id);
-    return e ? entityNode(e) : null;
+    return e ? entityNode(e, store) : null;
   }
 
-  function relationshipNode(r: FakeRelationship): Record<string, unknown> {
+  function relationshipNode(r: FakeRelationship, store: FakeStore): Record<string, unknown> {
     return {
       id: r.internalId,
       standard_id: r.standardId,
+      x_opencti_stix_ids: r.stixIds,
       entity_type: 'stix-core-relationship',
       relationship_type: r.type,
       coverage_information: r.coverage,
-      from: anyNode(r.from),
-      to: anyNode(r.to),
+      from: anyNode(r.from, store),
+      to: anyNode(r.to, store),
     };
   }
 
@@ -120,7 +140,6 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       name: c?.name ?? id,
       connector_state: c?.state ?? null,
       connector_user_id: CONNECTOR_USER_ID,
-      // operator tooling (OPERATOR)
       active: !!c,
       updated_at: c?.updatedAt ?? null,
       connector_info: { run_and_terminate: false, buffering: false, queue_threshold: 500, queue_messages_size: 0, next_run_datetime: null, last_run_datetime: null },
@@ -152,30 +171,34 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
 
   return {
     // ---- Query
-    securityCoverage: ({ id }: Args) => {
-      const c = state.coverage(String(id));
-      return c ? coverageNode(c) : null;
+    // A coverage the connector user cannot read answers null, as a deleted one does (storeLoadById).
+    securityCoverage: ({ id }: Args, ctx: RequestContext) => {
+      const store = storeOf(state, ctx);
+      const c = state.coverage(String(id), store);
+      return c && !c.hidden ? coverageNode(c, store) : null;
     },
-    securityCoverages: (args: Args) => {
-      const items = [...state.coverages.values()].sort((a, b) => a.created.localeCompare(b.created));
+    securityCoverages: (args: Args, ctx: RequestContext) => {
+      const store = storeOf(state, ctx);
+      const items = [...store.coverages.values()].filter((c) => !c.hidden).sort((a, b) => a.created.localeCompare(b.created));
       const { pageInfo, slice } = page(items, args, deps.maxPageSize);
-      return { pageInfo, edges: slice.map(({ item, cursor }) => ({ cursor, node: coverageNode(item) })) };
+      return { pageInfo, edges: slice.map(({ item, cursor }) => ({ cursor, node: coverageNode(item, store) })) };
     },
     container: ({ id }: Args) => {
       const e = state.entities.get(String(id)) ?? [...state.entities.values()].find((x) => x.internalId === id);
       return e && (e.entityType === 'Report' || e.entityType === 'Grouping') ? entityNode(e) : null;
     },
-    stixCoreRelationships: (args: Args) => {
+    stixCoreRelationships: (args: Args, ctx: RequestContext) => {
+      const store = storeOf(state, ctx);
       const from = (args.fromId as string[] | undefined) ?? [];
       const types = (args.relationship_type as string[] | undefined) ?? [];
       const toTypes = (args.toTypes as string[] | undefined) ?? [];
-      const rels = state.relationships.filter(
+      const rels = store.relationships.filter(
         (r) =>
           (from.length === 0 || from.includes(r.from)) &&
           (types.length === 0 || types.includes(r.type)) &&
           (toTypes.length === 0 || toTypes.includes(state.entities.get(r.to)?.entityType ?? '')),
       );
-      return relConnection(rels, args);
+      return relConnection(rels, args, store);
     },
 
     work: ({ id }: Args) => {
@@ -185,7 +208,7 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       return { id: w.id, name: w.name ?? null, timestamp: w.timestamp, status: w.status, connector: connectorNode(w.connectorId), tracking };
     },
 
-    // ---- operator tooling (OPERATOR)
+    // ---- operator tooling
     connector: ({ id }: Args) => (state.connectors.has(String(id)) ? connectorNode(String(id)) : null),
     workAdd: ({ connectorId, friendlyName }: Args) => {
       const w = state.createWork(String(connectorId), 'progress');
@@ -249,14 +272,14 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
           const w = workOrThrow(workId);
           w.processed += 1;
           if (error) w.errors.push(String((error as { error?: string }).error));
-          if (w.processed === w.expected) w.status = 'complete';
+          state.maybeComplete(w);
           return workId;
         },
         toProcessed: ({ message, inError }: Args) => {
           const w = workOrThrow(workId);
           w.processedCalls.push({ message: String(message ?? ''), inError: inError === true });
           (inError ? w.errors : w.messages).push(String(message ?? ''));
-          if (w.expected === 0 || w.processed === w.expected) w.status = 'complete';
+          state.maybeComplete(w);
           return workId;
         },
       };
@@ -270,6 +293,7 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
         return w ? { id: w.id, timestamp: w.timestamp, status: w.status, connector: connectorNode(w.connectorId) } : null;
       },
     }),
+    // The draft header is not carried into the worker message (src/domain/stix.js): imports land in live data.
     stixBundlePush: ({ connectorId, bundle, work_id: workId }: Args) => {
       let parsed: { type?: unknown; objects?: unknown };
       try {
@@ -279,18 +303,17 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       }
       if (parsed.type !== 'bundle' || !Array.isArray(parsed.objects) || parsed.objects.length === 0) throw new Error('Invalid bundle');
       if (!state.connectors.has(String(connectorId))) throw new Error('Invalid bundle');
-      const objects = parsed.objects as Array<Record<string, unknown>>;
-      const wid = (workId as string | null) ?? null;
-      if (!wid) {
-        // §6.2: the platform creates "<connector> run @ <now>"; its worker splits a multi-object bundle
-        // and adds one expectation per part (one-object bundles: 1), then imports each part.
-        const w = state.createWork(String(connectorId), 'progress');
-        w.expected = objects.length;
-        state.importBundle(String(connectorId), objects, w.id);
-      } else {
-        state.importBundle(String(connectorId), objects, wid);
-      }
+      deps.submitPush({ connectorId: String(connectorId), objects: parsed.objects as Array<Record<string, unknown>>, workId: (workId as string | null) ?? null, draftId: null, via: 'graphql' });
       return true;
     },
+    stixCoreRelationshipEdit: ({ id }: Args, ctx: RequestContext) => ({
+      delete: () => {
+        const store = storeOf(state, ctx);
+        const index = store.relationships.findIndex((r) => r.internalId === id || r.standardId === id);
+        if (index < 0) throw Object.assign(new Error('Cant find element to delete'), { code: 'ALREADY_DELETED_ERROR' });
+        store.relationships.splice(index, 1);
+        return String(id);
+      },
+    }),
   };
 }

@@ -15,15 +15,14 @@ const CONNECTOR_INFO_FIELDS = `  run_and_terminate: Boolean!
 
 export const FAKE_OPENCTI_SDL = /* GraphQL */ `
 scalar DateTime
+scalar StixId
 
 type Query {
   securityCoverage(id: String!): SecurityCoverage
   securityCoverages(first: Int, after: ID, orderBy: SecurityCoverageOrdering, orderMode: OrderingMode): SecurityCoverageConnection
   container(id: String): Container
   stixCoreRelationships(first: Int, after: ID, fromId: [String], toTypes: [String], relationship_type: [String]): StixCoreRelationshipConnection
-  # operator tooling (OPERATOR)
   connector(id: String!): Connector
-  # redelivery: how many expectations the work already has
   work(id: ID!): Work
 }
 
@@ -33,8 +32,12 @@ type Mutation {
   registerConnector(input: RegisterConnectorInput): Connector
   stixBundlePush(connectorId: String!, bundle: String!, work_id: String): Boolean
   stixCoreObjectEdit(id: ID!): StixCoreObjectEditMutations
-  # operator tooling (OPERATOR)
+  stixCoreRelationshipEdit(id: ID!): StixCoreRelationshipEditMutations
   workAdd(connectorId: String!, friendlyName: String): Work!
+}
+
+type StixCoreRelationshipEditMutations {
+  delete: ID
 }
 
 type StixCoreObjectEditMutations {
@@ -151,7 +154,6 @@ type Connector {
   connector_user_id: ID
   connector_info: ConnectorInfo
   config: ConnectorConfig
-  # operator tooling (OPERATOR)
   active: Boolean
   updated_at: DateTime
 }
@@ -214,7 +216,6 @@ type SecurityCoverage implements StixCoreObject & StixDomainObject {
   coverage_information: [CoverageResult!]
   objectCovered: StixDomainObject
   stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
-  # operator tooling (OPERATOR)
   coverage_valid_from: DateTime
   coverage_valid_to: DateTime
   toStixBundle: String
@@ -249,6 +250,7 @@ type IntrusionSet implements StixCoreObject & StixDomainObject {
 type StixCoreRelationship {
   id: ID!
   standard_id: String!
+  x_opencti_stix_ids: [StixId]
   entity_type: String!
   relationship_type: String!
   coverage_information: [CoverageResult!]

@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { v4 as uuidv4 } from 'uuid';
 
-/** In-memory platform state of the fake OpenCTI, and the import a platform worker would do. */
+/**
+ * The stand-in platform's store and its worker's import rules. Paths in comments are relative to
+ * `opencti-platform/opencti-graphql/` of OpenCTI-Platform/opencti (../shared/reference/platform-behaviour.md).
+ */
 
 export interface FakeEntity {
   internalId: string;
   standardId: string;
-  entityType: 'Report' | 'Attack-Pattern' | 'Intrusion-Set' | 'Grouping';
+  entityType: 'Report' | 'Attack-Pattern' | 'Intrusion-Set' | 'Grouping' | 'Identity';
   name: string;
   xMitreId?: string;
   /** Standard ids of contained objects (containers). */
@@ -18,30 +21,40 @@ export interface Score {
   coverage_score: number;
 }
 
+/** Every stored field of a security coverage (src/modules/securityCoverage, 6.9 and 7.2608 alike). */
 export interface FakeCoverage {
   internalId: string;
   standardId: string;
   name: string;
+  description?: string;
   coveredRef: string;
   coverage?: Score[];
   autoEnrichmentDisable: boolean;
   periodicity?: string;
   duration?: string;
+  typeAffinity?: string;
+  platformsAffinity?: string[];
   externalUri?: string;
   lastResult?: string;
   validFrom?: string;
   validTo?: string;
   created: string;
   modified: string;
+  /** The connector user cannot read it (outside its groups, organisation or markings). */
+  hidden?: boolean;
 }
 
 export interface FakeRelationship {
   internalId: string;
   standardId: string;
+  /** `x_opencti_stix_ids`: ids merged in by upserts. */
+  stixIds: string[];
   type: string;
   from: string;
   to: string;
   coverage: Score[];
+  /** Who wrote it: a connector id, or e.g. "analyst" / "openaev". */
+  writer: string;
 }
 
 export interface FakeWork {
@@ -57,8 +70,9 @@ export interface FakeWork {
   errors: string[];
   received: boolean;
   processedCalls: Array<{ message: string; inError: boolean }>;
-  /** `workAdd(friendlyName)` (operator tooling). */
+  /** `workAdd(friendlyName)` (operator tooling) or the platform's "<connector> run @ <time>". */
   name?: string;
+  draftId?: string | null;
 }
 
 export interface FakeConnector {
@@ -80,9 +94,18 @@ export interface FakeConnector {
 export interface PushRecord {
   connectorId: string;
   workId: string | null;
+  /** Draft the import goes to (null: live data). */
+  draftId: string | null;
+  via: 'graphql' | 'amqp';
   objects: Array<Record<string, unknown>>;
-  /** The work was no longer alive: the platform worker drops the bundle silently. */
+  /** The work was no longer alive when the worker got to it: dropped silently. */
   dropped: boolean;
+}
+
+/** One data space: live data, or one draft (a copy of live data taken when the draft was opened). */
+export interface FakeStore {
+  coverages: Map<string, FakeCoverage>;
+  relationships: FakeRelationship[];
 }
 
 /** A pushed object's `coverage` list as the platform stores it, or the error text it rejects it with (non-integer score). */
@@ -99,16 +122,65 @@ export function parseScores(list: unknown): Score[] | string {
 
 export const CONNECTOR_USER_ID = '88ec0c6a-13ce-5e39-b486-354fe4a7084f';
 
-export class FakeState extends EventEmitter {
+/** STIX property → stored coverage field, as pycti's reader and the platform map them (platform-behaviour.md §5). */
+const COVERAGE_FIELDS: ReadonlyArray<[string, keyof FakeCoverage]> = [
+  ['external_uri', 'externalUri'],
+  ['last_result', 'lastResult'],
+  ['valid_from', 'validFrom'],
+  ['valid_to', 'validTo'],
+  ['periodicity', 'periodicity'],
+  ['duration', 'duration'],
+  ['description', 'description'],
+  ['type_affinity', 'typeAffinity'],
+  ['platforms_affinity', 'platformsAffinity'],
+  ['auto_enrichment_disable', 'autoEnrichmentDisable'],
+  ['name', 'name'],
+];
+
+/** The stored fields whose change is an upsert event (`data.event !== null`), i.e. a re-trigger. */
+export function storedFieldsKey(c: FakeCoverage): string {
+  const scores = [...(c.coverage ?? [])].map((s) => `${s.coverage_name}=${s.coverage_score}`).sort();
+  return JSON.stringify([scores, ...COVERAGE_FIELDS.map(([, f]) => c[f] ?? null)]);
+}
+
+function cloneCoverage(c: FakeCoverage): FakeCoverage {
+  return { ...c, ...(c.coverage ? { coverage: c.coverage.map((s) => ({ ...s })) } : {}) };
+}
+
+export class FakeState extends EventEmitter implements FakeStore {
   entities = new Map<string, FakeEntity>();
   coverages = new Map<string, FakeCoverage>();
   relationships: FakeRelationship[] = [];
   works = new Map<string, FakeWork>();
   connectors = new Map<string, FakeConnector>();
   pushes: PushRecord[] = [];
+  drafts = new Map<string, FakeStore>();
+
+  constructor() {
+    super();
+    this.setMaxListeners(100);
+  }
 
   changed(): void {
     this.emit('change');
+  }
+
+  /** Live data (no draft) or the draft's copy. */
+  store(draftId?: string | null): FakeStore {
+    if (!draftId) return this;
+    const draft = this.drafts.get(draftId);
+    if (!draft) throw Object.assign(new Error(`Draft ${draftId} not found`), { code: 'DRAFT_NOT_FOUND' });
+    return draft;
+  }
+
+  /** Opens a draft workspace: a copy of live coverages and relationships. */
+  openDraft(): string {
+    const id = uuidv4();
+    this.drafts.set(id, {
+      coverages: new Map([...this.coverages].map(([k, c]) => [k, cloneCoverage(c)])),
+      relationships: this.relationships.map((r) => ({ ...r, stixIds: [...r.stixIds], coverage: r.coverage.map((s) => ({ ...s })) })),
+    });
+    return id;
   }
 
   addEntity(entityType: FakeEntity['entityType'], name: string, extra: Partial<FakeEntity> = {}): FakeEntity {
@@ -118,6 +190,7 @@ export class FakeState extends EventEmitter {
     return e;
   }
 
+  /** A coverage stored without any enrichment being triggered (test setup); `FakeOpenCti.createCoverage` triggers like the platform. */
   addCoverage(coveredRef: string, extra: Partial<FakeCoverage> = {}): FakeCoverage {
     const now = new Date().toISOString();
     const c: FakeCoverage = {
@@ -136,9 +209,9 @@ export class FakeState extends EventEmitter {
     return c;
   }
 
-  addRelationship(type: string, from: string, to: string, coverage: Score[] = []): FakeRelationship {
-    const r: FakeRelationship = { internalId: uuidv4(), standardId: `relationship--${uuidv4()}`, type, from, to, coverage };
-    this.relationships.push(r);
+  addRelationship(type: string, from: string, to: string, coverage: Score[] = [], writer = 'analyst', store: FakeStore = this): FakeRelationship {
+    const r: FakeRelationship = { internalId: uuidv4(), standardId: `relationship--${uuidv4()}`, stixIds: [], type, from, to, coverage, writer };
+    store.relationships.push(r);
     return r;
   }
 
@@ -151,20 +224,42 @@ export class FakeState extends EventEmitter {
     );
   }
 
-  coverage(id: string): FakeCoverage | undefined {
-    return this.coverages.get(id) ?? [...this.coverages.values()].find((c) => c.internalId === id);
+  coverage(id: string, store: FakeStore = this): FakeCoverage | undefined {
+    return store.coverages.get(id) ?? [...store.coverages.values()].find((c) => c.internalId === id);
   }
 
-  createWork(connectorId: string, status: FakeWork['status'] = 'wait', entityId?: string): FakeWork {
+  createWork(connectorId: string, status: FakeWork['status'] = 'wait', entityId?: string, draftId: string | null = null): FakeWork {
     const timestamp = new Date().toISOString();
     const id = `work_${connectorId}_${timestamp}_${uuidv4().slice(0, 8)}`;
-    const w: FakeWork = { id, connectorId, timestamp, ...(entityId ? { entityId } : {}), status, expected: 0, processed: 0, messages: [], errors: [], received: false, processedCalls: [] };
+    const w: FakeWork = {
+      id,
+      connectorId,
+      timestamp,
+      ...(entityId ? { entityId } : {}),
+      status,
+      expected: 0,
+      processed: 0,
+      messages: [],
+      errors: [],
+      received: false,
+      processedCalls: [],
+      draftId,
+    };
     this.works.set(id, w);
     return w;
   }
 
+  /**
+   * A work completes once `toProcessed` was called and every expected import was reported
+   * (src/domain/work.js: `reportExpectation` and `toProcessed` both check processed against expected).
+   */
+  maybeComplete(w: FakeWork): void {
+    if (w.status !== 'complete' && w.processedCalls.length > 0 && w.processed >= w.expected) w.status = 'complete';
+  }
+
   /** STIX object of a coverage as the platform emits it (protocol §1.5). */
   stixCoverage(c: FakeCoverage): Record<string, unknown> {
+    const scores = c.coverage ?? [];
     return {
       id: c.standardId,
       spec_version: '2.1',
@@ -172,10 +267,15 @@ export class FakeState extends EventEmitter {
       created: c.created,
       modified: c.modified,
       name: c.name,
-      covered: (c.coverage ?? []).length > 0,
-      ...((c.coverage ?? []).length > 0 ? { coverage: (c.coverage ?? []).map((s) => ({ name: s.coverage_name, score: s.coverage_score })) } : {}),
+      covered: scores.length > 0,
+      ...(scores.length > 0 ? { coverage: scores.map((s) => ({ name: s.coverage_name, score: s.coverage_score })) } : {}),
       ...(c.periodicity ? { periodicity: c.periodicity } : {}),
       ...(c.duration ? { duration: c.duration } : {}),
+      ...(c.externalUri ? { external_uri: c.externalUri } : {}),
+      ...(c.lastResult ? { last_result: c.lastResult } : {}),
+      ...(c.validFrom ? { valid_from: c.validFrom } : {}),
+      ...(c.validTo ? { valid_to: c.validTo } : {}),
+      auto_enrichment_disable: c.autoEnrichmentDisable,
       covered_ref: c.coveredRef,
       extensions: {
         'extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba': { extension_type: 'new-sdo', id: c.internalId, type: 'Security-Coverage' },
@@ -213,62 +313,55 @@ export class FakeState extends EventEmitter {
     return { id: uuidv4(), spec_version: '2.1', type: 'bundle', objects };
   }
 
-  /** What pycti + the platform do with one imported object; returns an error text or undefined. */
-  importObject(o: Record<string, unknown>): string | undefined {
+  /**
+   * What the platform's worker does with one imported object, in `store`. Returns an error text, or
+   * the coverage whose stored fields changed (an upsert event: it re-triggers enrichment).
+   */
+  importObject(o: Record<string, unknown>, store: FakeStore, writer: string): { error?: string; changed?: FakeCoverage } {
     if (o.type === 'security-coverage') {
-      if (typeof o.name !== 'string') return "KeyError: 'name'";
+      if (typeof o.name !== 'string') return { error: "KeyError: 'name'" };
       const covered = typeof o.covered_ref === 'string' ? o.covered_ref : undefined;
-      if (!covered) return undefined; // silently skipped (§1.6)
-      const target = [...this.coverages.values()].find((c) => c.coveredRef === covered);
-      if (!target) return `MissingReferenceError: ${covered}`;
-      const s = parseScores(o.coverage);
-      if (typeof s === 'string') return s;
-      target.coverage = s; // forced full replace; absent → wiped
-      for (const [k, f] of [['external_uri', 'externalUri'], ['last_result', 'lastResult'], ['valid_from', 'validFrom'], ['valid_to', 'validTo']] as const) {
-        if (typeof o[k] === 'string') target[f] = o[k] as string;
+      if (!covered) return {}; // silently skipped (protocol §1.6)
+      const target = [...store.coverages.values()].find((c) => c.coveredRef === covered);
+      if (!target) return { error: `MissingReferenceError: ${covered}` };
+      const scores = parseScores(o.coverage);
+      if (typeof scores === 'string') return { error: scores };
+      const before = storedFieldsKey(target);
+      target.coverage = scores; // forced full replace: absent → wiped (protocol P5)
+      for (const [k, f] of COVERAGE_FIELDS) {
+        if (o[k] !== undefined) (target as unknown as Record<string, unknown>)[f] = o[k];
       }
+      if (storedFieldsKey(target) === before) return {};
       target.modified = new Date().toISOString();
-      return undefined;
+      return { changed: target };
     }
     if (o.type === 'relationship' && o.relationship_type === 'has-covered') {
       const from = String(o.source_ref);
       const to = String(o.target_ref);
-      if (!this.coverage(from)) return `MissingReferenceError: ${from}`;
-      if (!this.findAny(to)) return `MissingReferenceError: ${to}`;
-      const s = parseScores(o.coverage);
-      if (typeof s === 'string') return s;
-      const existing = this.relationships.find((r) => r.standardId === o.id || (r.type === 'has-covered' && r.from === from && r.to === to));
-      if (existing) existing.coverage = s;
-      else this.relationships.push({ internalId: uuidv4(), standardId: String(o.id), type: 'has-covered', from, to, coverage: s });
-      return undefined;
+      if (!this.coverage(from, store)) return { error: `MissingReferenceError: ${from}` };
+      if (!this.findAny(to)) return { error: `MissingReferenceError: ${to}` };
+      const scores = parseScores(o.coverage);
+      if (typeof scores === 'string') return { error: scores };
+      const id = String(o.id);
+      // Relationships upsert on their id, an id merged earlier, or the same (type, from, to)
+      // (src/database/middleware.ts createRelationRaw): the incoming id joins x_opencti_stix_ids.
+      const existing =
+        store.relationships.find((r) => r.standardId === id || r.stixIds.includes(id)) ??
+        store.relationships.find((r) => r.type === 'has-covered' && r.from === from && r.to === to);
+      if (existing) {
+        if (existing.standardId !== id && !existing.stixIds.includes(id)) existing.stixIds.push(id);
+        existing.coverage = scores;
+      } else {
+        store.relationships.push({ internalId: uuidv4(), standardId: id, stixIds: [], type: 'has-covered', from, to, coverage: scores, writer });
+      }
+      return {};
     }
     if (o.type === 'identity') {
       if (!this.entities.has(String(o.id))) {
-        this.entities.set(String(o.id), { internalId: uuidv4(), standardId: String(o.id), entityType: 'Report', name: String(o.name), objectIds: [] });
+        this.entities.set(String(o.id), { internalId: uuidv4(), standardId: String(o.id), entityType: 'Identity', name: String(o.name), objectIds: [] });
       }
-      return undefined;
+      return {};
     }
-    return 'Incompatible element in bundle';
-  }
-
-  /** The platform worker importing one pushed bundle into `workId` (protocol §6.1 worker rules). */
-  importBundle(connectorId: string, objects: Array<Record<string, unknown>>, workId: string | null): PushRecord {
-    const work = workId ? this.works.get(workId) : this.createWork(connectorId, 'progress');
-    const record: PushRecord = { connectorId, workId, objects, dropped: false };
-    this.pushes.push(record);
-    if (!work || work.status === 'complete') {
-      record.dropped = true;
-      this.changed();
-      return record;
-    }
-    if (objects.length > 1) work.expected += objects.length; // the worker splits and adds expectations
-    for (const o of objects) {
-      const error = this.importObject(o);
-      if (error) work.errors.push(error);
-      work.processed += 1;
-      if (work.processed === work.expected) work.status = 'complete';
-    }
-    this.changed();
-    return record;
+    return { error: 'Incompatible element in bundle' };
   }
 }

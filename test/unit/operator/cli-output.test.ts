@@ -130,13 +130,13 @@ describe('dry-run score diff', () => {
   };
 
   it('lists changed coverage scores, new and gone has-covered, and nothing that stays equal', () => {
-    const changes = scoreDiff(scores(40, 20), [{ targetId: 'attack-pattern--b', coverage: scores(10, 0) }], bundle as never);
+    const changes = scoreDiff(scores(40, 20), [{ id: 'r1', standardId: 'relationship--b', stixIds: [], targetId: 'attack-pattern--b', scores: scores(10, 0) }], bundle as never);
     expect(changes).toEqual([
       { target: 'coverage', before: scores(40, 20), after: scores(50, 20) },
       { target: 'attack-pattern--a', before: null, after: scores(50, 20) },
       { target: 'attack-pattern--b', before: scores(10, 0), after: null },
     ]);
-    expect(scoreDiff(scores(50, 20), [{ targetId: 'attack-pattern--a', coverage: scores(50, 20) }], bundle as never)).toEqual([]);
+    expect(scoreDiff(scores(50, 20), [{ id: 'r2', standardId: 'relationship--a', stixIds: [], targetId: 'attack-pattern--a', scores: scores(50, 20) }], bundle as never)).toEqual([]);
     expect(formatDiff(changes, new Map([['attack-pattern--a', 'T1059 Command and Scripting Interpreter']]))).toBe(
       '3 change(s) the daemon would push:\n' +
         '  coverage: DETECTION 40, PREVENTION 20 -> DETECTION 50, PREVENTION 20\n' +
