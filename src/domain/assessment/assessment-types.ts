@@ -1,4 +1,5 @@
 import type { CoverageRequest, ScoreEntry } from '../coverage/coverage-types';
+import type { ControlMode, RuleMaturity, ValidationOutcome } from '../evidence/evidence-types';
 
 /** The four Detection rubric parts, each 0-25 (see docs/scoring.md). */
 export interface DetectionParts {
@@ -29,6 +30,35 @@ export interface TechniqueAssessment {
   source: string;
   /** Link to the run that produced it, when the backend has one. */
   externalUri?: string;
+  /**
+   * Optional: the evidence behind the scores, kept so a later run can name what changed (score
+   * history, `assess --baseline`). The embedded engine fills it; other backends leave it out.
+   */
+  evidence?: TechniqueEvidence;
+}
+
+/** One rule credited to a technique (tagged with it, or rolled up from a sub-technique), counted or not. */
+export interface EvidenceRule {
+  id: string;
+  title: string;
+  /** `counted`: enabled and not deprecated, so it scores. */
+  state: 'counted' | 'disabled' | 'deprecated';
+  maturity: RuleMaturity;
+  /** Data source feeding the rule (its most specific matched key) and whether it is collected (absent: unknown). */
+  source?: string;
+  fed?: boolean;
+}
+
+/** What the embedded engine looked at for one technique. */
+export interface TechniqueEvidence {
+  rules: EvidenceRule[];
+  /** Data sources the technique's detections rely on; `collected` is absent when the inventory does not list one. */
+  dataSources: Array<{ id: string; collected?: boolean }>;
+  controls: Array<{ id: string; name: string; mode: ControlMode; validated: boolean }>;
+  /** Latest emulation result (own or rolled up). */
+  emulation?: { outcome: ValidationOutcome; date: string; test?: string };
+  /** Imported Navigator / DeTT&CT estimates. */
+  imported?: Array<{ origin: string; detection?: number; visibility?: number }>;
 }
 
 /** A technique worth closing first: priority = prevalence × impact × feasibility (0-10 each). */

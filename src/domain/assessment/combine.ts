@@ -96,6 +96,9 @@ function mergeTechnique(entries: TechniqueAssessment[], measuredSources: Set<str
   merged.why = explainers.flatMap((e) => e.why.map((line) => prefixed(e.source, line)));
   merged.rules = union(contributors.map((c) => c.rules));
   merged.controls = union(contributors.map((c) => c.controls));
+  // The embedded engine's evidence record stays: score history names causes from it.
+  const evidence = ordered.find((e) => e.evidence)?.evidence;
+  if (evidence) merged.evidence = evidence;
   if (merged.externalUri === undefined) delete merged.externalUri;
   if (merged.stixId === undefined) delete merged.stixId;
   if (merged.name === undefined) delete merged.name;

@@ -15,6 +15,7 @@ import {
   severityOf,
   VALIDATION_POINTS,
 } from './scoring-rubric';
+import { techniqueEvidence } from './technique-evidence';
 
 /** One technique through the rubric of docs/scoring.md. Pure; every number is explained in `why`. */
 
@@ -230,6 +231,16 @@ export function assessTechnique(index: EvidenceIndex, ref: TechniqueRef, rollup:
 
   const sources = sourcesOf(index, ref, usable.length > 0 ? usable : dormant);
   base.dataSources = sources.needed;
+  // The record a later run compares against to name what changed (score history, assess --baseline).
+  const latest = latestValidation(index, id, rollup);
+  base.evidence = techniqueEvidence({
+    rules: index.hasDetectionEvidence ? creditedRules(index, id, rollup) : [],
+    hasDataSourceInventory: index.evidence.hasDataSourceInventory,
+    sources,
+    controls: index.controlsFor(id),
+    ...(latest ? { latest } : {}),
+    imported: [...index.importedFor(id), ...(rollup && !isSubTechnique(id) ? index.subImportedFor(id) : [])],
+  });
   const tactics = entry?.tactics?.length ? entry.tactics : ref.tactics ?? [];
   const candidate: GapCandidate = {
     techniqueId: id,

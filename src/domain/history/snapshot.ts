@@ -1,0 +1,53 @@
+import { toScore } from '../assessment/combine';
+import type { AssessmentResult, TechniqueAssessment } from '../assessment/assessment-types';
+import type { RunSnapshot, ScoreName, TechniqueSnapshot } from './history-types';
+
+/** The part of an assessment result that history keeps (scores + evidence), in a stable order. */
+
+const sortedUnique = (list: string[]): string[] => [...new Set(list)].sort();
+
+export function techniqueSnapshotOf(t: TechniqueAssessment): TechniqueSnapshot {
+  const out: TechniqueSnapshot = { id: t.techniqueId.toUpperCase(), rules: sortedUnique(t.rules ?? []), controls: sortedUnique(t.controls ?? []) };
+  if (t.name) out.name = t.name;
+  if (t.tested && typeof t.detection === 'number') out.detection = toScore(t.detection);
+  if (t.tested && typeof t.prevention === 'number') out.prevention = toScore(t.prevention);
+  if (t.source) out.source = t.source;
+  if (t.detectionParts) out.parts = { ...t.detectionParts };
+  if (t.evidence) out.evidence = t.evidence;
+  return out;
+}
+
+export function overallOfResult(overall: ReadonlyArray<{ name: string; score: number }>): Partial<Record<ScoreName, number>> {
+  const out: Partial<Record<ScoreName, number>> = {};
+  for (const entry of overall) {
+    const name = String(entry.name).toUpperCase();
+    if ((name === 'DETECTION' || name === 'PREVENTION') && out[name] === undefined) out[name] = toScore(Number(entry.score));
+  }
+  return out;
+}
+
+export function snapshotOf(result: Pick<AssessmentResult, 'backend' | 'overall' | 'techniques'>): RunSnapshot {
+  const byId = new Map<string, TechniqueSnapshot>();
+  for (const t of result.techniques) {
+    const snap = techniqueSnapshotOf(t);
+    if (!byId.has(snap.id)) byId.set(snap.id, snap);
+  }
+  return {
+    backend: result.backend,
+    overall: overallOfResult(result.overall),
+    techniques: [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+  };
+}
+
+/** JSON with object keys sorted: equal snapshots give equal text (and equal hashes in the store). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v as Record<string, unknown>).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
+/** Techniques measured (at least one score) in a snapshot. */
+export const testedCount = (snapshot: RunSnapshot): number => snapshot.techniques.filter((t) => t.detection !== undefined || t.prevention !== undefined).length;

@@ -1,0 +1,64 @@
+import type { EvidenceRule, TechniqueEvidence } from '../assessment/assessment-types';
+import type { ImportedTechniqueScore, PreventionControl, ValidationResult } from '../evidence/evidence-types';
+import type { IndexedRule } from './evidence-index';
+
+/**
+ * The evidence record of one technique (TechniqueAssessment.evidence): what a later run compares
+ * against to name the cause of a score change. Sorted, so the same evidence gives the same record.
+ */
+
+export interface EvidenceInputs {
+  rules: IndexedRule[];
+  hasDataSourceInventory: boolean;
+  /** Data sources the technique relies on and those of them not collected (technique-scoring's sourcesOf). */
+  sources: { needed: string[]; missing: string[] };
+  controls: Array<{ control: PreventionControl; via: string }>;
+  latest?: ValidationResult;
+  imported: ImportedTechniqueScore[];
+}
+
+const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+function ruleRecord(r: IndexedRule, inventory: boolean): EvidenceRule {
+  const out: EvidenceRule = {
+    id: r.rule.id,
+    title: r.rule.title,
+    state: r.usable ? 'counted' : r.rule.enabled ? 'deprecated' : 'disabled',
+    maturity: r.rule.maturity,
+  };
+  if (r.feed.primary) out.source = r.feed.primary;
+  if (inventory && r.feed.declared && r.feed.known) out.fed = r.feed.fed;
+  return out;
+}
+
+export function techniqueEvidence(input: EvidenceInputs): TechniqueEvidence {
+  const seen = new Set<string>();
+  const rules: EvidenceRule[] = [];
+  for (const r of input.rules) {
+    if (seen.has(r.rule.id)) continue;
+    seen.add(r.rule.id);
+    rules.push(ruleRecord(r, input.hasDataSourceInventory));
+  }
+  const missing = new Set(input.sources.missing);
+  const evidence: TechniqueEvidence = {
+    rules: rules.sort(byId),
+    dataSources: [...new Set(input.sources.needed)].sort().map((id) => (input.hasDataSourceInventory ? { id, collected: !missing.has(id) } : { id })),
+    controls: input.controls
+      .map(({ control }) => ({ id: control.id, name: control.name, mode: control.mode, validated: !!control.validated }))
+      .filter((c, i, all) => all.findIndex((o) => o.id === c.id) === i)
+      .sort(byId),
+  };
+  if (input.latest) {
+    evidence.emulation = { outcome: input.latest.outcome, date: input.latest.date, ...(input.latest.test ? { test: input.latest.test } : {}) };
+  }
+  if (input.imported.length > 0) {
+    evidence.imported = input.imported
+      .map((s) => ({
+        origin: `${s.source === 'dettect' ? 'DeTT&CT' : 'Navigator'} ${s.origin}`,
+        ...(typeof s.detection === 'number' ? { detection: s.detection } : {}),
+        ...(typeof s.visibility === 'number' ? { visibility: s.visibility } : {}),
+      }))
+      .sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+  }
+  return evidence;
+}
