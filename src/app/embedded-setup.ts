@@ -2,12 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../../schemas/config';
 import { PrioritiesFileSchema } from '../../schemas/priorities';
-import type { loadEvidence } from '../adapters/evidence';
+import { loadEvidenceDetailed, openInventoryCache, watchEvidence, type EvidenceWatch, type InventoryCache, type loadEvidence } from '../adapters/evidence';
 import type { Assessor } from '../domain/assessment/assessment-types';
-import type { EvidenceSet, LoadIssue } from '../domain/evidence/evidence-types';
+import type { DetectionRule, EvidenceSet, LoadIssue } from '../domain/evidence/evidence-types';
 import type { PriorityOverrides } from '../domain/gaps/gap-priorities';
 import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
 import { errorMessageOf } from '../errors';
+import type { Logger } from './logger';
 
 /**
  * How the daemon and the live `assess --coverage` build the embedded engine from the configuration:
@@ -24,6 +25,140 @@ export function evidenceOptionsOf(config: Readonly<Config>): Parameters<typeof l
     layers: [...c.layers],
     ...(c.attack_catalogue ? { attackCatalogue: c.attack_catalogue } : {}),
     maxRuleFileBytes: config.limits.max_rule_file_bytes,
+  };
+}
+
+/** Every configured evidence path, for the watcher. */
+export function evidencePathsOf(config: Readonly<Config>): string[] {
+  const c = config.coverage;
+  return [...c.rules_dirs, c.controls_file, c.data_sources_file, c.validation_file, ...c.layers, c.attack_catalogue, c.priorities_file].filter(
+    (p): p is string => typeof p === 'string' && p !== '',
+  );
+}
+
+const MAX_LOGGED_ISSUES = 50;
+
+/** One warning per skipped evidence file, capped so a big third-party repository cannot flood the log. */
+export function logEvidenceIssues(log: Logger, issues: readonly LoadIssue[]): void {
+  for (const issue of issues.slice(0, MAX_LOGGED_ISSUES)) log.warn({ path: issue.path, reason: issue.reason }, 'evidence file skipped');
+  if (issues.length > MAX_LOGGED_ISSUES) {
+    log.warn({ skipped: issues.length - MAX_LOGGED_ISSUES }, 'more evidence files skipped (not listed); run `coverage-connector assess` to see them all');
+  }
+}
+
+export interface LiveEvidence {
+  /** The evidence in force (replaced by each successful reload). */
+  readonly evidence: EvidenceSet;
+  /**
+   * For `createAssessor`: an embedded engine that always scores with the evidence in force, so a
+   * reload takes effect for the next assessment without rebuilding the other backends.
+   */
+  createEmbedded(evidence: EvidenceSet): Assessor;
+  /** Loads the evidence again now (unchanged rule files come from the cache); one at a time. */
+  reload(changed?: string[]): Promise<void>;
+  /** Reloads done since start, and the last one's figures. */
+  readonly reloads: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The daemon's evidence: loaded at start (through `coverage.cache_file` when set), then reloaded when
+ * a configured file or folder changes (`coverage.watch`, debounced by `coverage.watch_debounce_ms`).
+ * A rule file that breaks keeps its previous rule (its issue says so); a reload that fails as a whole
+ * keeps the evidence in force. Only new issues are logged at a reload.
+ */
+export async function startLiveEvidence(config: Readonly<Config>, log: Logger, options: { watch?: boolean } = {}): Promise<LiveEvidence> {
+  const started = Date.now();
+  let cache: InventoryCache | undefined;
+  const cacheFile = config.coverage.cache_file;
+  if (cacheFile) cache = await openInventoryCache(cacheFile);
+  const load = async (previousRules?: ReadonlyMap<string, DetectionRule>) => {
+    const loaded = await loadEvidenceDetailed({ ...evidenceOptionsOf(config), ...(cache ? { cache } : {}), ...(previousRules ? { previousRules } : {}) });
+    // Read with the evidence: a bad `coverage.priorities_file` is one of its issues.
+    const factory = await embeddedFactoryOf(config, loaded.evidence.issues);
+    return { loaded, engine: factory(loaded.evidence) };
+  };
+  let current = await load();
+  if (current.loaded.cacheIgnored) log.warn({ cache_file: cacheFile, reason: current.loaded.cacheIgnored }, 'rule cache ignored; rebuilt from the rule files');
+  log.info(
+    { rule_files: current.loaded.files, rules: current.loaded.evidence.rules.length, parsed: current.loaded.files - current.loaded.cached, from_cache: current.loaded.cached, ms: Date.now() - started },
+    'evidence loaded',
+  );
+  logEvidenceIssues(log, current.loaded.evidence.issues);
+
+  let reloads = 0;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let closed = false;
+  const reloadOnce = async (changed?: string[]): Promise<void> => {
+    const t0 = Date.now();
+    const before = new Set(current.loaded.evidence.issues.map((i) => `${i.path}\n${i.reason}`));
+    try {
+      const next = await load(current.loaded.ruleFiles);
+      if (closed) return;
+      current = next;
+      reloads += 1;
+      const ev = next.loaded.evidence;
+      log.info(
+        { rules: ev.rules.length, rule_files: next.loaded.files, parsed: next.loaded.files - next.loaded.cached, issues: ev.issues.length, ms: Date.now() - t0, ...(changed ? { changed: changed.slice(0, 10) } : {}) },
+        'evidence reloaded',
+      );
+      logEvidenceIssues(log, ev.issues.filter((i) => !before.has(`${i.path}\n${i.reason}`)));
+    } catch (err) {
+      log.error({ err: errorMessageOf(err) }, 'evidence reload failed; the evidence in force is kept');
+    }
+  };
+  const reload = (changed?: string[]): Promise<void> => {
+    if (running) {
+      // A change during a reload: one more pass once it is done (it reads the files again anyway).
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await reloadOnce(changed);
+        } while (again && !closed);
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+
+  const paths = evidencePathsOf(config);
+  let watcher: EvidenceWatch | undefined;
+  if ((options.watch ?? config.coverage.watch) && paths.length > 0) {
+    watcher = watchEvidence(paths, {
+      debounceMs: config.coverage.watch_debounce_ms,
+      onChange: (changed) => void reload(changed),
+      onError: (err) => log.warn({ err: err.message }, 'evidence watcher error; reload on change may miss some changes'),
+    });
+    await watcher.ready;
+    log.info({ paths: paths.length, debounce_ms: config.coverage.watch_debounce_ms }, 'watching the evidence files for changes');
+  }
+
+  const live: Assessor = {
+    get name() {
+      return current.engine.name;
+    },
+    assess: (request, ctx) => current.engine.assess(request, ctx),
+  };
+  return {
+    get evidence() {
+      return current.loaded.evidence;
+    },
+    get reloads() {
+      return reloads;
+    },
+    createEmbedded: () => live,
+    reload,
+    async close() {
+      closed = true;
+      await watcher?.close();
+      await running;
+    },
   };
 }
 

@@ -1,4 +1,5 @@
-import type { EvidenceSet, ImportedTechniqueScore, LoadIssue } from '../../domain/evidence/evidence-types';
+import type { DetectionRule, EvidenceSet, ImportedTechniqueScore, LoadIssue } from '../../domain/evidence/evidence-types';
+import { openInventoryCache, type InventoryCache } from './inventory-cache';
 import { loadAttackCatalogue } from './attack-catalogue-file';
 import { loadImportFile } from './import-loaders';
 import { loadControls, loadDataSources, loadValidation, type InventoryResult } from './inventory-loaders';
@@ -24,6 +25,22 @@ export interface LoadEvidenceOptions {
   attackCatalogue?: string;
   /** Largest rule / layer / inventory file read (default 1 MiB); larger ones are issues. */
   maxRuleFileBytes?: number;
+  /** Parsed rule files kept between runs (inventory-cache.ts): a file path, or a cache already open. */
+  cacheFile?: string;
+  cache?: InventoryCache;
+  /** Rules of the previous load by file, kept for files that now fail (reload on change). */
+  previousRules?: ReadonlyMap<string, DetectionRule>;
+}
+
+/** loadEvidence with what a reload needs: the rule of each file, and how much came from the cache. */
+export interface EvidenceLoad {
+  evidence: EvidenceSet;
+  ruleFiles: Map<string, DetectionRule>;
+  /** Rule files found, and how many of them were not parsed because the cache had them. */
+  files: number;
+  cached: number;
+  /** Set when an existing cache file could not be used (it is rewritten). */
+  cacheIgnored?: string;
 }
 
 async function loadInventory<T>(
@@ -59,9 +76,15 @@ export async function loadImportedScores(paths: readonly string[], maxBytes = DE
 }
 
 export async function loadEvidence(options: LoadEvidenceOptions): Promise<EvidenceSet> {
+  return (await loadEvidenceDetailed(options)).evidence;
+}
+
+export async function loadEvidenceDetailed(options: LoadEvidenceOptions): Promise<EvidenceLoad> {
   const maxBytes = options.maxRuleFileBytes ?? DEFAULT_MAX_RULE_FILE_BYTES;
+  const cache = options.cache ?? (options.cacheFile ? await openInventoryCache(options.cacheFile) : undefined);
+  const cacheIgnored = cache?.ignoredBecause;
   const [rules, imported, controls, dataSources, validation, catalogue] = await Promise.all([
-    loadRulesFromDirs(options.rulesDirs, { maxRuleFileBytes: maxBytes }),
+    loadRulesFromDirs(options.rulesDirs, { maxRuleFileBytes: maxBytes, ...(cache ? { cache } : {}), ...(options.previousRules ? { previous: options.previousRules } : {}) }),
     loadImportedScores(options.layers ?? [], maxBytes),
     loadInventory(options.controlsFile, maxBytes, loadControls),
     loadInventory(options.dataSourcesFile, maxBytes, loadDataSources),
@@ -76,7 +99,7 @@ export async function loadEvidence(options: LoadEvidenceOptions): Promise<Eviden
     ...(validation?.issues ?? []),
     ...(catalogue && !catalogue.ok ? [catalogue.issue] : []),
   ];
-  return {
+  const evidence: EvidenceSet = {
     rules: rules.rules,
     imported: imported.scores,
     dataSources: dataSources?.items ?? [],
@@ -87,6 +110,7 @@ export async function loadEvidence(options: LoadEvidenceOptions): Promise<Eviden
     ...(catalogue?.ok ? { catalogue: catalogue.value } : {}),
     issues,
   };
+  return { evidence, ruleFiles: rules.byFile, files: rules.files, cached: rules.cached, ...(cacheIgnored ? { cacheIgnored } : {}) };
 }
 
 export { importAttackCatalogue, catalogueStats } from './attack-catalogue';
@@ -95,6 +119,8 @@ export { loadElasticRule, elasticRuleFromDocument } from './elastic-loader';
 export { loadDettectFile, loadNavigatorLayers, loadImportFile, normaliseLayerScore } from './import-loaders';
 export { loadControls, loadDataSources, loadValidation, parseCsv } from './inventory-loaders';
 export { loadRuleFile, loadRulesFromDirs, type RulesLoadResult } from './rule-files';
+export { openInventoryCache, type InventoryCache } from './inventory-cache';
+export { watchEvidence, type EvidenceWatch } from './inventory-watch';
 export { DEFAULT_MAX_RULE_FILE_BYTES, resolveWithinRoot } from './safe-files';
 export { loadSigmaRule, sigmaRuleFromDocument } from './sigma-loader';
 export { loadSplunkRule, splunkRuleFromDocument } from './splunk-loader';

@@ -1,8 +1,9 @@
 import type { DetectionRule, LoadIssue } from '../../domain/evidence/evidence-types';
 import { elasticRuleFromDocument } from './elastic-loader';
+import type { CacheEntry, InventoryCache } from './inventory-cache';
 import { fail, isRecord, parseToml, parseYaml, type Loaded } from './parse-text';
-import { defaultWorkerCount, loadOnWorkers } from './parse-pool';
-import { DEFAULT_MAX_RULE_FILE_BYTES, mapLimit, READ_CONCURRENCY, readTextBounded, readTextBoundedSync, walkRoot, type FoundFile } from './safe-files';
+import { readFiles } from './reader-thread';
+import { DEFAULT_MAX_RULE_FILE_BYTES, walkRoot, type FileRead, type FoundFile } from './safe-files';
 import { sigmaRuleFromDocument } from './sigma-loader';
 import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loader';
 
@@ -36,23 +37,27 @@ export interface RulesLoadResult {
   issues: LoadIssue[];
   /** Rule files found (loaded + rejected). */
   files: number;
+  /** Rule of each file that loaded, by path as configured (FoundFile.display): what a reload may keep. */
+  byFile: Map<string, DetectionRule>;
+  /** Files whose parse result came from the cache. */
+  cached: number;
 }
 
 export interface RulesLoadOptions {
   maxRuleFileBytes?: number;
-  /** Files read at once per thread (default 32). */
-  concurrency?: number;
-  /** Extra parser threads: 0 parses on the event loop only; default: cores - 1 (max 3) from 400 files up. */
-  workers?: number;
+  /** false: read the files on the event loop (default: on a reader thread from 200 files up). */
+  readerThread?: boolean;
+  /** Parsed results of unchanged files (inventory-cache.ts); updated with this load's files. */
+  cache?: InventoryCache;
+  /**
+   * Rules of the previous load by file: a file that now fails (broken edit, half-written) keeps its
+   * previous rule, and its issue says so.
+   */
+  previous?: ReadonlyMap<string, DetectionRule>;
 }
 
-type ReadResult = { ok: true; text: string } | { ok: false; reason: string };
-
-async function loadFound(file: FoundFile, maxBytes: number): Promise<Loaded<DetectionRule>> {
-  return parseRead(file, await readTextBounded(file.absolute, maxBytes));
-}
-
-function parseRead(file: FoundFile, read: ReadResult): Loaded<DetectionRule> {
+/** One file's read result → rule or issue (never throws). */
+function parseRead(file: FoundFile, read: FileRead): Loaded<DetectionRule> {
   if (!read.ok) return fail(file.display, read.reason);
   let loaded: Loaded<DetectionRule>;
   try {
@@ -65,36 +70,55 @@ function parseRead(file: FoundFile, read: ReadResult): Loaded<DetectionRule> {
   return loaded.ok ? loaded : fail(file.display, loaded.issue.reason);
 }
 
-/** Reads and parses found files in this thread, at most `concurrency` at a time, results in order. */
-export function loadFoundRuleFiles(files: readonly FoundFile[], maxBytes: number, concurrency = READ_CONCURRENCY): Promise<Array<Loaded<DetectionRule>>> {
-  return mapLimit(files, concurrency, (file) => loadFound(file, maxBytes));
-}
-
-/** Blocking variant for worker threads (parse-worker.ts): same results as loadFoundRuleFiles. */
-export function loadFoundRuleFilesSync(files: readonly FoundFile[], maxBytes: number): Array<Loaded<DetectionRule>> {
-  return files.map((file) => parseRead(file, readTextBoundedSync(file.absolute, maxBytes)));
-}
-
 /**
- * Walks every folder (recursively, confined to it), then reads and parses the files found; a large
- * set is spread over worker threads (parse-pool.ts).
+ * Walks every folder (recursively, confined to it), then reads the files found (off the event loop
+ * for large sets, reader-thread.ts) and parses each batch as it arrives, or takes its result from the
+ * cache when the file is unchanged.
  */
 export async function loadRulesFromDirs(dirs: readonly string[], options: RulesLoadOptions = {}): Promise<RulesLoadResult> {
   const maxBytes = options.maxRuleFileBytes ?? DEFAULT_MAX_RULE_FILE_BYTES;
   const rules: DetectionRule[] = [];
   const issues: LoadIssue[] = [];
-  // Walk every root first so that one pool serves all of them.
+  const byFile = new Map<string, DetectionRule>();
   const found: FoundFile[] = [];
   for (const walked of await Promise.all(dirs.map((dir) => walkRoot(dir, isRuleFileName)))) {
     issues.push(...walked.issues);
     found.push(...walked.files);
   }
-  const inThread = (batch: readonly FoundFile[]) => loadFoundRuleFiles(batch, maxBytes, options.concurrency);
-  const workers = options.workers ?? defaultWorkerCount(found.length);
-  const loaded = workers > 0 ? await loadOnWorkers(found, maxBytes, workers, inThread) : await inThread(found);
-  for (const result of loaded) {
-    if (result.ok) rules.push(result.value);
-    else issues.push(result.issue);
-  }
-  return { rules, issues, files: found.length };
+  const { cache, previous } = options;
+  const loaded = new Array<Loaded<DetectionRule>>(found.length);
+  const entries: CacheEntry[] = [];
+  let cached = 0;
+  await readFiles(found.map((f) => f.absolute), { maxBytes, ...(options.readerThread !== undefined ? { thread: options.readerThread } : {}) }, (start, reads) => {
+    reads.forEach((read, i) => {
+      const file = found[start + i];
+      if (!read.ok) {
+        loaded[start + i] = fail(file.display, read.reason);
+        return;
+      }
+      const key = { display: file.display, absolute: file.absolute, relative: file.relative, size: read.size, mtimeMs: read.mtimeMs, hash: read.hash };
+      const hit = cache?.lookup(key);
+      if (hit) cached += 1;
+      const result = hit ?? parseRead(file, read);
+      loaded[start + i] = result;
+      if (cache) entries.push({ ...key, result });
+    });
+  });
+  found.forEach((file, i) => {
+    const result = loaded[i];
+    if (result.ok) {
+      rules.push(result.value);
+      byFile.set(file.display, result.value);
+      return;
+    }
+    const kept = previous?.get(file.display);
+    if (kept) {
+      rules.push(kept);
+      byFile.set(file.display, kept);
+      issues.push({ path: result.issue.path, reason: `${result.issue.reason}; the previous version of this rule is kept until the file is fixed` });
+    } else issues.push(result.issue);
+  });
+  // Sorted like the files so the cache file does not change with the order batches arrived in.
+  if (cache) await cache.save(entries.sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0))).catch(() => undefined);
+  return { rules, issues, files: found.length, byFile, cached };
 }

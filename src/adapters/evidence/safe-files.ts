@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -47,7 +48,7 @@ export function resolveWithinRoot(root: string, candidate: string): string | und
 
 const codeOf = (err: unknown): string | undefined => (err as { code?: string })?.code;
 
-function describeFsError(err: unknown): string {
+export function describeFsError(err: unknown): string {
   switch (codeOf(err)) {
     case 'ENOENT':
       return 'not found';
@@ -155,54 +156,31 @@ export async function walkRoot(root: string, accept: (name: string) => boolean):
   return { files, issues };
 }
 
-/**
- * File text, or a reason: missing, unreadable, or larger than `maxBytes` (checked on the open
- * descriptor before reading). Plain callback fs calls: FileHandle promises cost ~3x more per file,
- * which shows with thousands of rules.
- */
-export function readTextBounded(path: string, maxBytes: number): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
-  return new Promise((resolvePromise) => {
-    const failWith = (err: unknown): void => resolvePromise({ ok: false, reason: describeFsError(err) });
-    // O_NONBLOCK (RELIABILITY, test/faults/hostile-inventories): opening a FIFO named like a rule
-    // must not block forever before the isFile() check below; no effect on regular files.
-    fs.open(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK, (openErr, fd) => {
-      if (openErr) return failWith(openErr);
-      const done = (result: { ok: true; text: string } | { ok: false; reason: string }): void => fs.close(fd, () => resolvePromise(result));
-      fs.fstat(fd, (statErr, stats) => {
-        if (statErr) return done({ ok: false, reason: describeFsError(statErr) });
-        if (!stats.isFile()) return done({ ok: false, reason: 'not a regular file' });
-        if (stats.size > maxBytes) return done({ ok: false, reason: `file too large: ${stats.size} bytes, limit ${maxBytes} (LIMITS_MAX_RULE_FILE_BYTES)` });
-        const buffer = Buffer.allocUnsafe(stats.size);
-        let filled = 0;
-        const readMore = (): void => {
-          if (filled === buffer.length) {
-            // A UTF-8 byte-order mark is not content (Windows editors add one).
-            return done({ ok: true, text: buffer.toString('utf8', 0, filled).replace(/^\uFEFF/, '') });
-          }
-          fs.read(fd, buffer, filled, buffer.length - filled, null, (readErr, bytes) => {
-            if (readErr) return done({ ok: false, reason: describeFsError(readErr) });
-            if (bytes === 0) return done({ ok: false, reason: 'file shrank while being read' });
-            filled += bytes;
-            readMore();
-          });
-        };
-        readMore();
-      });
-    });
-  });
-}
+/** What reading one file gave: its text with size, mtime and content hash, or why it was not read. */
+export type FileRead =
+  | { ok: true; text: string; size: number; mtimeMs: number; hash: string }
+  | { ok: false; reason: string };
+
+/** sha1 of the text: a cache key, not a security boundary (the cache file is ours). */
+export const contentHash = (text: string): string => hash('sha1', text);
+
+export const tooLargeReason = (size: number, maxBytes: number): string => `file too large: ${size} bytes, limit ${maxBytes} (LIMITS_MAX_RULE_FILE_BYTES)`;
 
 /**
- * Same contract as readTextBounded, blocking: for worker threads, where nothing else waits on the
- * event loop and four syscalls cost less than the callback round trips.
+ * File text with its size, mtime and hash, or a reason: missing, unreadable, not a regular file, or
+ * larger than `maxBytes` (checked on the open descriptor before reading). Blocking: four syscalls
+ * cost less than four fs callbacks (which, for thousands of rules, cost about as much as parsing);
+ * callers read in small batches between event-loop turns (reader-thread.ts mirrors it on a thread).
  */
-export function readTextBoundedSync(path: string, maxBytes: number): { ok: true; text: string } | { ok: false; reason: string } {
+export function readFileBoundedSync(path: string, maxBytes: number): FileRead {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(path, 'r');
+    // O_NONBLOCK (test/faults/hostile-inventories): opening a FIFO named like a rule must not block
+    // forever before the isFile() check below; no effect on regular files.
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     const stats = fs.fstatSync(fd);
     if (!stats.isFile()) return { ok: false, reason: 'not a regular file' };
-    if (stats.size > maxBytes) return { ok: false, reason: `file too large: ${stats.size} bytes, limit ${maxBytes} (LIMITS_MAX_RULE_FILE_BYTES)` };
+    if (stats.size > maxBytes) return { ok: false, reason: tooLargeReason(stats.size, maxBytes) };
     const buffer = Buffer.allocUnsafe(stats.size);
     let filled = 0;
     while (filled < buffer.length) {
@@ -210,10 +188,18 @@ export function readTextBoundedSync(path: string, maxBytes: number): { ok: true;
       if (bytes === 0) return { ok: false, reason: 'file shrank while being read' };
       filled += bytes;
     }
-    return { ok: true, text: buffer.toString('utf8').replace(/^\uFEFF/, '') };
+    // A UTF-8 byte-order mark is not content (Windows editors add one).
+    const text = buffer.toString('utf8').replace(/^\uFEFF/, '');
+    return { ok: true, text, size: stats.size, mtimeMs: stats.mtimeMs, hash: contentHash(text) };
   } catch (err) {
     return { ok: false, reason: describeFsError(err) };
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** One inventory / layer file's text (a single small read: blocking is cheaper than callbacks). */
+export async function readTextBounded(path: string, maxBytes: number): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
+  const read = readFileBoundedSync(path, maxBytes);
+  return read.ok ? { ok: true, text: read.text } : read;
 }

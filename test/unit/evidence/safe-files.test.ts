@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mapLimit, readTextBounded, readTextBoundedSync, resolveWithinRoot } from '../../../src/adapters/evidence/safe-files';
+import { readFiles } from '../../../src/adapters/evidence/reader-thread';
+import { mapLimit, readFileBoundedSync, readTextBounded, resolveWithinRoot } from '../../../src/adapters/evidence/safe-files';
 
 describe('safe file access', () => {
   it('rejects paths that climb out of the root with ..', () => {
@@ -38,7 +39,7 @@ describe('safe file access', () => {
     expect(peak).toBe(3);
   });
 
-  it('reads text the same way blocking and non-blocking: BOM dropped, size limit, missing file, folder', async () => {
+  it('reads text the same way on the event loop and on the reader thread: BOM dropped, size limit, missing file, folder', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'read-bounded-'));
     try {
       writeFileSync(join(dir, 'bom.yml'), '\uFEFFtitle: x\n');
@@ -51,8 +52,31 @@ describe('safe file access', () => {
       ];
       for (const [name, expected] of cases) {
         expect(await readTextBounded(join(dir, name), 1024)).toEqual(expected);
-        expect(readTextBoundedSync(join(dir, name), 1024)).toEqual(expected);
       }
+      const paths = cases.map(([name]) => join(dir, name));
+      const onThread: unknown[] = [];
+      await readFiles(paths, { maxBytes: 1024, thread: true }, (start, results) => results.forEach((r, i) => (onThread[start + i] = r)));
+      expect(onThread).toEqual(paths.map((p) => readFileBoundedSync(p, 1024)));
+      expect(onThread[0]).toEqual(expect.objectContaining({ ok: true, text: 'title: x\n', size: 12, hash: expect.stringMatching(/^[0-9a-f]{40}$/) }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads here whatever the reader thread did not deliver when it dies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'read-thread-dies-'));
+    try {
+      const paths = Array.from({ length: 150 }, (_, i) => join(dir, `r${i}.yml`));
+      paths.forEach((p, i) => writeFileSync(p, `n: ${i}\n`));
+      const dying = "require('node:worker_threads').parentPort.on('message', () => { throw new Error('reader boom'); });";
+      const got: Array<{ ok: boolean; text?: string }> = [];
+      let batches = 0;
+      await readFiles(paths, { maxBytes: 1024, thread: true, threadSource: dying }, (start, results) => {
+        batches += 1;
+        results.forEach((r, i) => (got[start + i] = r));
+      });
+      expect(batches).toBe(5); // 150 files in batches of 32
+      expect(got.map((r) => r.text)).toEqual(paths.map((_, i) => `n: ${i}\n`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

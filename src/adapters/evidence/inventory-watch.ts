@@ -1,0 +1,58 @@
+import { basename } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+
+/**
+ * Change notifications for the evidence folders and files (chokidar: one inotify watch per folder on
+ * Linux, polling-free). Bursts — a `git pull` touching hundreds of rules, an editor's
+ * write-rename-chmod — are debounced into one `onChange` with the paths that moved. Hidden entries
+ * (.git) and depths past the walker's limit are not watched, as they are not read.
+ */
+
+export interface EvidenceWatch {
+  /** Resolves once the initial scan is done (changes before it are not reported). */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  debounceMs: number;
+  onChange: (paths: string[]) => void;
+  onError?: (err: Error) => void;
+}
+
+const MAX_DEPTH = 32;
+
+export function watchEvidence(paths: readonly string[], options: WatchOptions): EvidenceWatch {
+  let timer: NodeJS.Timeout | undefined;
+  let changed = new Set<string>();
+  let closed = false;
+  const watcher: FSWatcher = watch([...paths], {
+    ignoreInitial: true,
+    depth: MAX_DEPTH,
+    // A dotted entry below a configured path (.git, .github, editor swap files) is never read.
+    ignored: (path: string) => paths.every((p) => p !== path) && basename(path).startsWith('.'),
+  });
+  const flush = (): void => {
+    timer = undefined;
+    if (closed || changed.size === 0) return;
+    const batch = [...changed].sort();
+    changed = new Set();
+    options.onChange(batch);
+  };
+  watcher.on('all', (_event: string, path: string) => {
+    changed.add(path);
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(flush, options.debounceMs);
+    timer.unref?.();
+  });
+  watcher.on('error', (err: unknown) => options.onError?.(err instanceof Error ? err : new Error(String(err))));
+  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return {
+    ready,
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}
