@@ -43,10 +43,50 @@ export class PlatformUnavailableError extends ConnectorError {
   }
 }
 
-/** The platform refused us (401/403, bad token): not retried, the work is marked in error. */
+/**
+ * The platform cannot be talked to because of a setting, not an outage: the URL answers something that
+ * is not the GraphQL API (an HTML page, a wrong path), or its TLS certificate is not trusted. `setting`
+ * names the variable to fix. Retried like an outage while running (a proxy may serve a page for a
+ * moment); at startup it stops the daemon as a configuration error naming the variable.
+ */
+export class PlatformSettingError extends PlatformUnavailableError {
+  constructor(
+    readonly setting: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The platform rejected the token (HTTP 401, AUTH_REQUIRED): a platform-wide condition, not the
+ * message's fault. The circuit breaker opens and nothing is dead-lettered for it; at startup it stops.
+ */
 export class PlatformAuthError extends ConnectorError {
   constructor(message: string, options?: ErrorOptions) {
     super('PLATFORM_AUTH', message, false, options);
+  }
+}
+
+/** The connector user lacks a permission for this request (HTTP 403, FORBIDDEN_ACCESS): dead-lettered. */
+export class PlatformForbiddenError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PLATFORM_FORBIDDEN', message, false, options);
+  }
+}
+
+/** Not sent: the platform circuit breaker is open (outage or rejected token). Requeued, no attempt spent. */
+export class PlatformCircuitOpenError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PLATFORM_CIRCUIT_OPEN', message, true, options);
+  }
+}
+
+/** A job ran past WORKER_JOB_TIMEOUT_MS: aborted and retried like a transient failure. */
+export class JobTimeoutError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('JOB_TIMEOUT', message, true, options);
   }
 }
 
@@ -86,7 +126,10 @@ export const ERROR_CODES = [
   'NO_ATTACK_PATTERNS',
   'PLATFORM_UNAVAILABLE',
   'PLATFORM_AUTH',
+  'PLATFORM_FORBIDDEN',
+  'PLATFORM_CIRCUIT_OPEN',
   'PLATFORM_REJECTED',
+  'JOB_TIMEOUT',
   'BROKER_UNAVAILABLE',
   'LIMIT_EXCEEDED',
   // Anything that is not a ConnectorError (a bug, a library failure): retried, then dead-lettered.

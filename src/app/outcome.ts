@@ -64,3 +64,18 @@ export function decide(err: unknown, attempt: number, policy: RetryPolicy): Outc
   }
   return { kind: 'retry', delayMs: backoffDelay(attempt, policy), code: c.code, reason: c.reason };
 }
+
+/**
+ * Failures that are about the platform as a whole, not about the message: the circuit breaker counts
+ * them, and the worker requeues instead of spending attempts while the circuit is open.
+ *   'auth'        the token was rejected (PLATFORM_AUTH): opens the circuit at once
+ *   'unavailable' unreachable, timed out, 5xx, an answer that is not GraphQL (PLATFORM_UNAVAILABLE),
+ *                 or refused locally because the circuit is already open (PLATFORM_CIRCUIT_OPEN)
+ * Everything else (PLATFORM_REJECTED, PLATFORM_FORBIDDEN, a bad message, a bug) is the message's.
+ */
+export function platformFailureOf(err: unknown): 'auth' | 'unavailable' | null {
+  const code = err && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  if (code === 'PLATFORM_AUTH') return 'auth';
+  if (code === 'PLATFORM_UNAVAILABLE' || code === 'PLATFORM_CIRCUIT_OPEN') return 'unavailable';
+  return null;
+}

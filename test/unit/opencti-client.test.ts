@@ -26,9 +26,9 @@ describe('OpenCTI GraphQL adapter', () => {
       [{ kind: 'status' as const, status: 500 }, 'PLATFORM_UNAVAILABLE', /HTTP 500/],
       [{ kind: 'status' as const, status: 503 }, 'PLATFORM_UNAVAILABLE', /HTTP 503/],
       [{ kind: 'down' as const }, 'PLATFORM_UNAVAILABLE', /unreachable/],
-      [{ kind: 'malformed' as const }, 'PLATFORM_UNAVAILABLE', /not JSON/],
-      [{ kind: 'status' as const, status: 401 }, 'PLATFORM_AUTH', /HTTP 401/],
-      [{ kind: 'status' as const, status: 403 }, 'PLATFORM_AUTH', /HTTP 403/],
+      [{ kind: 'malformed' as const }, 'PLATFORM_UNAVAILABLE', /HTML page, not GraphQL JSON: check OPENCTI_URL/],
+      [{ kind: 'status' as const, status: 401 }, 'PLATFORM_AUTH', /HTTP 401.*OPENCTI_TOKEN/],
+      [{ kind: 'status' as const, status: 403 }, 'PLATFORM_FORBIDDEN', /HTTP 403/],
       [{ kind: 'graphql-error' as const, message: 'Invalid bundle' }, 'PLATFORM_REJECTED', /Invalid bundle/],
     ])('maps %o to %s', async (rule, code, message) => {
       fake.fail({ ...rule, times: 1 });
@@ -38,7 +38,7 @@ describe('OpenCTI GraphQL adapter', () => {
     it('maps a call slower than the timeout to PLATFORM_UNAVAILABLE', async () => {
       const impatient = createGraphQLClient({ url: fake.url, token: fake.token, timeoutMs: 200 });
       fake.fail({ kind: 'slow', delayMs: 1000, times: 1 });
-      await expect(impatient.request(COVERAGE_STATE, { id: 'x' })).rejects.toMatchObject({ code: 'PLATFORM_UNAVAILABLE', message: expect.stringContaining('timed out after 200 ms') });
+      await expect(impatient.request(COVERAGE_STATE, { id: 'x' })).rejects.toMatchObject({ code: 'PLATFORM_UNAVAILABLE', message: expect.stringContaining('no complete answer within 200 ms') });
       impatient.close();
     });
 
@@ -54,9 +54,9 @@ describe('OpenCTI GraphQL adapter', () => {
     });
   });
 
-  it('reports an unreadable OPENCTI_CA_FILE as a platform error naming the file', async () => {
+  it('reports an unreadable OPENCTI_CA_FILE as a configuration error naming the variable and the file', async () => {
     const client = createGraphQLClient({ url: 'https://127.0.0.1:1', token: 't', timeoutMs: 300, caFile: '/nonexistent/ca.pem' });
-    await expect(client.request(COVERAGE_STATE, { id: 'x' })).rejects.toMatchObject({ code: 'PLATFORM_UNAVAILABLE', message: expect.stringContaining('/nonexistent/ca.pem') });
+    await expect(client.request(COVERAGE_STATE, { id: 'x' })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/^OPENCTI_CA_FILE .*\/nonexistent\/ca\.pem/) });
   });
 
   it('reads a coverage with its stored scores and covered entity', async () => {

@@ -45,7 +45,11 @@ export interface BrokerOptions {
   log: BrokerLogger;
   sslVerify?: boolean;
   caFile?: string;
-  /** Reconnect delays (ms); amqplib applies exponential backoff with jitter between them. */
+  /**
+   * Reconnect delays (ms); amqplib applies exponential backoff with jitter between them. The cap is
+   * short (default 1 s): a reconnect attempt costs one TCP connect, and the daemon is useless while
+   * disconnected, so it must be back within about a second of the broker.
+   */
   reconnect?: { initialDelay?: number; maxDelay?: number };
   heartbeatSeconds?: number;
 }
@@ -55,10 +59,21 @@ export interface PublishOptions extends Options.Publish {
 }
 
 export interface Broker {
-  /** Connects (waits for the first connection) and starts consuming into `onDelivery`. */
-  start(onDelivery: (delivery: Delivery) => void): Promise<void>;
+  /**
+   * Connects (waits for the first connection) and starts consuming into `onDelivery`. `signal`
+   * (SIGTERM during startup) stops the wait: the connection is closed and start() rejects.
+   */
+  start(onDelivery: (delivery: Delivery) => void, signal?: AbortSignal): Promise<void>;
   /** Cancels the consumer; in-flight deliveries can still be settled. Idempotent. */
   stopConsuming(): Promise<void>;
+  /**
+   * Stops taking deliveries without closing anything (the platform circuit is open): the consumer is
+   * cancelled, unacked deliveries can still be settled, reconnects do not consume. Idempotent.
+   */
+  pauseConsuming(): Promise<void>;
+  /** Consumes again after pauseConsuming (on the current channel, or at the next reconnect). Idempotent. */
+  resumeConsuming(): Promise<void>;
+  readonly paused: boolean;
   /** Publishes on a confirm channel and resolves once the broker confirmed. */
   publish(exchange: string, routingKey: string, body: Buffer, options: PublishOptions): Promise<void>;
   /** Publishes to our dead-letter queue (confirmed). */
@@ -75,7 +90,12 @@ export function createBroker(options: BrokerOptions): Broker {
   let consumerTag: string | undefined;
   let onDelivery: ((d: Delivery) => void) | undefined;
   let consuming = false;
+  let paused = false;
   let connected = false;
+  /** Deliveries of the current consume channel are marked lost when it closes. */
+  let consumeLost: AbortController | undefined;
+  /** A consume call is on its way (pause/resume may race with a reconnect). */
+  let starting = false;
   let closing = false;
   let closed: Promise<void> | undefined;
 
@@ -119,6 +139,34 @@ export function createBroker(options: BrokerOptions): Broker {
     };
   }
 
+  async function startConsumer(channel: Channel, lost: AbortSignal): Promise<void> {
+    if (consumerTag || starting || paused || !consuming) return;
+    starting = true;
+    let reply: Awaited<ReturnType<Channel['consume']>>;
+    try {
+      reply = await channel.consume(
+        options.listenQueue,
+        (msg) => {
+          if (msg === null) {
+            // Cancelled by the broker (queue deleted, e.g. connector removed): reconnect; setup fails
+            // until the ping loop registers again and the platform re-declares the queue.
+            log.warn({ queue: options.listenQueue }, 'consumer cancelled by the broker; reconnecting');
+            consumerTag = undefined;
+            void connection?.__forceReconnect();
+            return;
+          }
+          onDelivery?.(wrap(channel, msg, lost));
+        },
+        { noAck: false },
+      );
+    } finally {
+      starting = false;
+    }
+    // Paused (or stopped) while the consume call was on its way: cancel what it started.
+    if (paused || !consuming) await channel.cancel(reply.consumerTag).catch(() => undefined);
+    else consumerTag = reply.consumerTag;
+  }
+
   async function consume(model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
     const lost = new AbortController();
@@ -127,27 +175,16 @@ export function createBroker(options: BrokerOptions): Broker {
       lost.abort();
       if (consumeChannel !== channel) return;
       consumeChannel = undefined;
+      consumerTag = undefined;
       // Closed by the broker while the connection lives (e.g. a protocol error): start over.
       if (!closing && consuming) void model.close().catch(() => undefined);
     });
     await channel.prefetch(options.prefetch);
     await channel.checkQueue(options.listenQueue);
     consumeChannel = channel;
-    const reply = await channel.consume(
-      options.listenQueue,
-      (msg) => {
-        if (msg === null) {
-          // Cancelled by the broker (queue deleted, e.g. connector removed): reconnect; setup fails
-          // until the ping loop registers again and the platform re-declares the queue.
-          log.warn({ queue: options.listenQueue }, 'consumer cancelled by the broker; reconnecting');
-          void connection?.__forceReconnect();
-          return;
-        }
-        onDelivery?.(wrap(channel, msg, lost.signal));
-      },
-      { noAck: false },
-    );
-    consumerTag = reply.consumerTag;
+    consumeLost = lost;
+    consumerTag = undefined;
+    await startConsumer(channel, lost.signal);
   }
 
   async function setup(model: ChannelModel): Promise<void> {
@@ -168,8 +205,8 @@ export function createBroker(options: BrokerOptions): Broker {
       ...socketOptions(),
       ...(options.heartbeatSeconds !== undefined ? { heartbeat: options.heartbeatSeconds } : {}),
       recovery: {
-        initialDelay: options.reconnect?.initialDelay ?? 500,
-        maxDelay: options.reconnect?.maxDelay ?? 30000,
+        initialDelay: options.reconnect?.initialDelay ?? 100,
+        maxDelay: options.reconnect?.maxDelay ?? 1000,
         jitter: 0.3,
         maxRetries: Infinity,
         waitForConnect: false,
@@ -177,19 +214,35 @@ export function createBroker(options: BrokerOptions): Broker {
       },
     } as never);
     let current: ChannelModel | undefined;
+    // Attempts run about every second while the broker is away: log the first failure, then one line
+    // every 30 s with the count, not one line a second.
+    let failedAttempts = 0;
+    let lastFailureLog = 0;
+    let downSince: number | undefined;
     recovering.on('connect', (model: ChannelModel) => {
       current = model;
       connected = true;
-      log.info({ url: redactUrl(options.url) }, 'connected to the broker');
+      log.info({ url: redactUrl(options.url), ...(downSince !== undefined ? { down_ms: Date.now() - downSince, failed_attempts: failedAttempts } : {}) }, 'connected to the broker');
+      failedAttempts = 0;
+      downSince = undefined;
     });
     recovering.on('disconnect', (err: Error) => {
       connected = false;
       current = undefined;
       consumeChannel = undefined;
+      consumerTag = undefined;
       confirmChannel = undefined;
+      downSince ??= Date.now();
       if (!closing) log.warn({ err }, 'broker connection lost; reconnecting');
     });
-    recovering.on('connect-failed', (err: Error) => log.warn({ err: { message: err.message } }, 'broker connection attempt failed'));
+    recovering.on('connect-failed', (err: Error) => {
+      failedAttempts += 1;
+      downSince ??= Date.now();
+      if (failedAttempts === 1 || Date.now() - lastFailureLog >= 30000) {
+        lastFailureLog = Date.now();
+        log.warn({ err: { message: err.message }, failed_attempts: failedAttempts }, 'broker connection attempt failed; retrying about every second');
+      }
+    });
     recovering.on('error', (err: Error) => log.warn({ err }, 'broker connection error'));
     recovering.on('handler-error', (err: Error, event: string) => log.error({ err, event }, 'error in a broker event handler'));
     return Object.assign(recovering, {
@@ -218,11 +271,24 @@ export function createBroker(options: BrokerOptions): Broker {
     get connected() {
       return connected;
     },
-    async start(handler) {
+    get paused() {
+      return paused;
+    },
+    async start(handler, signal) {
       onDelivery = handler;
       consuming = true;
+      if (signal?.aborted) throw new BrokerError('startup cancelled before connecting to the broker');
       connection = await connectRecovering();
-      await connection.waitForConnect();
+      const stop = (): void => void connection?.close().catch(() => undefined);
+      signal?.addEventListener('abort', stop, { once: true });
+      try {
+        await connection.waitForConnect();
+      } catch (err) {
+        if (signal?.aborted) throw new BrokerError('startup cancelled while waiting for the broker', { cause: err });
+        throw err;
+      } finally {
+        signal?.removeEventListener('abort', stop);
+      }
     },
     async stopConsuming() {
       consuming = false;
@@ -230,6 +296,23 @@ export function createBroker(options: BrokerOptions): Broker {
       const tag = consumerTag;
       consumerTag = undefined;
       if (channel && tag) await channel.cancel(tag).catch(() => undefined);
+    },
+    async pauseConsuming() {
+      if (paused) return;
+      paused = true;
+      const channel = consumeChannel;
+      const tag = consumerTag;
+      consumerTag = undefined;
+      if (channel && tag) await channel.cancel(tag).catch(() => undefined);
+    },
+    async resumeConsuming() {
+      if (!paused) return;
+      paused = false;
+      const channel = consumeChannel;
+      // No channel now: the next (re)connect's setup starts the consumer.
+      if (channel && consumeLost) {
+        await startConsumer(channel, consumeLost.signal).catch((err: unknown) => log.warn({ err }, 'could not resume consuming; the next reconnect will'));
+      }
     },
     publish: confirmedPublish,
     publishDeadLetter: (body, publishOptions) => confirmedPublish('', options.deadLetterQueue, body, publishOptions),
