@@ -5,22 +5,39 @@ import type { DeadLetterPublisher } from '../adapters/amqp/dead-letter';
 import { priorFailures } from '../adapters/amqp/dlq-admin';
 import { workIdTime } from './metrics';
 import type { WorkApi } from '../adapters/opencti/work-api';
-import { InvalidMessageError, LimitExceededError, errorMessageOf } from '../errors';
+import { InvalidMessageError, JobTimeoutError, LimitExceededError, errorMessageOf } from '../errors';
 import { runEnrichment, type JobDeps, type JobResult } from './enrichment-job';
 import type { JobObserver } from './job-observer';
 import type { Logger } from './logger';
-import { decide, type RetryPolicy } from './outcome';
-import { newPushProgress } from './result-pusher';
+import { decide, platformFailureOf, type RetryPolicy } from './outcome';
+import { newPushProgress, type PushProgress } from './result-pusher';
 
 /**
  * Takes deliveries from the listen queue and guarantees, for each one, exactly one ack or nack and
- * nothing lost (docs/processing-flow.md):
+ * nothing lost (docs/processing-flow.md, docs/reliability.md):
  *   success            → toProcessed(note)                      → ack
- *   transient failure  → wait (capped exponential backoff + jitter), retry in place, up to max_attempts
+ *   transient failure  → back in the queue of this worker after a capped, jittered backoff (the slot is
+ *                        free meanwhile: no head-of-line blocking), up to max_attempts
  *   permanent / gave up→ toProcessed(reason, inError) → DLQ publish confirmed → ack
  *   DLQ publish failed → nack with requeue (a plain nack would drop it: the queue has no DLX)
- * Attempts are counted per message id (or body hash) across redeliveries to this process.
+ *   platform circuit open (outage, token rejected) → consumption paused, every message held here
+ *                        requeued, the platform-wide failures they met refunded: nothing dead-lettered
+ * Each attempt has a deadline (`jobTimeoutMs`); a job that does not end in time is aborted and counts
+ * as a transient failure. Attempts are counted per message id (or body hash) across redeliveries to
+ * this process.
  */
+
+/** What the worker needs from the platform circuit breaker (src/app/platform-breaker.ts). */
+export interface BreakerView {
+  readonly state: 'closed' | 'open' | 'half-open';
+  onChange(listener: (snapshot: { state: 'closed' | 'open' | 'half-open' }) => void): () => void;
+}
+
+/** Consumption control (the broker's consumer): paused while the platform circuit is open. */
+export interface FlowControl {
+  pause(): Promise<void> | void;
+  resume(): Promise<void> | void;
+}
 
 export interface WorkerOptions {
   log: Logger;
@@ -33,16 +50,36 @@ export interface WorkerOptions {
   maxMessageBytes: number;
   policy: RetryPolicy;
   clock?: () => Date;
+  /** Deadline of one attempt of a job (default 5 minutes). */
+  jobTimeoutMs?: number;
+  breaker?: BreakerView;
+  flow?: FlowControl;
   // ── scheduler hook (added by SCHEDULER; docs/scheduling.md) ──
   /** Called after each enrichment that ran (pushed or unchanged): the scheduler plans the next run from it. */
   onRun?: (message: EnrichmentMessage, ranAt: Date) => void;
   // ── end scheduler hook ──
 }
 
+export interface WorkerHealth {
+  /** Deliveries held: running, waiting for a slot, waiting for a retry. */
+  running: number;
+  waiting: number;
+  retrying: number;
+  /** Consumption paused because the platform circuit is open. */
+  paused: boolean;
+  /** Last time a job started or ended an attempt, or a delivery was settled. */
+  lastProgressAt: Date;
+  /** Work is held (running or waiting for a slot) and nothing progressed for longer than the job deadline. */
+  stalled: boolean;
+  /** Works whose closing call failed (platform down), closed when the platform answers again. */
+  pendingWorkClosures: number;
+}
+
 export interface Worker {
   /** Hands a delivery to the worker (never throws; settles it exactly once). */
   handle(delivery: Delivery): void;
   readonly inFlight: number;
+  health(): WorkerHealth;
   /**
    * Stops taking new work: queued deliveries and those waiting for a retry are requeued; running jobs
    * get `graceMs` to finish, then are aborted and requeued. Idempotent.
@@ -52,58 +89,83 @@ export interface Worker {
 
 interface AttemptRecord {
   attempts: number;
+  /** Attempts that failed on a platform-wide condition; refunded when the circuit opens. */
+  platformFailures: number;
+  /** Times those were refunded: capped, so a message whose own call keeps failing still ends in the DLQ. */
+  refunds: number;
   firstFailure?: Date;
-  /** Attempts made before this message was dead-lettered and replayed (`x-attempts`; OPERATOR). */
+  /** Attempts made before this message was dead-lettered and replayed (`x-attempts`). */
   prior?: number;
+}
+
+/** A delivery the worker holds, with what survives between its attempts. */
+interface Entry {
+  delivery: Delivery;
+  key: string;
+  rec: AttemptRecord;
+  job?: {
+    message: EnrichmentMessage;
+    workId?: string;
+    ids: { workId?: string; coverageId?: string };
+    log: Logger;
+    progress: PushProgress;
+    received: boolean;
+  };
 }
 
 /** Remembered attempts per message; bounded so a flood of distinct poison messages cannot grow it forever. */
 const MAX_TRACKED = 10000;
-
-class ShutdownAbort extends Error {}
+/** Refunds of platform-wide failures per message (see AttemptRecord.refunds). */
+const MAX_REFUNDS = 3;
+const DEFAULT_JOB_TIMEOUT_MS = 5 * 60 * 1000;
 
 function keyOf(delivery: Delivery): string {
   if (delivery.messageId) return `id:${delivery.messageId}`;
   return `sha256:${createHash('sha256').update(delivery.content).digest('hex')}`;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new ShutdownAbort('shutting down'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new ShutdownAbort('shutting down'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** A Set that forgets its oldest members past `max` (insertion order). */
+function boundedAdd<T>(set: Set<T>, value: T, max: number): void {
+  set.delete(value);
+  set.add(value);
+  if (set.size > max) set.delete(set.values().next().value as T);
 }
 
 export function createWorker(options: WorkerOptions): Worker {
   const { log, observer, work, policy } = options;
   const clock = options.clock ?? (() => new Date());
+  const jobTimeoutMs = options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
   const attempts = new Map<string, AttemptRecord>();
-  const waiting: Delivery[] = [];
+  /** Keys whose dead letter the broker confirmed: a redelivered copy (ack lost in a broker crash) is acked, not dead-lettered twice. */
+  const deadLettered = new Set<string>();
+  const waiting: Entry[] = [];
+  /** Entries waiting for their retry delay; `cancel` clears the timer and the listener. */
+  const retrying = new Map<Entry, { cancel: () => void }>();
   const running = new Set<Promise<void>>();
-  /** Deliveries of running jobs, so a drain that runs out of time can requeue them. */
-  const active = new Set<Delivery>();
-  /** Aborted when draining starts: ends backoff waits at once. */
-  const stopWaits = new AbortController();
+  /** Entries of running jobs, so a drain that runs out of time can requeue them. */
+  const active = new Set<Entry>();
+  /** Works to close once the platform answers again (closing them failed during an outage). */
+  const pendingClosures = new Map<string, { message: string; inError: boolean }>();
+  let flushing = false;
   /** Aborted when the grace period is over: running jobs give up. */
   const shutdown = new AbortController();
+  /** Aborted when the platform circuit opens: running jobs give up and are requeued; replaced on close. */
+  let pauseCtl = new AbortController();
+  let paused = options.breaker !== undefined && options.breaker.state !== 'closed';
   let stopping = false;
   let draining: Promise<void> | undefined;
+  let lastProgress = clock();
 
   const jobDeps: JobDeps = { ...options.job, observer, clock };
+  const progressed = (): void => {
+    lastProgress = clock();
+  };
 
   function record(key: string): AttemptRecord {
     let r = attempts.get(key);
     if (!r) {
       if (attempts.size >= MAX_TRACKED) attempts.delete(attempts.keys().next().value as string);
-      r = { attempts: 0 };
+      r = { attempts: 0, platformFailures: 0, refunds: 0 };
       attempts.set(key, r);
     }
     return r;
@@ -113,13 +175,34 @@ export function createWorker(options: WorkerOptions): Worker {
     if (!workId) return;
     try {
       await work.toProcessed(workId, message, inError);
+      pendingClosures.delete(workId);
     } catch (err) {
-      // Best effort on the error path: the DLQ keeps the message even if the platform is down.
-      jobLog.warn({ err: { message: errorMessageOf(err) } }, 'could not close the work');
+      if (platformFailureOf(err) && pendingClosures.size < MAX_TRACKED) {
+        // The DLQ keeps the message; the work is closed when the platform answers again.
+        pendingClosures.set(workId, { message, inError });
+        jobLog.warn({ err: { message: errorMessageOf(err) } }, 'could not close the work; it will be closed when OpenCTI answers again');
+      } else {
+        jobLog.warn({ err: { message: errorMessageOf(err) } }, 'could not close the work');
+      }
     }
   }
 
-  async function deadLetter(delivery: Delivery, rec: AttemptRecord, code: string, reason: string, ids: { workId?: string; coverageId?: string }, jobLog: Logger): Promise<void> {
+  async function flushClosures(): Promise<void> {
+    if (flushing || pendingClosures.size === 0) return;
+    flushing = true;
+    try {
+      for (const [workId, closing] of [...pendingClosures]) {
+        if (paused) break;
+        await closeWork(workId, closing.message, closing.inError, log.child({ work_id: workId }));
+        if (pendingClosures.has(workId)) break; // still failing: wait for the next recovery
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  async function deadLetter(entry: Entry, code: string, reason: string, ids: { workId?: string; coverageId?: string }, jobLog: Logger): Promise<void> {
+    const { delivery, rec, key } = entry;
     const now = clock();
     await closeWork(ids.workId, `Failed (${code}): ${reason}`, true, jobLog);
     try {
@@ -137,7 +220,10 @@ export function createWorker(options: WorkerOptions): Worker {
       delivery.nackRequeue();
       return;
     }
+    boundedAdd(deadLettered, key, MAX_TRACKED);
+    attempts.delete(key);
     delivery.ack();
+    progressed();
     observer.deadLettered(code);
     jobLog.warn({ code, reason, attempts: rec.attempts + (rec.prior ?? 0) }, 'message dead-lettered');
   }
@@ -160,7 +246,9 @@ export function createWorker(options: WorkerOptions): Worker {
     return { raw, message: parsed.data };
   }
 
-  async function processDelivery(delivery: Delivery): Promise<void> {
+  /** First look at a delivery: lag, attempt record, parse. Returns false when it was settled here. */
+  async function prepare(entry: Entry): Promise<boolean> {
+    const { delivery, key, rec } = entry;
     observer.received();
     const published = delivery.properties.timestamp as number | undefined;
     if (typeof published === 'number' && published > 0) {
@@ -168,131 +256,201 @@ export function createWorker(options: WorkerOptions): Worker {
       const ms = published > 1e11 ? published : published * 1000;
       observer.lag(Math.max(0, (clock().getTime() - ms) / 1000));
     }
-    const key = keyOf(delivery);
-    const rec = record(key);
-    // ── operator (OPERATOR): a replayed dead letter carries x-attempts / x-first-failure. The count
-    // continues from there (what the DLQ shows next time); the retry budget starts afresh. ──
+    if (delivery.redelivered && deadLettered.has(key)) {
+      // Its dead letter is confirmed; the ack was lost with the connection. One DLQ entry per message.
+      delivery.ack();
+      progressed();
+      log.info({ delivery_tag: delivery.deliveryTag }, 'redelivered copy of a message already dead-lettered; acknowledged without a second dead letter');
+      return false;
+    }
+    // A replayed dead letter carries x-attempts / x-first-failure. The count continues from there
+    // (what the DLQ shows next time); the retry budget starts afresh.
     if (rec.prior === undefined) {
       const prior = priorFailures(delivery.headers);
       rec.prior = prior.attempts;
       if (prior.firstFailure) rec.firstFailure ??= prior.firstFailure;
     }
-    // ── end operator ──
     const { message, raw, error } = parse(delivery);
     const workId = message?.internal.work_id ?? workIdOf(raw) ?? undefined;
     const coverageId = message?.event.entity_id ?? entityIdOf(raw);
-    const jobLog = log.child({ work_id: workId ?? null, coverage_id: coverageId ?? null, delivery_tag: delivery.deliveryTag });
-    const ids = { ...(workId ? { workId } : {}), ...(coverageId ? { coverageId } : {}) };
-    // ── operator (OPERATOR): the platform sets no AMQP timestamp; its work id carries the creation time ──
+    // Ids of an invalid message are logged only when they are safe to print (validated by the schema otherwise).
+    const safe = (v: string | undefined): string | null => (v && /^[A-Za-z0-9._:@-]{1,200}$/.test(v) ? v : v ? '(invalid)' : null);
+    const jobLog = log.child({ work_id: safe(workId), coverage_id: safe(coverageId), delivery_tag: delivery.deliveryTag });
+    const ids = { ...(workId && safe(workId) === workId ? { workId } : {}), ...(coverageId && safe(coverageId) === coverageId ? { coverageId } : {}) };
+    // The platform sets no AMQP timestamp; its work id carries the creation time.
     if (!(typeof published === 'number' && published > 0) && workId) {
       const createdAt = workIdTime(workId);
       if (createdAt) observer.lag(Math.max(0, (clock().getTime() - createdAt.getTime()) / 1000));
     }
-    // ── end operator ──
     if (error || !message) {
       rec.attempts += 1;
       rec.firstFailure ??= clock();
       const code = (error as { code?: string }).code ?? 'MESSAGE_INVALID';
       observer.failed(code, false);
-      await deadLetter(delivery, rec, code, errorMessageOf(error), ids, jobLog);
-      attempts.delete(key);
-      return;
+      await deadLetter(entry, code, errorMessageOf(error), ids, jobLog);
+      return false;
     }
+    entry.job = { message, ...(ids.workId ? { workId: ids.workId } : {}), ids, log: jobLog, progress: newPushProgress(), received: false };
+    return true;
+  }
 
-    const progress = newPushProgress();
-    let received = false;
-    // Stop when shutting down or when this copy's channel died (the broker redelivers it elsewhere).
+  type AttemptEnd = { result: JobResult } | { failure: unknown; cause: 'failed' | 'timeout' | 'paused' | 'shutdown' | 'lost' };
+
+  /** One attempt, bounded by the job deadline; ends as soon as the job is aborted, whatever the job does. */
+  async function attempt(entry: Entry): Promise<AttemptEnd> {
+    const job = entry.job as NonNullable<Entry['job']>;
+    const { delivery } = entry;
+    const ctl = new AbortController();
+    let cause: 'timeout' | 'paused' | 'shutdown' | 'lost' | undefined;
+    const stopWith = (why: typeof cause) => (): void => {
+      cause ??= why;
+      ctl.abort();
+    };
     // Not AbortSignal.any: on Node 20 it keeps every derived signal reachable from the long-lived
-    // shutdown signal (~180 B leaked per message in bench B7). These links are removed per job.
-    const jobLink = linkSignals(shutdown.signal, delivery.lost);
-    const waitLink = linkSignals(stopWaits.signal, delivery.lost);
-    const jobSignal = jobLink.signal;
-    const waitSignal = waitLink.signal;
+    // source (~180 B leaked per message in bench B7). These listeners are removed per attempt.
+    const links: Array<[AbortSignal, () => void]> = [
+      [shutdown.signal, stopWith('shutdown')],
+      [delivery.lost, stopWith('lost')],
+      [pauseCtl.signal, stopWith('paused')],
+    ];
+    for (const [signal, fn] of links) {
+      if (signal.aborted) fn();
+      else signal.addEventListener('abort', fn, { once: true });
+    }
+    const timer = setTimeout(stopWith('timeout'), jobTimeoutMs);
+    const aborted = new Promise<never>((_resolve, reject) => {
+      ctl.signal.addEventListener('abort', () => reject(new JobTimeoutError(`job aborted (${cause ?? 'aborted'})`)), { once: true });
+    });
+    aborted.catch(() => undefined);
+    const run = (async (): Promise<JobResult> => {
+      if (!job.received && job.workId) {
+        await work.toReceived(job.workId, 'Security coverage assessment started');
+        job.received = true;
+      }
+      const result = await runEnrichment(jobDeps, job.message, { log: job.log, signal: ctl.signal, progress: job.progress });
+      // Abandoned meanwhile (deadline, pause, shutdown): another attempt or replica owns the work now.
+      if (ctl.signal.aborted) throw new JobTimeoutError('job aborted before closing its work');
+      if (job.workId) await work.toProcessed(job.workId, result.note, result.inError === true);
+      return result;
+    })();
+    run.catch(() => undefined);
+    progressed();
     try {
-      for (;;) {
-        let result: JobResult | undefined;
-        let failure: unknown;
+      if (ctl.signal.aborted) await aborted;
+      return { result: await Promise.race([run, aborted]) };
+    } catch (err) {
+      if (!cause) return { failure: err, cause: 'failed' };
+      if (cause === 'timeout') {
+        return { failure: new JobTimeoutError(`the job did not end within ${jobTimeoutMs} ms (WORKER_JOB_TIMEOUT_MS); aborted`, { cause: err }), cause };
+      }
+      return { failure: err, cause };
+    } finally {
+      clearTimeout(timer);
+      for (const [signal, fn] of links) signal.removeEventListener('abort', fn);
+      progressed();
+    }
+  }
+
+  /** Back into this worker's queue after `delayMs`; the slot is free meanwhile. */
+  function retryLater(entry: Entry, delayMs: number): void {
+    const lost = entry.delivery.lost;
+    const cancel = (): void => {
+      clearTimeout(timer);
+      lost.removeEventListener('abort', cancel);
+      retrying.delete(entry);
+    };
+    // Channel gone while waiting: the broker redelivers this message; forget this copy.
+    lost.addEventListener('abort', cancel, { once: true });
+    const timer = setTimeout(() => {
+      cancel();
+      if (stopping || paused) {
+        if (!entry.delivery.settled && !lost.aborted) entry.delivery.nackRequeue();
+        return;
+      }
+      waiting.push(entry);
+      pump();
+    }, delayMs);
+    retrying.set(entry, { cancel });
+  }
+
+  async function runEntry(entry: Entry): Promise<void> {
+    if (!entry.job && !(await prepare(entry))) return;
+    const job = entry.job as NonNullable<Entry['job']>;
+    const { delivery, rec, key } = entry;
+    const end = await attempt(entry);
+    if ('result' in end) {
+      const { result } = end;
+      delivery.ack();
+      attempts.delete(key);
+      observer.succeeded(result.outcome);
+      job.log.info({ outcome: result.outcome, note: result.note }, 'enrichment done');
+      // ── scheduler hook (added by SCHEDULER) ──
+      if (result.outcome !== 'skipped') {
         try {
-          if (!received && workId) {
-            await work.toReceived(workId, 'Security coverage assessment started');
-            received = true;
-            // A redelivered copy (we or another replica died mid-push) must not add the expectations again,
-            // or the work would wait forever for imports that never come.
-            if (delivery.redelivered) progress.expected = await work.expected(workId);
-          }
-          result = await runEnrichment(jobDeps, message, { log: jobLog, signal: jobSignal, progress });
-          if (workId) await work.toProcessed(workId, result.note, false);
+          options.onRun?.(job.message, clock());
         } catch (err) {
-          failure = err;
-        }
-        if (result && failure === undefined) {
-          delivery.ack();
-          attempts.delete(key);
-          observer.succeeded(result.outcome);
-          jobLog.info({ outcome: result.outcome, note: result.note }, 'enrichment done');
-          // ── scheduler hook (added by SCHEDULER) ──
-          if (result.outcome !== 'skipped') {
-            try {
-              options.onRun?.(message, clock());
-            } catch (err) {
-              jobLog.warn({ err: { message: errorMessageOf(err) } }, 'could not tell the scheduler about this run');
-            }
-          }
-          // ── end scheduler hook ──
-          return;
-        }
-        if (delivery.lost.aborted) {
-          jobLog.warn('channel lost during the job; the broker redelivers the message');
-          return;
-        }
-        if (shutdown.signal.aborted) {
-          // Stopping mid-job: give the message back untouched; the next consumer redoes it (idempotent).
-          if (!delivery.settled) delivery.nackRequeue();
-          return;
-        }
-        rec.attempts += 1;
-        rec.firstFailure ??= clock();
-        const decision = decide(failure, rec.attempts, policy);
-        if (decision.kind === 'retry') {
-          observer.failed(decision.code, true);
-          jobLog.warn({ code: decision.code, reason: decision.reason, attempt: rec.attempts, delay_ms: decision.delayMs }, 'attempt failed; retrying');
-          try {
-            await sleep(decision.delayMs, waitSignal);
-          } catch {
-            if (!delivery.lost.aborted) delivery.nackRequeue();
-            return;
-          }
-          continue;
-        }
-        if (decision.kind === 'deadLetter') {
-          observer.failed(decision.code, false);
-          if (decision.code === 'UNEXPECTED' || !(failure as { code?: string })?.code) {
-            jobLog.error({ err: failure }, 'unexpected failure');
-          }
-          await deadLetter(delivery, rec, decision.code, decision.reason, ids, jobLog);
-          attempts.delete(key);
-          return;
+          job.log.warn({ err: { message: errorMessageOf(err) } }, 'could not tell the scheduler about this run');
         }
       }
-    } finally {
-      jobLink.dispose();
-      waitLink.dispose();
+      // ── end scheduler hook ──
+      if (pendingClosures.size > 0) void flushClosures();
+      return;
+    }
+    const { failure, cause } = end;
+    if (cause === 'lost' || delivery.lost.aborted) {
+      job.log.warn('channel lost during the job; the broker redelivers the message');
+      return;
+    }
+    if (cause === 'shutdown' || shutdown.signal.aborted) {
+      // Stopping mid-job: give the message back untouched; the next consumer redoes it (idempotent).
+      if (!delivery.settled) delivery.nackRequeue();
+      return;
+    }
+    const platformWide = platformFailureOf(failure);
+    if (paused && (cause === 'paused' || platformWide)) {
+      // The platform as a whole is unavailable: not this message's fault, no attempt spent.
+      if (!delivery.settled) delivery.nackRequeue();
+      job.log.info({ code: (failure as { code?: string })?.code ?? null }, 'platform circuit open: message requeued without spending an attempt');
+      return;
+    }
+    rec.attempts += 1;
+    if (platformWide) rec.platformFailures += 1;
+    rec.firstFailure ??= clock();
+    const decision = decide(failure, rec.attempts, policy);
+    if (decision.kind === 'retry') {
+      observer.failed(decision.code, true);
+      job.log.warn({ code: decision.code, reason: decision.reason, attempt: rec.attempts, delay_ms: decision.delayMs }, 'attempt failed; retrying');
+      if (stopping) {
+        delivery.nackRequeue();
+        return;
+      }
+      retryLater(entry, decision.delayMs);
+      return;
+    }
+    if (decision.kind === 'deadLetter') {
+      observer.failed(decision.code, false);
+      if (decision.code === 'UNEXPECTED' || !(failure as { code?: string })?.code) {
+        job.log.error({ err: failure }, 'unexpected failure');
+      }
+      await deadLetter(entry, decision.code, decision.reason, job.ids, job.log);
     }
   }
 
   function pump(): void {
-    while (!stopping && running.size < options.concurrency && waiting.length > 0) {
-      const delivery = waiting.shift() as Delivery;
-      active.add(delivery);
-      const job = processDelivery(delivery)
+    while (!stopping && !paused && running.size < options.concurrency && waiting.length > 0) {
+      const entry = waiting.shift() as Entry;
+      if (entry.delivery.settled || entry.delivery.lost.aborted) continue;
+      active.add(entry);
+      const job = runEntry(entry)
         .catch((err: unknown) => {
           // Last line of defence: a bug above must not lose the message.
           log.error({ err }, 'worker failure; requeueing the message');
-          if (!delivery.settled) delivery.nackRequeue();
+          if (!entry.delivery.settled) entry.delivery.nackRequeue();
         })
         .finally(() => {
-          active.delete(delivery);
+          active.delete(entry);
           running.delete(job);
+          progressed();
           observer.inFlight(running.size);
           pump();
         });
@@ -301,24 +459,75 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
+  /** Gives back every message held but not running (waiting for a slot or for a retry). */
+  function requeueHeld(): void {
+    for (const entry of waiting.splice(0)) if (!entry.delivery.settled) entry.delivery.nackRequeue();
+    for (const [entry, { cancel }] of [...retrying]) {
+      cancel();
+      if (!entry.delivery.settled && !entry.delivery.lost.aborted) entry.delivery.nackRequeue();
+    }
+  }
+
+  function onCircuit(state: 'closed' | 'open' | 'half-open'): void {
+    if (state === 'closed') {
+      if (!paused) return;
+      paused = false;
+      pauseCtl = new AbortController();
+      if (stopping) return;
+      log.info('platform circuit closed: consuming again');
+      void Promise.resolve(options.flow?.resume()).catch((err: unknown) => log.warn({ err: { message: errorMessageOf(err) } }, 'could not resume consuming'));
+      void flushClosures();
+      pump();
+      return;
+    }
+    if (paused) return;
+    paused = true;
+    // Refund what the outage cost: a message never reaches the DLQ for a platform-wide condition.
+    for (const rec of attempts.values()) {
+      if (rec.platformFailures > 0 && rec.refunds < MAX_REFUNDS) {
+        rec.attempts = Math.max(0, rec.attempts - rec.platformFailures);
+        rec.refunds += 1;
+      }
+      rec.platformFailures = 0;
+    }
+    pauseCtl.abort();
+    requeueHeld();
+    void Promise.resolve(options.flow?.pause()).catch((err: unknown) => log.warn({ err: { message: errorMessageOf(err) } }, 'could not pause consuming'));
+  }
+  options.breaker?.onChange((s) => onCircuit(s.state));
+
   return {
     handle(delivery) {
-      if (stopping) {
+      if (stopping || paused) {
+        // Arrived while stopping, or in flight from the broker when the consumer was paused.
         delivery.nackRequeue();
         return;
       }
-      waiting.push(delivery);
+      const key = keyOf(delivery);
+      waiting.push({ delivery, key, rec: record(key) });
       pump();
     },
     get inFlight() {
       return running.size;
     },
+    health() {
+      const now = clock();
+      const busy = running.size + waiting.length > 0;
+      return {
+        running: running.size,
+        waiting: waiting.length,
+        retrying: retrying.size,
+        paused,
+        lastProgressAt: lastProgress,
+        stalled: busy && !paused && now.getTime() - lastProgress.getTime() > jobTimeoutMs,
+        pendingWorkClosures: pendingClosures.size,
+      };
+    },
     drain(graceMs) {
       if (!draining) {
         stopping = true;
-        stopWaits.abort();
         draining = (async () => {
-          for (const d of waiting.splice(0)) d.nackRequeue();
+          requeueHeld();
           let timer: NodeJS.Timeout | undefined;
           const timeout = new Promise<'timeout'>((resolve) => {
             timer = setTimeout(() => resolve('timeout'), graceMs);
@@ -331,25 +540,11 @@ export function createWorker(options: WorkerOptions): Worker {
             // Do not wait for jobs stuck in a backend: give their messages back now; whatever they
             // do later cannot settle them again (and pushing is skipped once aborted).
             log.warn({ in_flight: running.size, grace_ms: graceMs }, 'shutdown grace elapsed; aborting in-flight jobs and requeueing their messages');
-            for (const d of active) if (!d.settled) d.nackRequeue();
+            for (const entry of active) if (!entry.delivery.settled) entry.delivery.nackRequeue();
           }
         })();
       }
       return draining;
     },
   };
-}
-
-/** An AbortSignal that fires when any source does; `dispose()` detaches it from the sources. */
-function linkSignals(...sources: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  for (const source of sources) {
-    if (source.aborted) {
-      controller.abort();
-      break;
-    }
-    source.addEventListener('abort', abort, { once: true });
-  }
-  return { signal: controller.signal, dispose: () => sources.forEach((source) => source.removeEventListener('abort', abort)) };
 }
