@@ -168,7 +168,9 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
   // Shutdown grace elapsed while assessing: the message is requeued, so do not write from here.
   if (ctx.signal.aborted) throw new Error('job aborted by shutdown before writing');
 
-  if (request.techniques.length === 0 && writesNothing(plan) && ctx.progress.pushed.size === 0) {
+  // Nothing to assess and nothing of ours to clean up: say so (the coverage is left as it is).
+  const ownsSomething = (state.coverage ?? []).length > 0 || plan.deletions.length > 0;
+  if (request.techniques.length === 0 && !ownsSomething && ctx.progress.pushed.size === 0) {
     const unmatched = request.unmatched.length > 0 ? ` (${request.unmatched.length} attack pattern(s) without an ATT&CK id)` : '';
     throw new AssessmentError(`the covered entity ${request.coveredRef} has no ATT&CK attack pattern to assess${unmatched}`, 'NO_ATTACK_PATTERNS');
   }

@@ -45,8 +45,9 @@ export function tally(h: Harness, coverages: FakeCoverage[], workIds: string[]):
 }
 
 /** True once every work was closed at least once without error. */
+/** Every work closed without error, and the platform has imported everything pushed (imports are asynchronous). */
 export const allClosedOk = (h: Harness, workIds: string[]): boolean =>
-  workIds.every((id) => h.fake.state.works.get(id)?.processedCalls.some((p) => !p.inError) === true);
+  h.fake.idle && workIds.every((id) => h.fake.state.works.get(id)?.processedCalls.some((p) => !p.inError) === true);
 
 export const closedCount = (h: Harness, workIds: string[]): number =>
   workIds.filter((id) => (h.fake.state.works.get(id)?.processedCalls.length ?? 0) > 0).length;

@@ -130,6 +130,8 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
       throw new Error(`${err.message}: ${open.length} work(s) not closed ok (${open.filter((w) => w?.received).length} received), e.g. ${JSON.stringify(open[0])}; registrations ${h.fake.callsOf('RegisterConnector').length}\n${second.output().slice(-3000)}`);
     });
     const recoveryMs = Date.now() - restartedAt;
+    // The platform re-triggers every coverage our writes changed: let those echo runs end too.
+    await h.fake.settle(300, 60000);
     second.child.kill('SIGTERM');
     await second.exited;
 

@@ -18,7 +18,7 @@ describeWithBroker('daemon: enrichment flow', () => {
   });
 
   it('registers as an internal-enrichment connector with stix_bundle resolution and pings', async () => {
-    const daemon = await h.start();
+    const daemon = await h.start({ config: { connector: { auto: true, auto_update: true } } });
     const reg = h.fake.callsOf('RegisterConnector')[0];
     expect(reg.variables.input).toMatchObject({
       id: h.connectorId,

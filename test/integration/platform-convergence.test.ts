@@ -162,6 +162,7 @@ describeWithBroker.each([['6.9'], ['7.2608']] as const)('drafts and access on Op
 
   beforeEach(async () => {
     h = await createHarness({ version, maxPageSize: 50 });
+    await h.start({ config: { connector: { auto: true, auto_update: true } } });
   });
 
   afterEach(async () => {
@@ -170,7 +171,6 @@ describeWithBroker.each([['6.9'], ['7.2608']] as const)('drafts and access on Op
   });
 
   it('writes a run started inside a draft into that draft, and leaves live data alone', async () => {
-    await h.start();
     const { coverage } = h.reportCoverage(['T1059', 'T1003']);
     const draftId = h.fake.state.openDraft();
     const workId = await h.fake.publishEnrichment(h.connectorId, coverage, { mode: 'manual', trigger: 'update', draftId });
@@ -186,7 +186,6 @@ describeWithBroker.each([['6.9'], ['7.2608']] as const)('drafts and access on Op
   });
 
   it('closes the work in error, saying so, when the connector user cannot read the coverage', async () => {
-    await h.start();
     const { report } = h.reportCoverage([]);
     const coverage = await h.fake.createCoverage(report.standardId, { hidden: true });
     await h.fake.settle();

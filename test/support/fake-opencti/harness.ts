@@ -79,7 +79,8 @@ export function baseConfig(fake: FakeOpenCti, connectorId: string, extra: Config
   return {
     ...extra,
     opencti: { url: fake.url, token: fake.token, timeout_ms: 5000, ...e.opencti },
-    connector: { id: connectorId, name: 'Coverage test', log_level: 'warn', ping_interval_seconds: 5, ...e.connector },
+    // No automatic enrichments unless a test asks: most suites drive the messages themselves.
+    connector: { id: connectorId, name: 'Coverage test', log_level: 'warn', ping_interval_seconds: 5, auto: false, auto_update: false, ...e.connector },
     worker: { concurrency: 4, prefetch: 10, max_attempts: 3, backoff_base_ms: 20, backoff_max_ms: 100, shutdown_grace_ms: 3000, ...e.worker },
     http: { enabled: false, ...e.http },
     scheduler: { enabled: false, ...e.scheduler },

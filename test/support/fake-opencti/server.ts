@@ -187,6 +187,11 @@ export class FakeOpenCti {
     });
   }
 
+  /** Nothing queued for import nor being imported. */
+  get idle(): boolean {
+    return !this.importing && this.queue.length === 0;
+  }
+
   /**
    * Resolves when the platform is at rest for `quietMs`: nothing left to import, no enrichment work
    * open, no re-trigger being published. The way to say "the chain of runs has ended".

@@ -71,7 +71,6 @@ describe('buildResultBundle (protocol §7)', () => {
       created: '2026-02-12T10:00:00.000Z',
       modified: '2026-02-12T10:00:00.000Z',
       covered: true,
-      external_uri: 'https://assessor.example.org/coverages/08513b4e',
       coverage: [{ name: 'PREVENTION', score: 50 }, { name: 'DETECTION', score: 75 }],
     });
   });
@@ -95,9 +94,9 @@ describe('buildResultBundle (protocol §7)', () => {
     expect(b.objects[0]).not.toHaveProperty('external_uri');
   });
 
-  it('always sends the coverage list, empty when nothing was measured (an absent list would wipe the scores)', () => {
+  it('omits the coverage list when nothing was measured: STIX forbids empty lists, and absent clears the stored scores', () => {
     const b = buildResultBundle(req, result([], []), { now: NOW, validity: { lastResult: validity.lastResult, validFrom: validity.validFrom } });
-    expect(b.objects[0].coverage).toEqual([]);
+    expect(b.objects[0]).not.toHaveProperty('coverage');
     expect(b.objects[0]).not.toHaveProperty('valid_to');
     expect(b.objects[0].created).toBe('2026-02-10T09:12:00.000Z');
   });
