@@ -14,7 +14,10 @@ export const ConfigSchema = z.object({
     token: field.optionalString({ description: 'API token of the connector user (required by `run`)', secret: true, example: 'ChangeMe' }),
     ssl_verify: field.bool(true, { description: 'Verify the platform TLS certificate; false is an explicit, loudly logged opt-out' }),
     ca_file: field.optionalString({ description: 'PEM file of an extra CA trusted for the platform', example: '/etc/ssl/private-ca.pem' }),
-    timeout_ms: field.int(30000, 100, 600000, { description: 'Timeout of one GraphQL call in milliseconds' }),
+    timeout_ms: field.int(30000, 100, 600000, { description: 'Deadline of one GraphQL call in milliseconds: connecting and the whole answer (an answer that trickles in is cut too)' }),
+    breaker_failures: field.int(5, 1, 1000, { description: 'Platform-wide failures in a row (unreachable, timeouts, 5xx) that open the circuit: consumption pauses, nothing is dead-lettered; a rejected token opens it at once' }),
+    breaker_probe_base_ms: field.int(1000, 10, 600000, { description: 'First delay before probing OpenCTI once the circuit is open; doubles per failed probe, with jitter' }),
+    breaker_probe_max_ms: field.int(30000, 10, 3600000, { description: 'Cap of the delay between probes while the circuit is open' }),
     public_url: field.optionalUrl({
       description: 'Address people open OpenCTI at, when it differs from OPENCTI_URL (e.g. http://opencti:8080 inside compose); the coverage link (external_uri) falls back to the coverage page there',
       example: 'https://opencti.example.org',
@@ -30,7 +33,7 @@ export const ConfigSchema = z.object({
     ping_interval_seconds: field.int(30, 5, 240, { description: 'Seconds between pings (the platform marks a connector inactive after 5 minutes)' }),
   }),
   mq: section({
-    url: field.optionalString({ description: 'Full AMQP URI overriding the broker the platform returns and every MQ_* part (amqp[s]://user:pass@host:port/vhost)', secret: true, example: 'amqp://opencti:ChangeMe@rabbitmq:5672/%2F' }),
+    url: field.optionalAmqpUrl({ description: 'Full AMQP URI overriding the broker the platform returns and every MQ_* part (amqp[s]://user:pass@host:port/vhost)', secret: true, example: 'amqp://opencti:ChangeMe@rabbitmq:5672/%2F' }),
     host: field.optionalString({ description: 'Override the broker host the platform returns (NAT, other network)', example: 'rabbitmq' }),
     port: field.optionalInt(1, 65535, { description: 'Override the broker port', example: '5672' }),
     vhost: field.optionalString({ description: 'Override the broker vhost', example: '/' }),
@@ -51,6 +54,7 @@ export const ConfigSchema = z.object({
     rollup_subtechniques: field.bool(true, { description: 'Credit a parent technique with its sub-techniques\' rules' }),
     aggregate: field.enumOf(['mean', 'min', 'max'] as const, 'mean', { description: 'How technique scores roll up to the container score' }),
     priorities_file: field.optionalString({ description: 'Overrides of the gap prevalence/impact tables (YAML)', example: '/data/priorities.yml' }),
+    allow_empty: field.bool(false, { description: 'Let the daemon start with no detection rule loaded (every technique would score 0); by default it refuses to start' }),
     cache_file: field.optionalString({ description: 'Parsed-rule cache: a restart re-parses only changed rule files (safe to delete)', example: '/var/lib/coverage-connector/inventory-cache.json' }),
     watch: field.bool(true, { description: 'Reload the evidence when a rule or inventory file changes, without a restart (a broken file keeps its previous version)' }),
     watch_debounce_ms: field.int(1000, 50, 600000, { description: 'Quiet time after the last file change before the evidence is reloaded' }),
@@ -64,6 +68,7 @@ export const ConfigSchema = z.object({
     push_mode: field.enumOf(['graphql', 'amqp'] as const, 'graphql', { description: 'Push results with stixBundlePush (graphql) or the RabbitMQ push exchange (amqp)' }),
     push_parallelism: field.int(8, 1, 64, { description: 'One-object relationship pushes in flight per job' }),
     shutdown_grace_ms: field.int(30000, 0, 3600000, { description: 'Time in-flight jobs get to finish on SIGTERM' }),
+    job_timeout_ms: field.int(300000, 100, 86400000, { description: 'Deadline of one attempt of a job (platform calls and assessment); past it the job is aborted and retried. Also the stall limit of /readyz' }),
   }),
   limits: section({
     max_message_bytes: field.int(16 * 1024 * 1024, 1024, 1024 * 1024 * 1024, { description: 'Largest enrichment message accepted' }),
@@ -72,12 +77,9 @@ export const ConfigSchema = z.object({
   }),
   http: section({
     enabled: field.bool(true, { description: 'Serve /healthz, /readyz and /metrics' }),
-    host: field.string('0.0.0.0', { description: 'Listen address of the HTTP endpoint' }),
+    host: field.string('127.0.0.1', { description: 'Listen address of the HTTP endpoint (loopback by default; 0.0.0.0 to be scraped from another host or container, then set HTTP_AUTH_TOKEN)' }),
     port: field.int(9464, 0, 65535, { description: 'Port of the HTTP endpoint (0 = any free port)' }),
-    public_url: field.optionalUrl({
-      description: 'Address people reach this connector\'s HTTP endpoint at: the coverage link (external_uri) becomes <public_url>/coverages/<coverage uuid> (default: the coverage page in OpenCTI)',
-      example: 'https://coverage.example.org',
-    }),
+    auth_token: field.optionalString({ description: 'Bearer token required by /status and /metrics (`Authorization: Bearer <token>`); /healthz and /readyz stay open for probes', secret: true, example: 'ChangeMe' }),
   }),
   scheduler: section({
     enabled: field.bool(true, { description: 'Re-run coverages on their periodicity (one replica schedules at a time)' }),

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from '../../schemas/config';
@@ -122,9 +122,30 @@ export function assertDaemonConfig(config: Config): void {
   if (!config.connector.id) missing.push('CONNECTOR_ID (connector.id)');
   if (missing.length > 0) throw new ConfigError(`missing required setting: ${missing.join(', ')}`);
   // The coverage link must open in a browser and pass the platform's URL check (never a urn:).
-  for (const [env, key, value] of [['HTTP_PUBLIC_URL', 'http.public_url', config.http.public_url], ['OPENCTI_PUBLIC_URL', 'opencti.public_url', config.opencti.public_url]] as const) {
+  for (const [env, key, value] of [['OPENCTI_PUBLIC_URL', 'opencti.public_url', config.opencti.public_url]] as const) {
     if (value !== undefined && !/^https?:\/\/[^/\s]+/i.test(value)) throw new ConfigError(`${env} (${key}): expected an absolute http(s) URL, got ${JSON.stringify(value)}`);
   }
+  const problems: string[] = [];
+  for (const [env, key, file] of [['OPENCTI_CA_FILE', 'opencti.ca_file', config.opencti.ca_file], ['MQ_CA_FILE', 'mq.ca_file', config.mq.ca_file]] as const) {
+    const problem = file === undefined ? undefined : pemProblem(file);
+    if (problem) problems.push(`${env} (${key}): ${problem}`);
+  }
+  if (config.opencti.breaker_probe_base_ms > config.opencti.breaker_probe_max_ms) {
+    problems.push('OPENCTI_BREAKER_PROBE_BASE_MS (opencti.breaker_probe_base_ms): must not exceed OPENCTI_BREAKER_PROBE_MAX_MS');
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+/** Why a CA file cannot serve (unreadable, not PEM), checked at start rather than at the first call. */
+function pemProblem(file: string): string | undefined {
+  let text: string;
+  try {
+    if (!statSync(file).isFile()) return `${file} is not a regular file`;
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  return text.includes('-----BEGIN CERTIFICATE-----') ? undefined : `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`;
 }
 
 /** A copy of the config safe to print: every secret replaced. */

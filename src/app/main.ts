@@ -10,13 +10,16 @@ import { createPlatformProbe } from '../adapters/opencti';
 import type { PlatformProfile } from '../domain/platform/platform-profile';
 import type { Assessor } from '../domain/assessment/assessment-types';
 import type { EvidenceSet } from '../domain/evidence/evidence-types';
-import { ConnectorError, errorMessageOf } from '../errors';
+import { probePlatform } from '../adapters/opencti/graphql-client';
+import { ConfigError, ConnectorError, PlatformSettingError, StartupCancelledError, errorMessageOf } from '../errors';
+import { redactError } from '../redact';
 import { createAssessor } from './assessors';
 import { embeddedFactoryOf, logEvidenceIssues, startLiveEvidence } from './embedded-setup';
 import { assertDaemonConfig, loadConfig, secretValues } from './config';
 import type { JobDeps } from './enrichment-job';
 import { noopObserver, type JobObserver } from './job-observer';
-import { createLogger, type Logger } from './logger';
+import { createLogger, installProcessGuards, type Logger } from './logger';
+import { createPlatformBreaker, registerBreakerMetrics, type PlatformBreaker } from './platform-breaker';
 import { backoffDelay, type RetryPolicy } from './outcome';
 import { createWorker, type Worker } from './worker';
 // operator (OPERATOR): metrics + HTTP endpoint
@@ -47,6 +50,12 @@ export interface DaemonOptions {
   pageSize?: number;
   /** Cancels a startup that is still waiting for the platform or the broker. */
   signal?: AbortSignal;
+  /**
+   * Route uncaught exceptions and unhandled rejections through the (scrubbing) logger; an uncaught
+   * exception closes the daemon and exits 1. Default: on when the daemon builds its own logger (the
+   * `run` command), off when a logger or destination is handed in (tests, embedding).
+   */
+  processGuards?: boolean;
 }
 
 export interface Daemon {
@@ -58,6 +67,8 @@ export interface Daemon {
   readonly opencti: OpenCtiClient;
   /** What the platform is, probed at start (docs/compatibility.md). */
   readonly platform: PlatformProfile;
+  /** The platform circuit breaker (docs/reliability.md). */
+  readonly breaker: PlatformBreaker;
   /** Opaque connector state sent with every ping; "" after an operator reset (adopted from the platform). */
   connectorState: string | null;
   /** One ping now (re-registers when the platform no longer knows the connector). */
@@ -76,23 +87,42 @@ const wait = (ms: number, signal?: AbortSignal): Promise<void> =>
     const t = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => {
       clearTimeout(t);
-      reject(new Error('startup cancelled'));
+      reject(new StartupCancelledError('startup cancelled (signal received while waiting for OpenCTI)'));
     }, { once: true });
   });
+
+/** `work`, or a StartupCancelledError as soon as `signal` fires (the work is left to finish on its own). */
+function untilCancelled<T>(work: Promise<T>, signal: AbortSignal | undefined, stage: string): Promise<T> {
+  if (!signal) return work;
+  let onAbort: (() => void) | undefined;
+  const cancelled = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(new StartupCancelledError(`startup cancelled (signal received ${stage})`));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, cancelled]).finally(() => signal.removeEventListener('abort', onAbort as () => void));
+}
 
 /** Registers, waiting out platform outages (transient errors only; a bad token fails at once). */
 async function registerWithRetry(opencti: OpenCtiClient, config: Config, log: Logger, signal?: AbortSignal): Promise<Registration> {
   const policy = retryPolicyOf(config);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await opencti.connector.register({
-        id: config.connector.id as string,
-        name: config.connector.name,
-        scope: [...config.connector.scope],
-        auto: config.connector.auto,
-        autoUpdate: config.connector.auto_update,
-      });
+      return await untilCancelled(
+        opencti.connector.register({
+          id: config.connector.id as string,
+          name: config.connector.name,
+          scope: [...config.connector.scope],
+          auto: config.connector.auto,
+          autoUpdate: config.connector.auto_update,
+        }),
+        signal,
+        'while registering with OpenCTI',
+      );
     } catch (err) {
+      // A URL that answers HTML, an untrusted certificate: waiting will not fix a setting.
+      if (err instanceof PlatformSettingError) throw new ConfigError(`${err.setting}: ${err.message}`, { cause: err });
       if (!(err instanceof ConnectorError) || !err.retryable || signal?.aborted) throw err;
       const delay = backoffDelay(attempt, policy);
       log.warn({ err: { message: err.message }, attempt, delay_ms: delay }, 'OpenCTI not reachable for registration; retrying');
@@ -124,6 +154,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         metrics,
         readiness: () => daemonReadiness(live),
         status: () => daemonStatus(live, metrics.snapshot(), clock()),
+        ...(config.http.auth_token ? { authToken: config.http.auth_token } : {}),
       })
     : undefined;
   // ── end operator ──
@@ -140,6 +171,16 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     }
   };
 
+  let daemonRef: Daemon | undefined;
+  if (options.processGuards ?? (options.log === undefined && options.logDestination === undefined)) {
+    const guards = installProcessGuards(log, secretValues(config), () => {
+      process.exitCode = 1;
+      const bound = new Promise((resolve) => setTimeout(resolve, config.worker.shutdown_grace_ms + 5000).unref());
+      void Promise.race([daemonRef ? daemonRef.close() : runCleanups(), bound]).finally(() => process.exit(1));
+    });
+    cleanups.push({ name: 'process guards', run: () => guards.remove() });
+  }
+
   try {
     // ── operator: up first, so /healthz answers while the platform or the broker is awaited ──
     if (httpServer) {
@@ -151,7 +192,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     if (!config.mq.ssl_verify) log.warn('MQ_SSL_VERIFY=false: the broker TLS certificate is NOT verified');
 
     // From the configured files, reloaded when they change (embedded-setup.ts), unless handed in.
-    const liveEvidence = options.evidence || options.assessor ? undefined : await startLiveEvidence(config, log);
+    const loading = options.evidence || options.assessor ? undefined : startLiveEvidence(config, log);
+    // Cancelled meanwhile: the watcher it starts must not keep the process alive.
+    const liveEvidence = loading && (await untilCancelled(loading, options.signal, 'while loading the evidence').catch((err: unknown) => {
+      void loading.then((l) => l.close(), () => undefined);
+      throw err;
+    }));
     if (liveEvidence) cleanups.push({ name: 'evidence watcher', run: () => liveEvidence.close() });
     const evidence = options.evidence ?? liveEvidence?.evidence;
     // Built before the issues are logged: a bad `coverage.priorities_file` is one of them.
@@ -161,18 +207,34 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     // A skipped evidence file (too large, hostile YAML, symlink escaping its folder…) must be visible
     // to the operator (startLiveEvidence logs its own).
     if (options.evidence) logEvidenceIssues(log, options.evidence.issues);
+    if (liveEvidence) assertEvidenceUsable(config, liveEvidence.evidence);
+
+    // Every platform call goes through the circuit breaker; it probes with the same client.
+    let probeTarget: OpenCtiClient | undefined;
+    const breaker = createPlatformBreaker({
+      failureThreshold: config.opencti.breaker_failures,
+      probe: () => probePlatform((probeTarget as OpenCtiClient).gql),
+      probeBackoff: { backoffBaseMs: config.opencti.breaker_probe_base_ms, backoffMaxMs: config.opencti.breaker_probe_max_ms },
+      log,
+      clock,
+    });
+    cleanups.push({ name: 'platform circuit', run: () => breaker.close() });
+    if (metrics) registerBreakerMetrics(metrics.registry, breaker);
+    live.breaker = breaker;
 
     const opencti = createOpenCtiClient({
       ...platformClientOptionsOf(config),
+      gate: breaker,
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),
     });
+    probeTarget = opencti;
     cleanups.push({ name: 'opencti', run: () => opencti.close() });
 
     const registration = await registerWithRetry(opencti, config, log, options.signal);
     log.info({ connector_id: connectorId, listen: registration.config.listen }, 'connector registered');
 
     // What the platform is (logged; behaviour never hangs on the version string: docs/compatibility.md).
-    const platform = await createPlatformProbe({ gql: opencti.gql }).probe();
+    const platform = await untilCancelled(createPlatformProbe({ gql: opencti.gql }).probe(), options.signal, 'while probing OpenCTI');
     log.info({ platform_version: platform.version, security_coverage: platform.securityCoverage, result_entity: platform.resultEntity }, 'platform detected');
     for (const note of platform.notes) log.warn({ platform_version: platform.version }, note);
 
@@ -186,7 +248,6 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       log,
       sslVerify: config.mq.ssl_verify,
       ...(config.mq.ca_file ? { caFile: config.mq.ca_file } : {}),
-      reconnect: { initialDelay: Math.min(500, config.worker.backoff_base_ms), maxDelay: 30000 },
     });
     cleanups.push({ name: 'broker', run: () => broker.close() });
 
@@ -223,10 +284,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
           defaultPeriodicity: config.scheduler.default_periodicity,
           timezone: config.scheduler.timezone,
           periodBounds: { minPeriodicity: config.scheduler.min_periodicity, maxDuration: config.scheduler.max_duration },
-          externalUri: {
-            ...(config.http.public_url ? { connectorPublicUrl: config.http.public_url } : {}),
-            platformPublicUrl: config.opencti.public_url ?? (config.opencti.url as string),
-          },
+          externalUri: { platformPublicUrl: config.opencti.public_url ?? (config.opencti.url as string) },
         },
       },
       deadLetter: createDeadLetterPublisher(broker),
@@ -234,12 +292,15 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       concurrency: config.worker.concurrency,
       maxMessageBytes: config.limits.max_message_bytes,
       policy: retryPolicyOf(config),
+      jobTimeoutMs: config.worker.job_timeout_ms,
+      breaker,
+      flow: { pause: () => broker.pauseConsuming(), resume: () => broker.resumeConsuming() },
     });
     cleanups.push({ name: 'worker', run: () => worker.drain(config.worker.shutdown_grace_ms) });
     cleanups.push({ name: 'consumer', run: () => broker.stopConsuming() });
 
     log.info({ broker: redactUrl(url), dead_letter_queue: deadLetterQueue, push_mode: config.worker.push_mode }, 'connecting to the broker');
-    await broker.start((delivery) => worker.handle(delivery));
+    await broker.start((delivery) => worker.handle(delivery), options.signal);
 
     // ── scheduler (added by SCHEDULER; docs/scheduling.md) ──
     if (config.scheduler.enabled) {
@@ -275,6 +336,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       broker,
       opencti,
       platform,
+      breaker,
       connectorState: registration.connectorState,
       ...(httpServer?.port !== undefined ? { httpPort: httpServer.port } : {}), // operator (OPERATOR)
       async pingNow() {
@@ -316,10 +378,26 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       pingTimer.unref?.();
     };
     schedulePing();
+    daemonRef = daemon;
     log.info({ concurrency: config.worker.concurrency, prefetch: config.worker.prefetch, assessor: assessor.name }, 'daemon started');
     return daemon;
   } catch (err) {
     await runCleanups();
-    throw err;
+    // Printed by the caller (the CLI's fatal-exit line): no secret may ride along in the message.
+    throw redactError(err, secretValues(config));
   }
+}
+
+/**
+ * A daemon with no detection evidence would score every technique 0 and push that as a result: refuse
+ * to start unless told (COVERAGE_ALLOW_EMPTY=true), naming what was searched and why it gave nothing.
+ */
+function assertEvidenceUsable(config: Readonly<Config>, evidence: EvidenceSet): void {
+  if (config.coverage.allow_empty || !config.assessor.backends.includes('embedded')) return;
+  if (evidence.rules.length > 0 || evidence.imported.length > 0) return;
+  const where = config.coverage.rules_dirs.length > 0 ? `COVERAGE_RULES_DIRS (${config.coverage.rules_dirs.join(', ')})` : 'COVERAGE_RULES_DIRS (not set)';
+  const why = evidence.issues.slice(0, 3).map((i) => `${i.path}: ${i.reason}`);
+  throw new ConfigError(
+    `no detection rule loaded from ${where} and no imported layer (COVERAGE_LAYERS): every technique would score 0. Point COVERAGE_RULES_DIRS at your rules, or set COVERAGE_ALLOW_EMPTY=true to start anyway${why.length > 0 ? ` (${why.join('; ')})` : ''}`,
+  );
 }
