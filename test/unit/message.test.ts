@@ -54,6 +54,11 @@ describe('EnrichmentMessageSchema', () => {
     ['stix_entity without an id', { event: { stix_entity: JSON.stringify({ type: 'security-coverage' }) } }, 'type and an id'],
     ['stix_objects that is not a bundle', { event: { stix_objects: JSON.stringify({ type: 'bundle' }) } }, 'objects array'],
     ['a missing entity_id', { event: { entity_id: undefined } }, 'event.entity_id'],
+    [
+      'an entity_id that is not the stix_entity id (one coverage read, another written)',
+      { event: { entity_id: 'security-coverage--7f9b2b1e-0000-4000-8000-000000000002' } },
+      'differs from stix_entity.id',
+    ],
     ['an unknown mode', { internal: { mode: 'sometimes' } }, 'internal.mode'],
   ])('rejects %s', (_title, overrides, expected) => {
     const result = EnrichmentMessageSchema.safeParse(message(overrides as never));
@@ -76,5 +81,35 @@ describe('workIdOf / entityIdOf', () => {
     expect(workIdOf(null)).toBeUndefined();
     expect(workIdOf({ internal: { work_id: '' } })).toBeUndefined();
     expect(entityIdOf('text')).toBeUndefined();
+  });
+});
+
+describe('ids that reach headers, URLs and logs', () => {
+  const issuesOf = (m: Record<string, unknown>): string[] => EnrichmentMessageSchema.safeParse(m).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+
+  it.each([
+    ['NUL', 'a\u0000b', '\\u{0}'],
+    ['CRLF (header injection)', 'd1\r\nX-Evil: 1', '\\u{d}\\u{a}'],
+    ['RTL override', 'abc\u202egnp.exe', '\\u{202e}'],
+    ['a space', 'draft one', '\\u'],
+  ])('makes a draft_id with %s an invalid message, the value shown escaped', (_what, value, shown) => {
+    const issues = issuesOf(message({ internal: { draft_id: value } }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^internal\.draft_id: must be 1-256 letters, digits or \. _ : @ \+ -/);
+    if (shown !== '\\u') expect(issues[0]).toContain(shown);
+    // Nothing raw that a terminal or a header parser would act on.
+    expect(issues[0]).not.toMatch(/[\u0000-\u001f\u202e]/);
+  });
+
+  it('checks work_id, applicant_id, entity_id and entity_type the same way; an empty draft or applicant id means none', () => {
+    expect(issuesOf(message({ internal: { work_id: 'work\n1' } }))[0]).toMatch(/^internal\.work_id: must be/);
+    expect(issuesOf(message({ internal: { applicant_id: '<script>' } }))[0]).toMatch(/^internal\.applicant_id: must be/);
+    expect(issuesOf(message({ event: { entity_type: 'Security Coverage\u0000' } }))[0]).toMatch(/^event\.entity_type: must be an entity type name/);
+    expect(issuesOf(message({ event: { entity_id: 'security-coverage--../../x' } })).join()).toMatch(/event\.entity_id: must be/);
+    expect(EnrichmentMessageSchema.parse(message({ internal: { draft_id: '', applicant_id: '' } })).internal).toMatchObject({ draft_id: null, applicant_id: null });
+  });
+
+  it('refuses an entity_id that is not the id of stix_entity', () => {
+    expect(issuesOf(message({ event: { entity_id: 'security-coverage--6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11' } }))).toEqual([expect.stringMatching(/^event\.entity_id: entity_id .* differs from stix_entity\.id/)]);
   });
 });

@@ -196,7 +196,7 @@ export class FakeOpenCti {
    * Resolves when the platform is at rest for `quietMs`: nothing left to import, no enrichment work
    * open, no re-trigger being published. The way to say "the chain of runs has ended".
    */
-  async settle(quietMs = 400, timeoutMs = 20000): Promise<void> {
+  async settle(quietMs = 150, timeoutMs = 20000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let quietSince = Date.now();
     for (;;) {
