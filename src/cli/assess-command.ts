@@ -1,26 +1,49 @@
 import { Option, type Command } from 'commander';
 import { AssessInputError, runAssess } from '../app/assess';
-import { assessJson, formatAssessReport } from '../app/assess-report';
+import { assessJson, DEFAULT_WIDTH, formatAssessReport } from '../app/assess-report';
 import { addLiveAssessOptions, runLiveAssess, type LiveAssessFlags } from './assess-live'; // live mode (OPERATOR)
 
 /**
  * `assess <bundle.json>`: scores a STIX report offline with the embedded engine and prints the
- * table, overall scores, top gaps and warnings (docs/scoring.md). Exit code 2 when the bundle
- * cannot be used; bad evidence files are warnings and the run goes on.
+ * table, overall scores, top gaps and warnings (docs/scoring.md). Exit code 2, with one line, when
+ * the run could not mean anything (unusable bundle, container without attack patterns, missing
+ * --rules path, no rule loaded, bad option value); bad evidence files are warnings and the run goes on.
  */
 
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Terminal width when stdout is a terminal; otherwise output fits DEFAULT_WIDTH. */
+  columns?: number;
 }
 
 const processIo: CliIo = {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
+  get columns() {
+    return process.stdout.isTTY ? process.stdout.columns : undefined;
+  },
 };
 
+const TECHNIQUE_LIST = /^T\d{4}(\.\d{3})?(,T\d{4}(\.\d{3})?)*$/i;
+
+/** An absolute http(s) URL, or the reason it is not one. */
+export function httpUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'not an absolute URL';
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : `a ${url.protocol.replace(':', '')} URL, expected http or https`;
+}
+
 interface AssessFlags {
-  rules: string[];
+  rules?: string[];
+  container?: string;
+  allowEmpty?: boolean;
+  explain?: boolean | string;
+  width?: string;
   controls?: string;
   dataSources?: string;
   validation?: string;
@@ -46,7 +69,11 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
   command
     .description('Assess the ATT&CK techniques of a STIX bundle (report, grouping, campaign…) with the embedded engine')
     .argument('[bundle]', 'STIX 2.x bundle file (JSON) holding the container and its attack patterns')
-    .option('--rules <dir...>', 'directories of Sigma / Elastic / Splunk rules (required without --coverage)')
+    .option('--rules <dir...>', 'directories of Sigma / Elastic / Splunk rules (required without --coverage or --allow-empty)')
+    .option('--container <id>', 'the container to assess when the bundle holds several (id or exact name)')
+    .option('--allow-empty', 'run even when no detection rule is loaded (prevention or imported scores only)')
+    .option('--explain [techniques]', 'print every reason, rule and control; optionally only for these techniques (T1059,T1003.001)')
+    .option('--width <columns>', `fit the output to this many columns (default: the terminal's width, ${DEFAULT_WIDTH} when piped; 0 = no limit)`)
     .option('--controls <file>', 'prevention-control inventory (YAML)')
     .option('--data-sources <file>', 'data-source inventory (YAML)')
     .option('--validation <file>', 'emulation results (YAML/JSON/CSV)')
@@ -61,22 +88,36 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
     .addOption(new Option('--aggregate <how>', 'technique scores → container score').choices(['mean', 'min', 'max']))
     .option('--external-uri <url>', 'link written on the result (external_uri)')
     .addOption(new Option('--now <iso>', 'run time (reproducible output)').hideHelp())
-    .action(async (bundleFile: string | undefined, flags: AssessFlags & LiveAssessFlags) => {
+    .action(async (bundleArg: string | undefined, flags: AssessFlags & LiveAssessFlags) => {
       // ── live mode (OPERATOR) ──
       if (flags.coverage) return runLiveAssess(flags, io);
-      if (!bundleFile) throw new Error("missing required argument 'bundle' (or --coverage <id> --dry-run for a live coverage)");
-      if (!flags.rules) throw new Error("required option '--rules <dir...>' not specified");
       // ── end live mode ──
-      const now = flags.now ? new Date(flags.now) : undefined;
-      if (now && Number.isNaN(now.getTime())) {
-        io.stderr(`error: --now ${flags.now} is not a date\n`);
+      const usage = (message: string): void => {
+        io.stderr(`error: ${message}\n`);
         process.exitCode = 2;
-        return;
+      };
+      // `--explain report.json` (option before the argument) takes the file as its value: give it back.
+      let bundleFile = bundleArg;
+      let explain: boolean | string[] | undefined = flags.explain === true ? true : undefined;
+      if (typeof flags.explain === 'string') {
+        if (TECHNIQUE_LIST.test(flags.explain)) explain = flags.explain.split(',');
+        else if (!bundleFile) [bundleFile, explain] = [flags.explain, true];
+        else return usage(`--explain ${flags.explain}: expected technique ids such as T1059 or T1059.001,T1003`);
       }
+      if (!bundleFile) return usage("missing the bundle file: assess <bundle.json> --rules <dir> (or --coverage <id> --dry-run for a live coverage)");
+      if (!flags.rules && !flags.allowEmpty) return usage('no --rules <dir> given: point it at your Sigma / Elastic / Splunk rules (or pass --allow-empty)');
+      const now = flags.now ? new Date(flags.now) : undefined;
+      if (now && Number.isNaN(now.getTime())) return usage(`--now ${flags.now} is not a date`);
+      const uriProblem = flags.externalUri !== undefined ? httpUrlProblem(flags.externalUri) : undefined;
+      if (uriProblem) return usage(`--external-uri ${flags.externalUri}: ${uriProblem} (e.g. https://assessor.example.org/runs/42)`);
+      const width = flags.width === undefined ? (io.columns ?? DEFAULT_WIDTH) : Number(flags.width);
+      if (!Number.isInteger(width) || width < 0) return usage(`--width ${flags.width}: expected a number of columns (0 = no limit)`);
       try {
         const run = await runAssess({
           bundleFile,
-          rulesDirs: flags.rules,
+          rulesDirs: flags.rules ?? [],
+          ...(flags.container ? { container: flags.container } : {}),
+          ...(flags.allowEmpty ? { allowEmpty: true } : {}),
           ...(flags.controls ? { controlsFile: flags.controls } : {}),
           ...(flags.dataSources ? { dataSourcesFile: flags.dataSources } : {}),
           ...(flags.validation ? { validationFile: flags.validation } : {}),
@@ -91,7 +132,7 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
           ...(now ? { now } : {}),
           rollupSubtechniques: flags.rollup,
         });
-        io.stdout(flags.json ? `${JSON.stringify(assessJson(run), null, 2)}\n` : formatAssessReport(run));
+        io.stdout(flags.json ? `${JSON.stringify(assessJson(run), null, 2)}\n` : formatAssessReport(run, { width, ...(explain ? { explain } : {}) }));
       } catch (err) {
         if (!(err instanceof AssessInputError)) throw err;
         io.stderr(`error: ${err.message}\n`);

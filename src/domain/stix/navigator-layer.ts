@@ -5,7 +5,9 @@ import type { CoverageRequest } from '../coverage/coverage-types';
 /**
  * ATT&CK Navigator layer (format 4.5) of one score type: score 0-100 per technique, untested
  * techniques disabled with a comment (never scored 0), the reasons in the comment and the evidence
- * in metadata (coverage-semantics.md §10).
+ * in metadata (coverage-semantics.md §10). Written for what the Navigator actually draws: parents
+ * of scored sub-techniques open (`showSubtechniques`), revoked ids replaced (the Navigator drops
+ * unknown ids silently), and a legend of the gradient only (disabled cells have no fill colour).
  */
 
 export type LayerKind = 'DETECTION' | 'PREVENTION';
@@ -26,6 +28,7 @@ export interface NavigatorTechnique {
   comment?: string;
   metadata?: NavigatorMetadata[];
   links?: NavigatorLink[];
+  showSubtechniques?: boolean;
 }
 
 export interface NavigatorLayer {
@@ -52,11 +55,13 @@ export interface NavigatorLayerOptions {
   externalUri?: string;
   /** How the container score was aggregated (shown as the layer's aggregate function). */
   aggregate?: 'mean' | 'min' | 'max';
+  /** Revoked technique id → the id that replaced it (from the ATT&CK catalogue). */
+  replacements?: Readonly<Record<string, string>>;
 }
 
 const GRADIENT = { colors: ['#ff6666', '#ffe766', '#8ec843'], minValue: 0, maxValue: 100 };
-const UNTESTED_COLOR = '#bbbbbb';
 const KEY: Record<LayerKind, 'detection' | 'prevention'> = { DETECTION: 'detection', PREVENTION: 'prevention' };
+const PREVENTION_LINE = /^prevention\b/i;
 
 function metadataOf(t: TechniqueAssessment, runAt: string, kind: LayerKind): NavigatorMetadata[] {
   const meta: NavigatorMetadata[] = [];
@@ -75,17 +80,56 @@ function metadataOf(t: TechniqueAssessment, runAt: string, kind: LayerKind): Nav
   return meta;
 }
 
+/** The reasons of this layer's score type first: a prevention tooltip opens on the prevention line. */
+function commentLines(t: TechniqueAssessment, kind: LayerKind): string[] {
+  const own = t.why.filter((l) => PREVENTION_LINE.test(l) === (kind === 'PREVENTION'));
+  const other = t.why.filter((l) => PREVENTION_LINE.test(l) !== (kind === 'PREVENTION'));
+  return [...own, ...other];
+}
+
 function techniqueEntry(t: TechniqueAssessment, kind: LayerKind, runAt: string): NavigatorTechnique {
   const value = t.tested ? t[KEY[kind]] : undefined;
-  const comment = t.why.join('\n');
+  const comment = commentLines(t, kind).join('\n');
   if (typeof value !== 'number') {
     // Not measured: disabled and unscored, so the Navigator does not paint it as a 0.
     const reason = t.tested ? `${kind.toLowerCase()} not measured` : 'not tested';
-    return { techniqueID: t.techniqueId, enabled: false, comment: comment ? `${reason}: ${comment}` : reason, metadata: metadataOf(t, runAt, kind) };
+    const text = !comment ? reason : comment.startsWith(reason) ? comment : `${reason}: ${comment}`;
+    return { techniqueID: t.techniqueId, enabled: false, comment: text, metadata: metadataOf(t, runAt, kind) };
   }
   const entry: NavigatorTechnique = { techniqueID: t.techniqueId, score: toScore(value), enabled: true, comment, metadata: metadataOf(t, runAt, kind) };
   if (t.externalUri) entry.links = [{ label: 'Assessment run', url: t.externalUri }];
   return entry;
+}
+
+/**
+ * Revoked ids → their replacement (kept as is when unknown); an id whose replacement is already in
+ * the layer is dropped, since the Navigator keeps one entry per technique.
+ */
+function replaceRevoked(entries: NavigatorTechnique[], replacements: Readonly<Record<string, string>>): NavigatorTechnique[] {
+  const present = new Set(entries.map((e) => e.techniqueID));
+  const out: NavigatorTechnique[] = [];
+  for (const e of entries) {
+    const next = replacements[e.techniqueID];
+    if (!next) {
+      out.push(e);
+      continue;
+    }
+    if (present.has(next)) continue;
+    present.add(next);
+    const note = `${e.techniqueID} is revoked in ATT&CK; shown as ${next}`;
+    out.push({ ...e, techniqueID: next, comment: e.comment ? `${note}\n${e.comment}` : note, metadata: [...(e.metadata ?? []), { name: 'revoked id', value: e.techniqueID }] });
+  }
+  return out;
+}
+
+/** Parents of scored sub-techniques open in the Navigator, which otherwise hides those scores. */
+function openParents(entries: NavigatorTechnique[]): NavigatorTechnique[] {
+  const parents = new Set(entries.filter((e) => e.techniqueID.includes('.') && typeof e.score === 'number').map((e) => e.techniqueID.split('.')[0]));
+  const out = entries.map((e) => (parents.has(e.techniqueID) ? { ...e, showSubtechniques: true } : e));
+  for (const parent of parents) {
+    if (!out.some((e) => e.techniqueID === parent)) out.push({ techniqueID: parent, showSubtechniques: true });
+  }
+  return out;
 }
 
 export function buildNavigatorLayer(request: CoverageRequest, result: AssessmentResult, kind: LayerKind, options: NavigatorLayerOptions = {}): NavigatorLayer {
@@ -95,16 +139,19 @@ export function buildNavigatorLayer(request: CoverageRequest, result: Assessment
     name: `${request.coverageName} — ${kind}`,
     versions: { attack: options.attackVersion ?? '18', navigator: options.navigatorVersion ?? '5.1.0', layer: '4.5' },
     domain: 'enterprise-attack',
-    description: `${kind} coverage of ${request.coveredName ?? request.coveredRef}: ${overall ? `${overall.score}/100` : 'not measured'} over ${tested} of ${result.techniques.length} technique(s) (${result.backend}, ${result.runAt})`,
+    description:
+      `${kind} coverage of ${request.coveredName ?? request.coveredRef}: ${overall ? `${overall.score}/100` : 'not measured'} over ${tested} of ${result.techniques.length} technique(s) (${result.backend}, ${result.runAt})` +
+      (tested < result.techniques.length ? `; the other ${result.techniques.length - tested} are greyed out (disabled): ${kind.toLowerCase()} not measured` : ''),
     sorting: 3,
     layout: { layout: 'side', showID: true, showName: true, showAggregateScores: false, aggregateFunction: options.aggregate === 'min' || options.aggregate === 'max' ? options.aggregate : 'average' },
     hideDisabled: false,
-    techniques: result.techniques.map((t) => techniqueEntry(t, kind, result.runAt)),
+    techniques: openParents(replaceRevoked(result.techniques.map((t) => techniqueEntry(t, kind, result.runAt)), options.replacements ?? {})),
     gradient: { ...GRADIENT, colors: [...GRADIENT.colors] },
+    // Only what is drawn as a fill: untested techniques are disabled (greyed text, no fill colour).
     legendItems: [
       { label: '0 — not covered', color: GRADIENT.colors[0] },
+      { label: '50 — partly covered', color: GRADIENT.colors[1] },
       { label: '100 — covered', color: GRADIENT.colors[2] },
-      { label: 'disabled — not tested', color: UNTESTED_COLOR },
     ],
     metadata: [
       { name: 'coverage', value: request.coverageId },
