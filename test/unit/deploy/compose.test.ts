@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -27,7 +28,10 @@ const REQUIRED_CONNECTOR_ENV = ['OPENCTI_URL', 'OPENCTI_TOKEN', 'CONNECTOR_ID', 
 const NON_OPTION_ENV = new Set(['CONFIG_FILE', 'NODE_OPTIONS', 'NODE_ENV', 'HEALTHCHECK_TIMEOUT_MS']);
 
 const compose: Record<string, ComposeFile> = Object.fromEntries(FILES.map((f) => [f, readCompose(f)]));
-const dotenv = parseDotenv(readProjectFile('.env.sample'));
+const sample = parseDotenv(readProjectFile('.env.sample'));
+const CONNECTOR_ID_VAR = /^CONNECTOR_.*_ID$/;
+/** .env.sample as a user fills it in: each connector id placeholder replaced by `uuidgen` output. */
+const dotenv = Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, CONNECTOR_ID_VAR.test(k) ? randomUUID() : v]));
 
 function toSeconds(duration: string): number {
   const m = /^(\d+)(ms|s|m|h)?$/.exec(duration.trim());
@@ -235,10 +239,16 @@ describe('.env.sample', () => {
     }
   });
 
-  it('gives each connector a distinct UUID', () => {
-    const ids = Object.entries(dotenv).filter(([k]) => /^CONNECTOR_.*_ID$/.test(k)).map(([, v]) => v);
+  it('ships no fixed connector id: each is a placeholder the connector refuses, naming CONNECTOR_ID', () => {
+    const ids = Object.entries(sample).filter(([k]) => CONNECTOR_ID_VAR.test(k));
     expect(ids.length).toBeGreaterThanOrEqual(2);
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(new Set(ids).size).toBe(ids.length);
+    for (const [key, value] of ids) expect({ key, value }).toEqual({ key, value: 'ChangeMe_UUIDv4' });
+    const dir = mkdtempSync(join(tmpdir(), 'compose-id-'));
+    try {
+      writeFileSync(join(dir, 'config.yml'), '');
+      expect(() => loadConfig({ env: { CONNECTOR_ID: sample.CONNECTOR_SECURITY_COVERAGE_ID }, file: join(dir, 'config.yml') })).toThrow(/CONNECTOR_ID/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
