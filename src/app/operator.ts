@@ -343,7 +343,11 @@ export interface StatusReport {
   platform: { url: string; reachable: boolean; error?: string };
   broker: { url?: string; reachable: boolean | null; error?: string };
   queues: { listen: { name: string; depth?: number | null }; deadLetter: { name: string; depth?: number | null } };
-  daemon: { url: string; reachable: boolean; status?: DaemonStatus; error?: string };
+  /**
+   * `status` is this connector's daemon's /status; `otherConnector` is set instead when the daemon at
+   * that address serves another connector (a shared port, a wrong HTTP_PORT or --daemon-url).
+   */
+  daemon: { url: string; reachable: boolean; status?: DaemonStatus; otherConnector?: string; error?: string };
 }
 
 /** Where the running daemon's /status is: its HTTP host (0.0.0.0 → loopback) and port. */
@@ -383,8 +387,10 @@ export async function collectStatus(ctx: OperatorContext, options: { daemonUrl?:
     report.broker.error = errorMessageOf(err);
   }
   try {
-    report.daemon.status = await readDaemonStatus(report.daemon.url);
+    const status = await readDaemonStatus(report.daemon.url);
     report.daemon.reachable = true;
+    if (status.connector_id && status.connector_id !== view.id) report.daemon.otherConnector = status.connector_id;
+    else report.daemon.status = status;
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code;
     report.daemon.error = cause ? `${errorMessageOf(err)} (${cause})` : errorMessageOf(err);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { QueuedMessage } from '../adapters/amqp/dlq-admin';
-import { listDeadLetters, matchesId, purgeDeadLetters, replayDeadLetters, showDeadLetter, withOperatorContext } from '../app/operator';
+import { MissingQueueError, type QueuedMessage } from '../adapters/amqp/dlq-admin';
+import { listDeadLetters, matchesId, purgeDeadLetters, replayDeadLetters, showDeadLetter, withOperatorContext, type OperatorContext } from '../app/operator';
 import { createProgress, writerOf, type CommandIo } from './progress';
 
 /**
@@ -8,6 +8,29 @@ import { createProgress, writerOf, type CommandIo } from './progress';
  * letters"). list/show leave the queue exactly as it was; replay moves messages back to the listen
  * queue with their headers (x-attempts keeps counting); purge needs --yes.
  */
+
+/**
+ * The one way every command (dlq list/show/replay/purge, status) states that no dead letter ever
+ * happened: the daemon declares the queue on its first start, so before that it does not exist.
+ */
+export const deadLetterQueueMissing = (queue: string): string => `${queue} does not exist yet: no dead letter so far (the daemon creates it when it first starts)`;
+
+/** Runs `fn` unless the dead-letter queue does not exist; then writes `what: <state>` and returns undefined. */
+async function ifDeadLetterQueue<T>(ctx: OperatorContext, write: (t: string) => void, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  const queue = (await ctx.connector()).deadLetterQueue;
+  const say = (): undefined => {
+    write(`${what}${deadLetterQueueMissing(queue)}\n`);
+    return undefined;
+  };
+  if ((await (await ctx.queues()).depth(queue)) === null) return say();
+  try {
+    return await fn();
+  } catch (err) {
+    // Deleted between the check and the read: the same state.
+    if (err instanceof MissingQueueError && err.queue === queue) return say();
+    throw err;
+  }
+}
 
 const cut = (s: string | undefined, n: number): string => {
   const v = (s ?? '-').replace(/\s+/g, ' ');
@@ -83,8 +106,9 @@ export function registerDlqCommand(program: Command, io: CommandIo = {}): void {
     .option('--json', 'JSON instead of the table')
     .action(async (opts: CommonOpts & { limit?: number; json?: boolean }) => {
       await withOperatorContext(ctxOptions(opts, io), async (ctx) => {
-        const messages = await listDeadLetters(ctx, opts.limit);
-        write(opts.json ? `${JSON.stringify(messages.map((m) => deadLetterJson(m)), null, 2)}\n` : formatDeadLetterTable(messages));
+        const messages = await ifDeadLetterQueue(ctx, opts.json ? () => undefined : write, '', () => listDeadLetters(ctx, opts.limit));
+        if (opts.json) write(`${JSON.stringify((messages ?? []).map((m) => deadLetterJson(m)), null, 2)}\n`);
+        else if (messages) write(formatDeadLetterTable(messages));
       });
     });
 
@@ -97,7 +121,11 @@ export function registerDlqCommand(program: Command, io: CommandIo = {}): void {
     .option('--json', 'JSON output')
     .action(async (id: string, opts: CommonOpts & { full?: boolean; json?: boolean }) => {
       await withOperatorContext(ctxOptions(opts, io), async (ctx) => {
-        const found = await showDeadLetter(ctx, id);
+        const found = await ifDeadLetterQueue(ctx, write, `no dead letter matches ${id}: `, () => showDeadLetter(ctx, id));
+        if (!found) {
+          process.exitCode = 1;
+          return;
+        }
         if (found.length === 0) {
           write(`no dead letter matches ${id}\n`);
           process.exitCode = 1;
@@ -118,13 +146,19 @@ export function registerDlqCommand(program: Command, io: CommandIo = {}): void {
       await withOperatorContext(ctxOptions(opts, io), async (ctx) => {
         const view = await ctx.connector();
         const queues = await ctx.queues();
-        const total = opts.all ? ((await queues.depth(view.deadLetterQueue)) ?? 0) : ids.length;
-        const progress = createProgress({ label: 'replay', total, ...(io.progressStream ? { stream: io.progressStream } : {}) });
-        let result;
-        try {
-          result = await replayDeadLetters(ctx, { ids, ...(opts.all ? { all: true } : {}) }, (m) => progress.tick(m.id));
-        } finally {
-          progress.stop();
+        const result = await ifDeadLetterQueue(ctx, write, 'nothing to replay: ', async () => {
+          const total = opts.all ? ((await queues.depth(view.deadLetterQueue)) ?? 0) : ids.length;
+          const progress = createProgress({ label: 'replay', total, ...(io.progressStream ? { stream: io.progressStream } : {}) });
+          try {
+            return await replayDeadLetters(ctx, { ids, ...(opts.all ? { all: true } : {}) }, (m) => progress.tick(m.id));
+          } finally {
+            progress.stop();
+          }
+        });
+        if (!result) {
+          // Named dead letters that cannot exist are not found; "--all" of nothing is done.
+          if (!opts.all) process.exitCode = 1;
+          return;
         }
         for (const m of result.moved) write(`replayed ${m.id} (coverage ${m.coverageId ?? '-'}, attempts ${m.attempts})\n`);
         write(`replayed ${result.moved.length} dead letter(s) to ${view.listenQueue}; ${result.kept} left in ${view.deadLetterQueue}\n`);
@@ -149,12 +183,18 @@ export function registerDlqCommand(program: Command, io: CommandIo = {}): void {
     .action(async (opts: CommonOpts & { yes?: boolean }) => {
       await withOperatorContext(ctxOptions(opts, io), async (ctx) => {
         const view = await ctx.connector();
-        if (!opts.yes) {
-          const depth = await (await ctx.queues()).depth(view.deadLetterQueue);
-          throw new Error(`purge would delete ${depth ?? 0} dead letter(s) from ${view.deadLetterQueue}; add --yes to confirm`);
-        }
-        const count = await purgeDeadLetters(ctx);
-        write(`purged ${count} dead letter(s) from ${view.deadLetterQueue}\n`);
+        await ifDeadLetterQueue(ctx, write, 'nothing to purge: ', async () => {
+          if (!opts.yes) {
+            const depth = await (await ctx.queues()).depth(view.deadLetterQueue);
+            if (!depth) {
+              write(`nothing to purge: ${view.deadLetterQueue} is empty\n`);
+              return;
+            }
+            throw new Error(`purge would delete ${depth ?? 0} dead letter(s) from ${view.deadLetterQueue}; add --yes to confirm`);
+          }
+          const count = await purgeDeadLetters(ctx);
+          write(`purged ${count} dead letter(s) from ${view.deadLetterQueue}\n`);
+        });
       });
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { collectStatus, withOperatorContext, type StatusReport } from '../app/operator';
+import { deadLetterQueueMissing } from './dlq-command';
 import { writerOf, type CommandIo } from './progress';
 
 /**
@@ -13,19 +14,26 @@ const UNKNOWN_DAEMON = 'unknown (daemon HTTP not reachable)';
 
 export function formatStatus(r: StatusReport): string {
   const yesNo = (b: boolean | null | undefined, unknown = 'unknown'): string => (b === true ? 'yes' : b === false ? 'no' : unknown);
-  const depth = (d: number | null | undefined): string => (d === null ? 'missing (queue does not exist)' : d === undefined ? 'unknown' : String(d));
+  const depth = (d: number | null | undefined, missing: string): string => (d === null ? missing : d === undefined ? 'unknown' : String(d));
   const d = r.daemon.status;
+  const other = r.daemon.otherConnector;
+  const daemonUnknown = other ? `unknown (the daemon at ${r.daemon.url} is connector ${other}'s)` : UNKNOWN_DAEMON;
+  const daemonLine = other
+    ? `up  ${r.daemon.url}  (NOT this connector's daemon: it serves connector ${other}; check HTTP_PORT / --daemon-url)`
+    : `${r.daemon.reachable ? 'up' : 'not reachable'}  ${r.daemon.url}${r.daemon.error ? `  (${r.daemon.error})` : ''}`;
   const lines = [
     `connector         ${r.connector.id}`,
     `registered        ${yesNo(r.connector.registered, 'unknown (platform not reachable)')}${r.connector.active !== undefined ? ` (active: ${yesNo(r.connector.active)}${r.connector.lastSeen ? `, last seen ${r.connector.lastSeen}` : ''})` : ''}`,
     `platform          ${r.platform.reachable ? 'up' : 'DOWN'}  ${r.platform.url}${r.platform.error ? `  (${r.platform.error})` : ''}`,
     `broker            ${r.broker.reachable === true ? 'up' : r.broker.reachable === false ? 'DOWN' : 'unknown'}  ${r.broker.url ?? ''}${r.broker.error ? `  (${r.broker.error})` : ''}`,
-    `listen queue      ${r.queues.listen.name}: ${depth(r.queues.listen.depth)}`,
-    `dead-letter queue ${r.queues.deadLetter.name}: ${depth(r.queues.deadLetter.depth)}`,
-    `daemon HTTP       ${r.daemon.reachable ? 'up' : 'not reachable'}  ${r.daemon.url}${r.daemon.error ? `  (${r.daemon.error})` : ''}`,
-    `in-flight jobs    ${d?.in_flight ?? UNKNOWN_DAEMON}`,
-    `scheduler leader  ${d ? (d.scheduler?.enabled === false ? 'scheduler disabled' : yesNo(d.scheduler?.leader)) : UNKNOWN_DAEMON}`,
-    `last success      ${d ? (d.last_success ?? 'none since start') : UNKNOWN_DAEMON}`,
+    `listen queue      ${r.queues.listen.name}: ${depth(r.queues.listen.depth, 'missing (queue does not exist)')}`,
+    r.queues.deadLetter.depth === null
+      ? `dead-letter queue ${deadLetterQueueMissing(r.queues.deadLetter.name)}`
+      : `dead-letter queue ${r.queues.deadLetter.name}: ${depth(r.queues.deadLetter.depth, '')}`,
+    `daemon HTTP       ${daemonLine}`,
+    `in-flight jobs    ${d?.in_flight ?? daemonUnknown}`,
+    `scheduler leader  ${d ? (d.scheduler?.enabled === false ? 'scheduler disabled' : yesNo(d.scheduler?.leader)) : daemonUnknown}`,
+    `last success      ${d ? (d.last_success ?? 'none since start') : daemonUnknown}`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -66,7 +66,7 @@ export interface PublishRequest {
 export interface QueueAdmin {
   /** Messages ready in `queue`; null when the queue does not exist. Throws BrokerError when the broker is down. */
   depth(queue: string): Promise<number | null>;
-  /** Every message of `queue` (at most `limit`), left in place and in order. */
+  /** Every message of `queue` (at most `limit`), left in place and in order. MissingQueueError when it does not exist. */
   peek(queue: string, options?: { limit?: number }): Promise<QueuedMessage[]>;
   /**
    * Moves the messages of `from` that `select` picks to queue `to` (default exchange), one confirmed
@@ -76,10 +76,20 @@ export interface QueueAdmin {
   move(from: string, to: string, select: (m: QueuedMessage) => boolean, options?: MoveOptions): Promise<MoveResult>;
   /** Persistent, confirmed, mandatory publish (JSON). */
   publish(request: PublishRequest): Promise<void>;
-  /** Deletes every ready message of `queue`; returns how many. */
+  /** Deletes every ready message of `queue`; returns how many. MissingQueueError when it does not exist. */
   purge(queue: string): Promise<number>;
   close(): Promise<void>;
 }
+
+/** The queue does not exist (yet): a state to report, not a broker failure. */
+export class MissingQueueError extends Error {
+  constructor(readonly queue: string, options?: ErrorOptions) {
+    super(`queue ${queue} does not exist`, options);
+    this.name = 'MissingQueueError';
+  }
+}
+
+const isNotFound = (err: unknown): boolean => (err as { code?: number }).code === 404;
 
 export interface QueueAdminOptions {
   url: string;
@@ -193,6 +203,15 @@ export function createQueueAdmin(options: QueueAdminOptions): QueueAdmin {
     }
   }
 
+  /** The queue's ready count; a missing queue (the 404 closes only this channel) is MissingQueueError. */
+  async function present(ch: Channel, queue: string): Promise<number> {
+    try {
+      return (await ch.checkQueue(queue)).messageCount;
+    } catch (err) {
+      throw isNotFound(err) ? new MissingQueueError(queue, { cause: err }) : err;
+    }
+  }
+
   async function confirmedPublish(ch: ConfirmChannel, exchange: string, routingKey: string, body: Buffer, publish: amqp.Options.Publish): Promise<void> {
     // One publish at a time per channel, so a basic.return (sent before its ack) is this message's.
     let returned: string | undefined;
@@ -218,17 +237,17 @@ export function createQueueAdmin(options: QueueAdminOptions): QueueAdmin {
       try {
         return await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount);
       } catch (err) {
-        if ((err as { code?: number }).code === 404) return null;
+        if (isNotFound(err)) return null;
         throw err instanceof BrokerError ? err : new BrokerError(`cannot check queue ${queue}: ${errorMessageOf(err)}`, { cause: err });
       }
     },
 
     async peek(queue, { limit = Infinity } = {}) {
       return withChannel(async (ch) => {
-        const present = (await ch.checkQueue(queue)).messageCount;
+        const count = await present(ch, queue);
         const out: QueuedMessage[] = [];
         try {
-          for (let i = 0; i < Math.min(present, limit); i++) {
+          for (let i = 0; i < Math.min(count, limit); i++) {
             const msg = await ch.get(queue, { noAck: false });
             if (!msg) break;
             out.push(toQueuedMessage(msg));
@@ -246,10 +265,10 @@ export function createQueueAdmin(options: QueueAdminOptions): QueueAdmin {
       pub.on('error', () => undefined);
       try {
         return await withChannel(async (ch) => {
-          const present = (await ch.checkQueue(from)).messageCount;
+          const count = await present(ch, from);
           const result: MoveResult = { moved: [], kept: 0 };
           try {
-            for (let i = 0; i < present; i++) {
+            for (let i = 0; i < count; i++) {
               const msg = await ch.get(from, { noAck: false });
               if (!msg) break;
               const m = toQueuedMessage(msg);
@@ -301,7 +320,10 @@ export function createQueueAdmin(options: QueueAdminOptions): QueueAdmin {
     },
 
     async purge(queue) {
-      return withChannel(async (ch) => (await ch.purgeQueue(queue)).messageCount);
+      return withChannel(async (ch) => {
+        await present(ch, queue);
+        return (await ch.purgeQueue(queue)).messageCount;
+      });
     },
 
     async close() {

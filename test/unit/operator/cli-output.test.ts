@@ -84,7 +84,8 @@ describe('status output', () => {
     };
     const text = formatStatus(up);
     expect(text).toMatch(/listen queue\s+listen_c1: 4/);
-    expect(text).toMatch(/dead-letter queue\s+listen_c1\.dlq: missing/);
+    // Before the daemon's first start: the same words as `dlq list` (deadLetterQueueMissing).
+    expect(text).toMatch(/dead-letter queue listen_c1\.dlq does not exist yet: no dead letter so far \(the daemon creates it when it first starts\)/);
     expect(text).toMatch(/in-flight jobs\s+2/);
     expect(text).toMatch(/scheduler leader\s+no/);
     expect(text).toMatch(/last success\s+2026-01-01T00:00:00.000Z/);
