@@ -41,8 +41,8 @@ export interface TechniqueAssessment {
 export interface EvidenceRule {
   id: string;
   title: string;
-  /** `counted`: enabled and not deprecated, so it scores. */
-  state: 'counted' | 'disabled' | 'deprecated';
+  /** `counted`: enabled, not deprecated and not failing, so it scores. */
+  state: 'counted' | 'disabled' | 'deprecated' | 'failing';
   maturity: RuleMaturity;
   /** Data source feeding the rule (its most specific matched key) and whether it is collected (absent: unknown). */
   source?: string;

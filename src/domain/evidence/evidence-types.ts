@@ -3,7 +3,7 @@
  * domain never reads files.
  */
 
-export type RuleFormat = 'sigma' | 'elastic' | 'splunk';
+export type RuleFormat = 'sigma' | 'elastic' | 'splunk' | 'sentinel' | 'wazuh';
 
 /** Normalised rule maturity across formats (Sigma status, Elastic maturity, Splunk status). */
 export type RuleMaturity = 'stable' | 'test' | 'experimental' | 'deprecated';
@@ -32,6 +32,11 @@ export interface DetectionRule {
   dataSources: string[];
   /** The rule carries triage context: risk score, investigation guide/note, false-positive notes, observables. */
   hasEnrichment: boolean;
+  /**
+   * Set when the SIEM reports the rule's last execution as failed (live sources only): such a rule does
+   * not count, whatever its enabled state. `since`: ISO date of the first failed run seen in a row.
+   */
+  failing?: { since?: string; message?: string };
 }
 
 /** A technique score imported from an ATT&CK Navigator layer or a DeTT&CT file. */

@@ -35,8 +35,8 @@ export const EMULATION_PREVENTED = 100;
 /** A technique with detection or prevention below this is a gap. */
 export const GAP_THRESHOLD = 50;
 
-/** A rule that counts: enabled and not deprecated. */
-export const isUsable = (rule: DetectionRule): boolean => rule.enabled && rule.maturity !== 'deprecated';
+/** A rule that counts: enabled, not deprecated, and not failing on its last execution (live sources). */
+export const isUsable = (rule: DetectionRule): boolean => rule.enabled && rule.maturity !== 'deprecated' && !rule.failing;
 
 /** Severity, or one derived from a 0-100 risk score when the format gives only that (Elastic/Splunk bands). */
 export function severityOf(rule: DetectionRule): Severity | undefined {

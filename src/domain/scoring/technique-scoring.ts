@@ -141,8 +141,13 @@ function detectionOf(index: EvidenceIndex, ref: TechniqueRef, rollup: boolean, w
     why.push('enrichment 0/25: no enabled rule carries triage/risk context (risk score, investigation guide, false-positive notes)');
   }
 
+  // A failing rule gets its own line: "enabled" alone would suggest it detects.
+  for (const r of dormant.filter((d) => d.rule.enabled && d.rule.failing).slice(0, 5)) {
+    const f = r.rule.failing as { since?: string; message?: string };
+    why.push(`rule "${r.rule.title}" is enabled but failing${f.since ? ` since ${f.since}` : ''}${f.message ? ` (${f.message})` : ''}: not counted`);
+  }
   if (dormant.length > 0) {
-    const shown = dormant.slice(0, 5).map((r) => `"${r.rule.title}" (${r.rule.enabled ? r.rule.maturity : 'disabled'})`);
+    const shown = dormant.slice(0, 5).map((r) => `"${r.rule.title}" (${!r.rule.enabled ? 'disabled' : r.rule.failing ? 'failing' : r.rule.maturity})`);
     why.push(`not counted: ${shown.join(', ')}${dormant.length > 5 ? ` and ${dormant.length - 5} more` : ''}`);
   }
   if (usable.length === 0 && imported.length === 0 && !latest) why.push('no enabled rule, imported score or emulation result: detection 0 (a real gap)');
