@@ -152,7 +152,7 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
 
   const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
   const externalUri = coverageExternalUri(settings.externalUri, { standardId: state.standardId, internalId: state.id });
-  const bundle = buildResultBundle(request, result, { now: runAt, validity, externalUri });
+  const bundle = buildResultBundle(request, result, { now: runAt, validity, externalUri, explanations: true });
   const hasCovered = await deps.coverage.listHasCovered(state.standardId, platformOptions);
   // A scheduled or operator run (mode manual) whose stored validity has lapsed rewrites the dates even
   // with unchanged scores; automatic re-triggers never do, so the echo of that write pushes nothing.
@@ -162,6 +162,7 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
     desired: bundle,
     stored: { ...(state.coverage ? { scores: state.coverage } : {}), ...(state.externalUri ? { externalUri: state.externalUri } : {}) },
     hasCovered,
+    notes: state.notes,
     refreshDates,
   });
   const scores = coverageScoresOf(bundle);

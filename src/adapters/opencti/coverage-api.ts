@@ -1,5 +1,5 @@
 import type { ScoreEntry } from '../../domain/coverage/coverage-types';
-import type { StoredHasCovered } from '../../domain/coverage/write-plan';
+import type { StoredHasCovered, StoredNote } from '../../domain/coverage/write-plan';
 import { OPENCTI_MITRE_EXTENSION_ID, type StixBundle, type StixObject } from '../../domain/stix/stix-types';
 import {
   CONTAINER_ATTACK_PATTERNS,
@@ -27,6 +27,8 @@ export interface CoverageState {
   /** Stored `valid_to` of the last result (ISO), when the platform has one. */
   validTo?: string;
   externalUri?: string;
+  /** Notes attached to the coverage (the connector's summary note among them). */
+  notes: StoredNote[];
   covered?: { id: string; standardId: string; entityType: string };
 }
 
@@ -66,6 +68,7 @@ interface CoverageAnswer {
     auto_enrichment_disable: boolean | null;
     coverage_valid_to?: string | null;
     external_uri?: string | null;
+    notes?: { edges: Array<{ node: { id: string; standard_id: string; x_opencti_stix_ids?: string[] | null; attribute_abstract?: string | null; content: string } }> } | null;
     coverage_information: { coverage_name: string; coverage_score: number }[] | null;
     objectCovered: { id: string; standard_id: string; entity_type: string } | null;
   } | null;
@@ -79,6 +82,7 @@ interface RelationshipsAnswer {
           id: string;
           standard_id: string;
           x_opencti_stix_ids?: string[] | null;
+          description?: string | null;
           coverage_information: { coverage_name: string; coverage_score: number }[] | null;
           to: { standard_id?: string } | null;
         };
@@ -152,6 +156,13 @@ export function createCoverageApi({ gql, pageSize = 500, maxPages = 1000 }: Cove
         ...(c.duration ? { duration: c.duration } : {}),
         ...(c.coverage_valid_to ? { validTo: c.coverage_valid_to } : {}),
         ...(c.external_uri ? { externalUri: c.external_uri } : {}),
+        notes: (c.notes?.edges ?? []).map(({ node: n }) => ({
+          id: n.id,
+          standardId: n.standard_id,
+          stixIds: n.x_opencti_stix_ids ?? [],
+          ...(n.attribute_abstract ? { abstract: n.attribute_abstract } : {}),
+          content: n.content,
+        })),
         ...(c.objectCovered
           ? { covered: { id: c.objectCovered.id, standardId: c.objectCovered.standard_id, entityType: c.objectCovered.entity_type } }
           : {}),
@@ -172,6 +183,7 @@ export function createCoverageApi({ gql, pageSize = 500, maxPages = 1000 }: Cove
           stixIds: n.x_opencti_stix_ids ?? [],
           targetId: n.to?.standard_id as string,
           scores: toScores(n.coverage_information),
+          ...(n.description ? { description: n.description } : {}),
         }));
     },
 

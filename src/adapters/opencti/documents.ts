@@ -122,6 +122,9 @@ export const COVERAGE_STATE = /* GraphQL */ `
       coverage_valid_to
       ${COVERAGE_SCORES}
       objectCovered ${ENTITY_REF}
+      notes(first: 50) {
+        edges { node { id standard_id x_opencti_stix_ids attribute_abstract content } }
+      }
     }
   }
 `;
@@ -142,6 +145,7 @@ export const COVERAGE_RELATIONSHIPS = /* GraphQL */ `
             standard_id
             x_opencti_stix_ids
             relationship_type
+            description
             ${COVERAGE_SCORES}
             to { ... on StixCoreObject ${ENTITY_REF} }
           }

@@ -27,6 +27,17 @@ export interface StoredHasCovered {
   /** Standard id of the target. */
   targetId: string;
   scores: ScoreEntry[];
+  /** The explanation written with it (Markdown). */
+  description?: string;
+}
+
+/** A note attached to the coverage (ours is the assessment summary, found by its id). */
+export interface StoredNote {
+  id: string;
+  standardId: string;
+  stixIds: string[];
+  abstract?: string;
+  content: string;
 }
 
 export interface StoredCoverageState {
@@ -40,6 +51,8 @@ export interface WritePlanInput {
   desired: StixBundle;
   stored: StoredCoverageState;
   hasCovered: StoredHasCovered[];
+  /** Notes attached to the coverage (absent: the run writes no note). */
+  notes?: StoredNote[];
   /** A scheduled or operator run whose stored validity window has lapsed: rewrite the dates. */
   refreshDates: boolean;
 }
@@ -87,11 +100,20 @@ export function planWrites(input: WritePlanInput): WritePlan {
   }
 
   const entities: StixObject[] = [];
+  const notes: StixObject[] = [];
   const relationships: StixObject[] = [];
   const foreignTargets: string[] = [];
   const wanted = new Set<string>();
   for (const o of desired.objects) {
     if (o === coverage) continue;
+    if (o.type === 'note') {
+      const stored = input.notes?.find((n) => n.standardId === o.id || n.stixIds.includes(o.id));
+      if (!stored || stored.content !== o.content || (stored.abstract ?? '') !== (o.abstract ?? '')) {
+        notes.push(o);
+        reasons.push(stored ? 'summary note: changed' : 'summary note: missing');
+      }
+      continue;
+    }
     if (!isRelationship(o)) {
       entities.push(o);
       continue;
@@ -107,6 +129,9 @@ export function planWrites(input: WritePlanInput): WritePlan {
       if (!sameCoverage(stored.scores, scoresOf(o))) {
         relationships.push(o);
         reasons.push(`has-covered ${target}: scores changed`);
+      } else if ((stored.description ?? '') !== (typeof o.description === 'string' ? o.description : '')) {
+        relationships.push(o);
+        reasons.push(`has-covered ${target}: explanation changed`);
       }
     } else if (foreign.has(target)) {
       foreignTargets.push(target);
@@ -130,7 +155,7 @@ export function planWrites(input: WritePlanInput): WritePlan {
     }
   }
   // Other entities (e.g. platform identities) only travel with a relationship that needs them.
-  const pushes = relationships.length > 0 ? [...entities, ...relationships] : [];
+  const pushes = [...(relationships.length > 0 ? entities : []), ...notes, ...relationships];
   if (coveragePush) pushes.push(coveragePush);
   return { pushes, deletions, foreignTargets, reasons };
 }

@@ -3,6 +3,7 @@ import type { AssessmentResult, TechniqueAssessment } from '../assessment/assess
 import type { CoverageRequest, ScoreEntry } from '../coverage/coverage-types';
 import { deterministicBundleId, hasCoveredRelationshipId, securityPlatformIdentityId } from '../ids/stix-ids';
 import type { ValidityWindow } from '../schedule/validity';
+import { coverageSummary, summaryNoteId, techniqueExplanation } from './explanation';
 import type { StixBundle, StixObject } from './stix-types';
 
 /**
@@ -21,6 +22,11 @@ export interface ResultBundleOptions {
    * (techniques that backend scored) and a has-covered to it. Off by default.
    */
   platformIdentities?: boolean;
+  /**
+   * Carry the reasons into OpenCTI: a Markdown `description` on each has-covered and one summary Note
+   * (ranked gaps) on the coverage (src/domain/stix/explanation.ts). Off by default.
+   */
+  explanations?: boolean;
 }
 
 const SCORE_ORDER: ReadonlyArray<{ key: 'prevention' | 'detection'; name: ScoreEntry['name'] }> = [
@@ -39,7 +45,7 @@ function overallScores(result: AssessmentResult): ScoreEntry[] {
   return result.overall.map((s) => ({ name: String(s.name).toUpperCase(), score: toScore(Number(s.score)) }));
 }
 
-function hasCovered(source: string, target: string, scores: ScoreEntry[], stamp: string): StixObject {
+function hasCovered(source: string, target: string, scores: ScoreEntry[], stamp: string, description?: string): StixObject {
   const rel: StixObject = {
     type: 'relationship',
     spec_version: '2.1',
@@ -53,6 +59,7 @@ function hasCovered(source: string, target: string, scores: ScoreEntry[], stamp:
   };
   // Untested targets: covered false and NO coverage property (an empty list would still be sent).
   if (scores.length > 0) rel.coverage = scores;
+  if (description) rel.description = description;
   return rel;
 }
 
@@ -117,8 +124,23 @@ export function buildResultBundle(request: CoverageRequest, result: AssessmentRe
     const target = ref.stixId ?? assessed?.stixId;
     if (!target || targets.has(target)) continue;
     targets.add(target);
-    objects.push(hasCovered(request.coverageId, target, assessed ? techniqueScores(assessed) : [], stamp));
+    const description = options.explanations && assessed ? techniqueExplanation(assessed) : undefined;
+    objects.push(hasCovered(request.coverageId, target, assessed ? techniqueScores(assessed) : [], stamp, description));
   }
   if (options.platformIdentities) objects.push(...platformObjects(request, result, stamp));
+  if (options.explanations) {
+    const { abstract, content } = coverageSummary(request, result);
+    objects.push({
+      type: 'note',
+      spec_version: '2.1',
+      id: summaryNoteId(request.coverageId),
+      created: stamp,
+      modified: stamp,
+      abstract,
+      content,
+      note_types: ['assessment'],
+      object_refs: [request.coverageId],
+    });
+  }
   return { type: 'bundle', id: deterministicBundleId(objects), spec_version: '2.1', objects };
 }

@@ -103,6 +103,14 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       duration: c.duration ?? null,
       auto_enrichment_disable: c.autoEnrichmentDisable,
       coverage_information: c.coverage ?? null,
+      notes: (args: Args) => {
+        const items = store.notes.filter((n) => n.objectRefs.includes(c.standardId)).slice(0, typeof args.first === 'number' ? args.first : 100);
+        const edges = items.map((n, i) => ({
+          cursor: Buffer.from(String(i)).toString('base64'),
+          node: { id: n.internalId, standard_id: n.standardId, x_opencti_stix_ids: n.stixIds, attribute_abstract: n.abstract ?? null, content: n.content },
+        }));
+        return { pageInfo: { startCursor: '', endCursor: '', hasNextPage: false, hasPreviousPage: false, globalCount: items.length }, edges };
+      },
       objectCovered: covered ? entityNode(covered, store) : null,
       stixCoreRelationships: (args: Args) =>
         relConnection(store.relationships.filter((r) => r.from === c.standardId && (!args.relationship_type || r.type === args.relationship_type)), args, store),
@@ -124,6 +132,7 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       id: r.internalId,
       standard_id: r.standardId,
       x_opencti_stix_ids: r.stixIds,
+      description: r.description ?? null,
       entity_type: 'stix-core-relationship',
       relationship_type: r.type,
       coverage_information: r.coverage,

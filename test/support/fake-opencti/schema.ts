@@ -214,6 +214,7 @@ type SecurityCoverage implements StixCoreObject & StixDomainObject {
   duration: String
   auto_enrichment_disable: Boolean
   coverage_information: [CoverageResult!]
+  notes(first: Int): NoteConnection
   objectCovered: StixDomainObject
   stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
   coverage_valid_from: DateTime
@@ -247,10 +248,29 @@ type IntrusionSet implements StixCoreObject & StixDomainObject {
   stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
 }
 
+type Note {
+  id: ID!
+  standard_id: String!
+  x_opencti_stix_ids: [StixId]
+  attribute_abstract: String
+  content: String!
+}
+
+type NoteEdge {
+  cursor: String!
+  node: Note!
+}
+
+type NoteConnection {
+  pageInfo: PageInfo!
+  edges: [NoteEdge!]!
+}
+
 type StixCoreRelationship {
   id: ID!
   standard_id: String!
   x_opencti_stix_ids: [StixId]
+  description: String
   entity_type: String!
   relationship_type: String!
   coverage_information: [CoverageResult!]

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { v4 as uuidv4 } from 'uuid';
+import { v4 as uuidv4, v5 as uuidv5 } from 'uuid';
 
 /**
  * The stand-in platform's store and its worker's import rules. Paths in comments are relative to
@@ -53,7 +53,19 @@ export interface FakeRelationship {
   from: string;
   to: string;
   coverage: Score[];
+  description?: string;
   /** Who wrote it: a connector id, or e.g. "analyst" / "openaev". */
+  writer: string;
+}
+
+export interface FakeNote {
+  internalId: string;
+  /** Derived from the content by the platform (a Note's id contributing properties: content, created). */
+  standardId: string;
+  stixIds: string[];
+  abstract?: string;
+  content: string;
+  objectRefs: string[];
   writer: string;
 }
 
@@ -106,6 +118,7 @@ export interface PushRecord {
 export interface FakeStore {
   coverages: Map<string, FakeCoverage>;
   relationships: FakeRelationship[];
+  notes: FakeNote[];
 }
 
 /** A pushed object's `coverage` list as the platform stores it, or the error text it rejects it with (non-integer score). */
@@ -151,6 +164,7 @@ export class FakeState extends EventEmitter implements FakeStore {
   entities = new Map<string, FakeEntity>();
   coverages = new Map<string, FakeCoverage>();
   relationships: FakeRelationship[] = [];
+  notes: FakeNote[] = [];
   works = new Map<string, FakeWork>();
   connectors = new Map<string, FakeConnector>();
   pushes: PushRecord[] = [];
@@ -179,6 +193,7 @@ export class FakeState extends EventEmitter implements FakeStore {
     this.drafts.set(id, {
       coverages: new Map([...this.coverages].map(([k, c]) => [k, cloneCoverage(c)])),
       relationships: this.relationships.map((r) => ({ ...r, stixIds: [...r.stixIds], coverage: r.coverage.map((s) => ({ ...s })) })),
+      notes: this.notes.map((n) => ({ ...n, stixIds: [...n.stixIds], objectRefs: [...n.objectRefs] })),
     });
     return id;
   }
@@ -348,11 +363,42 @@ export class FakeState extends EventEmitter implements FakeStore {
       const existing =
         store.relationships.find((r) => r.standardId === id || r.stixIds.includes(id)) ??
         store.relationships.find((r) => r.type === 'has-covered' && r.from === from && r.to === to);
+      const description = typeof o.description === 'string' ? o.description : undefined;
       if (existing) {
         if (existing.standardId !== id && !existing.stixIds.includes(id)) existing.stixIds.push(id);
         existing.coverage = scores;
+        if (description !== undefined) existing.description = description;
       } else {
-        store.relationships.push({ internalId: uuidv4(), standardId: id, stixIds: [], type: 'has-covered', from, to, coverage: scores, writer });
+        store.relationships.push({ internalId: uuidv4(), standardId: id, stixIds: [], type: 'has-covered', from, to, coverage: scores, ...(description !== undefined ? { description } : {}), writer });
+      }
+      return {};
+    }
+    if (o.type === 'note') {
+      if (typeof o.content !== 'string' || o.content.length === 0) return { error: 'Note without content' };
+      const refs = Array.isArray(o.object_refs) ? o.object_refs.map(String) : [];
+      const missing = refs.find((ref) => !this.coverage(ref, store) && !this.findAny(ref));
+      if (missing) return { error: `MissingReferenceError: ${missing}` };
+      const id = String(o.id);
+      // The platform derives a note's standard id from its content; the pushed id is kept in x_opencti_stix_ids,
+      // so a later push with the same id updates the same note.
+      const derived = `note--${uuidv5(o.content, '00abedb4-aa42-466c-9c01-fed23315a9b7')}`;
+      const existing = store.notes.find((n) => n.standardId === id || n.stixIds.includes(id));
+      if (existing) {
+        if (existing.standardId !== derived && !existing.stixIds.includes(existing.standardId)) existing.stixIds.push(existing.standardId);
+        existing.standardId = derived;
+        existing.content = o.content;
+        if (typeof o.abstract === 'string') existing.abstract = o.abstract;
+        for (const ref of refs) if (!existing.objectRefs.includes(ref)) existing.objectRefs.push(ref);
+      } else {
+        store.notes.push({
+          internalId: uuidv4(),
+          standardId: derived,
+          stixIds: derived === id ? [] : [id],
+          ...(typeof o.abstract === 'string' ? { abstract: o.abstract } : {}),
+          content: o.content,
+          objectRefs: refs,
+          writer,
+        });
       }
       return {};
     }
