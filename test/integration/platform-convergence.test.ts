@@ -89,7 +89,7 @@ describeWithBroker.each(FAKE_PLATFORM_VERSIONS.map((v) => [v]))('converging on t
     expect(ownHasCovered(h, c).every((r) => /\*\*Detection 60\*\*/.test(r.description ?? ''))).toBe(true);
     const notes = h.fake.state.notes.filter((n) => n.objectRefs.includes(c.standardId));
     expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatchObject({ abstract: 'Coverage assessment: PREVENTION 40, DETECTION 60', content: expect.stringContaining('3 tested, 0 not tested') });
+    expect(notes[0]).toMatchObject({ abstract: 'Coverage assessment: DETECTION 60, PREVENTION 40', content: expect.stringContaining('3 tested, 0 not tested') });
     // external_uri: an absolute http(s) URL a person can open (the coverage page in OpenCTI by default).
     expect(c.externalUri).toBe(`${h.fake.url}/dashboard/analyses/security_coverages/${c.internalId}`);
     expectEveryWorkComplete(h);
