@@ -39,6 +39,10 @@ function toNumber(value: unknown): unknown {
   return Number.isNaN(n) ? value : n;
 }
 
+/** One message for every way an integer can be wrong (type, fraction, range), with the range and the value. */
+const intError = (min: number, max: number) => (issue: { input?: unknown }) =>
+  `expected an integer from ${min} to ${max}, got ${JSON.stringify(issue.input)}`;
+
 function blankToUndefined(value: unknown): unknown {
   return typeof value === 'string' && value.trim() === '' ? undefined : value;
 }
@@ -48,17 +52,23 @@ export const field = {
     z.preprocess(toBool, z.boolean({ error: 'expected true or false' })).default(def).meta(meta),
   int: (def: number, min: number, max: number, meta: FieldMeta) =>
     z
-      .preprocess(toNumber, z.number({ error: 'expected an integer' }).int('expected an integer').min(min).max(max))
+      .preprocess(toNumber, z.number({ error: intError(min, max) }).int().min(min).max(max))
       .default(def)
       .meta(meta),
   string: (def: string, meta: FieldMeta) => z.preprocess(blankToUndefined, z.string().min(1)).default(def).meta(meta),
   optionalString: (meta: FieldMeta) => z.preprocess(blankToUndefined, z.string().min(1).optional()).meta(meta),
+  /** An http(s) URL (never echoed in the error: some carry credentials). */
   optionalUrl: (meta: FieldMeta) =>
-    z.preprocess(blankToUndefined, z.url({ error: 'expected an absolute URL such as https://opencti.example.org' }).optional()).meta(meta),
+    z.preprocess(blankToUndefined, z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL such as https://opencti.example.org' }).optional()).meta(meta),
+  /** An amqp(s) URL with a numeric port, if any (never echoed: it carries the broker password). */
+  optionalAmqpUrl: (meta: FieldMeta) =>
+    z
+      .preprocess(blankToUndefined, z.url({ protocol: /^amqps?$/, error: 'expected an amqp:// or amqps:// URL such as amqp://user:pass@rabbitmq:5672/%2F (port 1-65535)' }).optional())
+      .meta(meta),
   optionalUuid: (meta: FieldMeta) =>
     z.preprocess(blankToUndefined, z.uuid({ error: 'expected a UUID such as 6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11' }).optional()).meta(meta),
   optionalInt: (min: number, max: number, meta: FieldMeta) =>
-    z.preprocess(toNumber, z.number({ error: 'expected an integer' }).int('expected an integer').min(min).max(max).optional()).meta(meta),
+    z.preprocess(toNumber, z.number({ error: intError(min, max) }).int().min(min).max(max).optional()).meta(meta),
   optionalBool: (meta: FieldMeta) => z.preprocess(toBool, z.boolean({ error: 'expected true or false' }).optional()).meta(meta),
   list: (def: string[], meta: FieldMeta) => z.preprocess(toList, z.array(z.string().min(1))).default(def).meta(meta),
   enumOf: <T extends readonly [string, ...string[]]>(values: T, def: T[number], meta: FieldMeta) =>

@@ -57,25 +57,46 @@ const StixObjectsString = z
   .nullable()
   .optional();
 
+/** A value as it may be shown in an error: printable ASCII kept, everything else (NUL, CR/LF, RTL overrides…) escaped, clipped. */
+export function shownValue(value: unknown, max = 80): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const escaped = [...text.slice(0, max)].map((c) => (/[\x20-\x7e]/.test(c) && c !== '"' && c !== '\\' ? c : `\\u{${c.codePointAt(0)?.toString(16)}}`)).join('');
+  return `"${escaped}${text.length > max ? '…' : ''}"`;
+}
+
+/**
+ * Ids that travel on: into an HTTP header (`opencti-draft-id`), queue headers (`x-work-id`), GraphQL
+ * variables, URL paths (external_uri) and every log line. Platform ids are uuids, STIX ids
+ * (`type--uuid`) and work ids (`work_<uuid>_<ISO time>`): letters, digits and a few separators. A
+ * value outside that set (a NUL, CR/LF, an RTL override) makes the message invalid, with the reason.
+ */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,255}$/;
+const safeId = () =>
+  z.string({ error: 'expected a string' }).regex(SAFE_ID, {
+    error: (issue) => `must be 1-256 letters, digits or . _ : @ + - (it reaches headers, URLs and logs), got ${shownValue(issue.input)}`,
+  });
+/** Optional ids: the platform sends null (or an empty string) when there is none. */
+const optionalSafeId = () => z.preprocess((v) => (v === '' ? null : v), safeId().nullable().optional());
+
 export const EnrichmentMessageSchema = z.looseObject({
   internal: z.looseObject({
-    work_id: z.string().min(1).nullable(),
-    applicant_id: z.string().nullable().optional(),
-    draft_id: z.string().nullable().optional(),
+    work_id: safeId().nullable(),
+    applicant_id: optionalSafeId(),
+    draft_id: optionalSafeId(),
     trigger: z.enum(['create', 'update']).optional(),
     mode: z.enum(['auto', 'manual']).optional(),
   }),
   event: z.looseObject({
     event_type: z.string().optional(),
-    entity_id: z.string().min(1),
-    entity_type: z.string().min(1),
+    entity_id: safeId(),
+    entity_type: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,99}$/, { error: (issue) => `must be an entity type name such as Security-Coverage, got ${shownValue(issue.input)}` }),
     stix_entity: StixEntityString,
     stix_objects: StixObjectsString,
   }).superRefine((event, ctx) => {
     // The platform sends the entity's standard id in both places; a mismatch means the message was
     // built or edited by something else, and we would read one coverage and write another.
     if (event.stix_entity.id !== event.entity_id) {
-      ctx.addIssue({ code: 'custom', path: ['entity_id'], message: `entity_id ${JSON.stringify(event.entity_id)} differs from stix_entity.id ${JSON.stringify(event.stix_entity.id)}` });
+      ctx.addIssue({ code: 'custom', path: ['entity_id'], message: `entity_id ${shownValue(event.entity_id)} differs from stix_entity.id ${shownValue(event.stix_entity.id)}` });
     }
   }),
 });

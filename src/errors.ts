@@ -118,6 +118,13 @@ export class LimitExceededError extends ConnectorError {
   }
 }
 
+/** SIGTERM/SIGINT arrived before the daemon was up (waiting for the platform or the broker): it stops, exit 1. */
+export class StartupCancelledError extends ConnectorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('STARTUP_CANCELLED', message, false, options);
+  }
+}
+
 /** Every code above, for docs and the README check. Add new codes here. */
 export const ERROR_CODES = [
   'CONFIG_INVALID',
@@ -130,6 +137,7 @@ export const ERROR_CODES = [
   'PLATFORM_CIRCUIT_OPEN',
   'PLATFORM_REJECTED',
   'JOB_TIMEOUT',
+  'STARTUP_CANCELLED',
   'BROKER_UNAVAILABLE',
   'LIMIT_EXCEEDED',
   // Anything that is not a ConnectorError (a bug, a library failure): retried, then dead-lettered.

@@ -1,15 +1,20 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorMessageOf } from '../errors';
 import type { Logger } from './logger';
+import type { BreakerSnapshot } from './platform-breaker';
+import type { WorkerHealth } from './worker';
 
 /**
  * The daemon's observability endpoint (config section `http`):
  *   GET /healthz  200 while the process runs (liveness: restart only when this fails)
- *   GET /readyz   200 when `readiness()` says ready (broker channel open, platform registered), else 503
- *   GET /status   JSON for `coverage-connector status` (in-flight jobs, scheduler leader, last success)
+ *   GET /readyz   200 when `readiness()` says ready (registered, broker channel open, platform circuit
+ *                 closed, jobs progressing), else 503
+ *   GET /status   JSON for `coverage-connector status` (in-flight jobs, circuit, scheduler leader, last success)
  *   GET /metrics  Prometheus text format
- * Read-only; nothing here changes the daemon.
+ * Read-only; nothing here changes the daemon. Binds 127.0.0.1 unless told otherwise (HTTP_HOST); with
+ * HTTP_AUTH_TOKEN, /status and /metrics require `Authorization: Bearer <token>` (the probes stay open).
  */
 
 export interface Readiness {
@@ -26,6 +31,8 @@ export interface HttpServerOptions {
   readiness: () => Readiness | Promise<Readiness>;
   status: () => unknown | Promise<unknown>;
   metrics: { text(): Promise<string>; contentType: string };
+  /** Bearer token required by /status and /metrics (HTTP_AUTH_TOKEN). */
+  authToken?: string;
 }
 
 export interface HttpServer {
@@ -41,6 +48,15 @@ function send(res: http.ServerResponse, status: number, contentType: string, bod
 
 const json = (res: http.ServerResponse, status: number, body: unknown): void => send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`);
 
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Constant-time check of `Authorization: Bearer <token>` (digests compared, so lengths leak nothing). */
+function authorized(req: http.IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  return m !== null && timingSafeEqual(digest(m[1].trim()), digest(token));
+}
+
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   let server: http.Server | undefined;
   let port: number | undefined;
@@ -51,6 +67,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return json(res, 405, { error: 'method not allowed' });
+    }
+    if ((path === '/status' || path === '/metrics') && options.authToken && !authorized(req, options.authToken)) {
+      res.setHeader('www-authenticate', 'Bearer realm="coverage-connector"');
+      return json(res, 401, { error: 'unauthorized: send Authorization: Bearer <HTTP_AUTH_TOKEN>' });
     }
     switch (path) {
       case '/healthz':
@@ -92,7 +112,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         });
       });
       port = (s.address() as AddressInfo).port;
-      options.log.info({ host: options.host, port }, 'HTTP endpoint listening (/healthz /readyz /status /metrics)');
+      options.log.info({ host: options.host, port, status_auth: options.authToken ? 'bearer token' : 'none' }, 'HTTP endpoint listening (/healthz /readyz /status /metrics)');
       return { port, host: options.host };
     },
     close() {
@@ -115,7 +135,9 @@ export interface DaemonLiveState {
   deadLetterQueue?: string;
   registered?: boolean;
   broker?: { readonly connected: boolean };
-  worker?: { readonly inFlight: number };
+  worker?: { readonly inFlight: number; health?(): WorkerHealth };
+  /** The platform circuit breaker (src/app/platform-breaker.ts). */
+  breaker?: { snapshot(): BreakerSnapshot };
   scheduler?: { isLeader(): boolean };
   schedulerEnabled: boolean;
   startedAt: Date;
@@ -124,13 +146,23 @@ export interface DaemonLiveState {
 export function daemonReadiness(live: DaemonLiveState): Readiness {
   const platform = live.registered === true;
   const broker = live.broker?.connected === true;
-  return {
-    ready: platform && broker,
-    checks: {
-      platform: { ok: platform, detail: platform ? 'registered' : 'not registered yet' },
-      broker: { ok: broker, detail: broker ? 'channel open' : live.broker ? 'disconnected; reconnecting' : 'not connected yet' },
-    },
+  const checks: Readiness['checks'] = {
+    platform: { ok: platform, detail: platform ? 'registered' : 'not registered yet' },
+    broker: { ok: broker, detail: broker ? 'channel open' : live.broker ? 'disconnected; reconnecting' : 'not connected yet' },
   };
+  if (live.breaker) {
+    const c = live.breaker.snapshot();
+    checks.platform_circuit = {
+      ok: c.state === 'closed',
+      detail: c.state === 'closed' ? 'closed' : `${c.state}: ${c.cause === 'auth' ? 'OpenCTI rejects OPENCTI_TOKEN' : 'OpenCTI unavailable'}; consumption paused`,
+    };
+  }
+  const health = live.worker?.health?.();
+  if (health) {
+    const idleFor = Math.round((Date.now() - health.lastProgressAt.getTime()) / 1000);
+    checks.jobs = { ok: !health.stalled, detail: health.stalled ? `stalled: ${health.running + health.waiting} job(s) held, no progress for ${idleFor} s (past WORKER_JOB_TIMEOUT_MS)` : 'progressing' };
+  }
+  return { ready: Object.values(checks).every((c) => c.ok), checks };
 }
 
 /** The JSON of GET /status, read by `coverage-connector status` (src/app/operator.ts DaemonStatus). */
@@ -142,10 +174,32 @@ export function daemonStatus(live: DaemonLiveState, snapshot: { received: number
     listen_queue: live.listenQueue ?? null,
     dead_letter_queue: live.deadLetterQueue ?? null,
     in_flight: live.worker?.inFlight ?? 0,
+    ...platformCircuitStatus(live),
     scheduler: { enabled: live.schedulerEnabled, leader: live.scheduler ? live.scheduler.isLeader() : live.schedulerEnabled ? null : false },
     last_success: snapshot.lastSuccessAt ? snapshot.lastSuccessAt.toISOString() : null,
     counters: { received: snapshot.received, succeeded: snapshot.succeeded, failed: snapshot.failed, dead_lettered: snapshot.deadLettered },
     started_at: live.startedAt.toISOString(),
     uptime_seconds: Math.round((now.getTime() - live.startedAt.getTime()) / 1000),
   };
+}
+
+/** The circuit and the worker's holdings in /status (absent before the daemon runs). */
+function platformCircuitStatus(live: DaemonLiveState): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (live.breaker) {
+    const c = live.breaker.snapshot();
+    out.platform_circuit = {
+      state: c.state,
+      cause: c.cause,
+      code: c.code,
+      reason: c.state === 'closed' ? null : c.reason,
+      opened_at: c.openedAt ? c.openedAt.toISOString() : null,
+      next_probe_at: c.nextProbeAt ? c.nextProbeAt.toISOString() : null,
+      failed_probes: c.failedProbes,
+      trips: c.trips,
+    };
+  }
+  const h = live.worker?.health?.();
+  if (h) out.jobs = { running: h.running, waiting: h.waiting, retrying: h.retrying, paused: h.paused, stalled: h.stalled, last_progress: h.lastProgressAt.toISOString(), pending_work_closures: h.pendingWorkClosures };
+  return out;
 }

@@ -187,7 +187,7 @@ describeWithBroker('daemon: enrichment flow', () => {
       },
     });
     const missing = '/nonexistent/priorities.yml';
-    await h.start({ assessor: null, config: { coverage: { priorities_file: missing } }, daemon: { log: createLogger('info', sink) } });
+    await h.start({ assessor: null, config: { coverage: { priorities_file: missing, allow_empty: true } }, daemon: { log: createLogger('info', sink) } });
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'evidence file skipped', path: missing, reason: expect.stringContaining('priorities file') }));
   });
 

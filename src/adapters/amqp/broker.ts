@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
-import { BrokerError } from '../../errors';
+import { BrokerError, StartupCancelledError } from '../../errors';
 import { redactUrl } from './connection-url';
 
 /**
@@ -277,14 +277,14 @@ export function createBroker(options: BrokerOptions): Broker {
     async start(handler, signal) {
       onDelivery = handler;
       consuming = true;
-      if (signal?.aborted) throw new BrokerError('startup cancelled before connecting to the broker');
+      if (signal?.aborted) throw new StartupCancelledError('startup cancelled before connecting to the broker');
       connection = await connectRecovering();
       const stop = (): void => void connection?.close().catch(() => undefined);
       signal?.addEventListener('abort', stop, { once: true });
       try {
         await connection.waitForConnect();
       } catch (err) {
-        if (signal?.aborted) throw new BrokerError('startup cancelled while waiting for the broker', { cause: err });
+        if (signal?.aborted) throw new StartupCancelledError('startup cancelled (signal received while waiting for the broker)', { cause: err });
         throw err;
       } finally {
         signal?.removeEventListener('abort', stop);

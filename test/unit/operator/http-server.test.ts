@@ -82,3 +82,39 @@ describe('daemon readiness and status', () => {
     });
   });
 });
+
+describe('HTTP endpoint protection and truthful readiness', () => {
+  it('requires the bearer token on /status and /metrics when HTTP_AUTH_TOKEN is set; probes stay open', async () => {
+    const s = createHttpServer({ host: '127.0.0.1', port: 0, log: silent, metrics: createMetrics(), readiness: () => ({ ready: true, checks: {} }), status: () => ({ connector_id: 'c1' }), authToken: 'st-SECRET-1' });
+    const { port } = await s.start();
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      for (const path of ['/status', '/metrics']) {
+        const denied = await fetch(`${base}${path}`);
+        expect(denied.status).toBe(401);
+        expect(denied.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect((await fetch(`${base}${path}`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+        expect((await fetch(`${base}${path}`, { headers: { authorization: 'Bearer st-SECRET-1' } })).status).toBe(200);
+      }
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('is not ready while the platform circuit is open or the jobs are stalled, and says why', () => {
+    const base: DaemonLiveState = { connectorId: 'c1', schedulerEnabled: false, startedAt: new Date(), registered: true, broker: { connected: true } };
+    const snapshot = { state: 'open' as const, cause: 'auth' as const, code: 'PLATFORM_AUTH', reason: 'AUTH_REQUIRED', openedAt: new Date(), nextProbeAt: new Date(), failedProbes: 2, trips: 1, consecutiveFailures: 1 };
+    const health = { running: 4, waiting: 6, retrying: 0, paused: false, lastProgressAt: new Date(Date.now() - 120000), stalled: true, pendingWorkClosures: 0 };
+    const open = daemonReadiness({ ...base, breaker: { snapshot: () => snapshot } });
+    expect(open.ready).toBe(false);
+    expect(open.checks.platform_circuit).toEqual({ ok: false, detail: expect.stringContaining('OPENCTI_TOKEN') });
+    const stalled = daemonReadiness({ ...base, breaker: { snapshot: () => ({ ...snapshot, state: 'closed' }) }, worker: { inFlight: 4, health: () => health } });
+    expect(stalled.ready).toBe(false);
+    expect(stalled.checks.jobs).toEqual({ ok: false, detail: expect.stringMatching(/stalled: 10 job\(s\) held, no progress for 120 s/) });
+    expect(daemonReadiness({ ...base, worker: { inFlight: 4, health: () => ({ ...health, stalled: false }) } }).ready).toBe(true);
+    const status = daemonStatus({ ...base, breaker: { snapshot: () => snapshot }, worker: { inFlight: 4, health: () => health } }, { received: 0, succeeded: 0, failed: 0, deadLettered: 0, lastSuccessAt: null }, new Date());
+    expect(status).toMatchObject({ platform_circuit: { state: 'open', cause: 'auth', failed_probes: 2, trips: 1 }, jobs: { running: 4, waiting: 6, stalled: true } });
+  });
+});
