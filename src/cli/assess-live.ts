@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Config } from '../../schemas/config';
 import { loadEvidence } from '../adapters/evidence';
@@ -28,6 +29,7 @@ import type { StixBundle, StixObject } from '../domain/stix/stix-types';
 export interface LiveAssessFlags {
   coverage?: string;
   dryRun?: boolean;
+  exportBundle?: string;
   config?: string;
   configuredBackends?: boolean;
   json?: boolean;
@@ -46,6 +48,7 @@ export function addLiveAssessOptions(command: Command): Command {
   return command
     .option('--coverage <id>', 'live mode: assess this coverage read from the platform (with --dry-run)')
     .option('--dry-run', 'live mode: print the result and the score diff, push nothing')
+    .option('--export-bundle <file>', "live mode: also write the coverage's STIX bundle as the platform sends it (container and attack patterns), to assess offline")
     .option('-c, --config <file>', 'live mode: config.yml to read (default: CONFIG_FILE, else ./config.yml when present)')
     .option('--configured-backends', 'live mode: run the ASSESSOR backends (OpenAEV may create or update scenarios) instead of the embedded engine only');
 }
@@ -90,6 +93,13 @@ export function formatDiff(changes: ScoreChange[], names: Map<string, string>): 
     .join('\n')}\n`;
 }
 
+/** The platform's bundle, pretty-printed, for `assess <file>` without the platform. */
+async function exportBundle(file: string, bundleJson: string, io: LiveAssessIo): Promise<void> {
+  const bundle = JSON.parse(bundleJson) as { objects?: unknown[] };
+  await writeFile(file, `${JSON.stringify(bundle, null, 2)}\n`, 'utf8');
+  io.stderr(`wrote ${file} (${bundle.objects?.length ?? 0} STIX objects): \`coverage-connector assess ${file} --rules <dir>\` assesses it offline\n`);
+}
+
 export async function runLiveAssess(flags: LiveAssessFlags, io: LiveAssessIo): Promise<void> {
   if (!flags.dryRun) {
     throw new Error('assess --coverage only runs with --dry-run (the daemon is what pushes; `coverage-connector retrigger <id>` runs it for real)');
@@ -102,6 +112,7 @@ export async function runLiveAssess(flags: LiveAssessFlags, io: LiveAssessIo): P
     }>(OPERATOR_COVERAGE_BUNDLE, { id: coverageId });
     const c = data.securityCoverage;
     if (!c?.toStixBundle) throw new Error(`no coverage ${coverageId} in the platform`);
+    if (flags.exportBundle) await exportBundle(flags.exportBundle, c.toStixBundle, io);
     const objects = (JSON.parse(c.toStixBundle) as { objects?: StixObject[] }).objects ?? [];
     const coverage = objects.find((o) => o.id === c.standard_id);
     let request = resolveCoverageRequest(

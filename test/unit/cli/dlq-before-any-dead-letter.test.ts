@@ -21,7 +21,8 @@ describeWithBroker('dlq and status before any dead letter', () => {
   });
   afterAll(() => h.close());
 
-  const cli = (register: typeof registerDlqCommand, ...args: string[]) => runCli(register, args, envFor(h.fake, h.connectorId));
+  // The stand-in platform's first answer can take seconds on a loaded machine.
+  const cli = (register: typeof registerDlqCommand, ...args: string[]) => runCli(register, args, envFor(h.fake, h.connectorId, { OPENCTI_TIMEOUT_MS: '30000' }));
 
   it('the queue admin reports a missing queue as MissingQueueError, not a broker failure', async () => {
     const admin = createQueueAdmin({ url: AMQP_URL });
