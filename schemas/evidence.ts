@@ -106,6 +106,39 @@ export const SplunkDetectionSchema = z.object({
 });
 export type SplunkDetection = z.infer<typeof SplunkDetectionSchema>;
 
+/**
+ * Azure-Sentinel analytic rule template YAML (Solutions/<x>/Analytic Rules, Detections). Tags may be
+ * mappings; status and kind are often absent (shared/samples/README.md lists what real files do).
+ */
+export const SentinelRuleSchema = z.object({
+  id: looseString.optional(),
+  name: text,
+  status: z.string().nullish(),
+  severity: z.string().nullish(),
+  kind: z.string().nullish(),
+  query: z.string().nullish(),
+  relevantTechniques: z.array(looseString).nullish(),
+  requiredDataConnectors: z
+    .array(z.object({ connectorId: looseString.optional(), dataTypes: z.array(looseString).nullish() }).loose())
+    .nullish(),
+  entityMappings: z.array(z.unknown()).nullish(),
+  customDetails: z.record(z.string(), z.unknown()).nullish(),
+});
+export type SentinelRule = z.infer<typeof SentinelRuleSchema>;
+
+/** One `<rule>` of a Wazuh ruleset file, as fast-xml-parser gives it (attributes prefixed `@_`). */
+export const WazuhRuleElementSchema = z
+  .object({
+    '@_id': looseString,
+    '@_level': looseString.pipe(z.string().regex(/^\d{1,2}$/, 'expected a level from 0 to 16').transform(Number)),
+    description: z.union([looseString, z.array(looseString)]).optional(),
+    mitre: z.array(z.object({ id: z.array(looseString).optional() }).loose()).optional(),
+    group: z.array(looseString).optional(),
+    info: z.array(z.unknown()).optional(),
+  })
+  .loose();
+export type WazuhRuleElement = z.infer<typeof WazuhRuleElementSchema>;
+
 // ---------------------------------------------------------------- imported scores
 
 /** ATT&CK Navigator layer, format 4.x (layerformat-v4.5.md); only what we read is checked. */

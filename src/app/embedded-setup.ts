@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../../schemas/config';
 import { PrioritiesFileSchema } from '../../schemas/priorities';
-import { loadEvidenceDetailed, openInventoryCache, watchEvidence, type EvidenceWatch, type InventoryCache, type loadEvidence } from '../adapters/evidence';
+import { loadEvidenceDetailed, openInventoryCache, watchEvidence, type EvidenceWatch, type FileRules, type InventoryCache, type loadEvidence } from '../adapters/evidence';
 import type { Assessor } from '../domain/assessment/assessment-types';
-import type { DetectionRule, EvidenceSet, LoadIssue } from '../domain/evidence/evidence-types';
+import type { EvidenceSet, LoadIssue } from '../domain/evidence/evidence-types';
 import type { PriorityOverrides } from '../domain/gaps/gap-priorities';
 import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
 import { errorMessageOf } from '../errors';
@@ -72,7 +72,7 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
   let cache: InventoryCache | undefined;
   const cacheFile = config.coverage.cache_file;
   if (cacheFile) cache = await openInventoryCache(cacheFile);
-  const load = async (previousRules?: ReadonlyMap<string, DetectionRule>) => {
+  const load = async (previousRules?: ReadonlyMap<string, FileRules>) => {
     const loaded = await loadEvidenceDetailed({ ...evidenceOptionsOf(config), ...(cache ? { cache } : {}), ...(previousRules ? { previousRules } : {}) });
     // Read with the evidence: a bad `coverage.priorities_file` is one of its issues.
     const factory = await embeddedFactoryOf(config, loaded.evidence.issues);

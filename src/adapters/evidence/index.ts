@@ -1,9 +1,9 @@
-import type { DetectionRule, EvidenceSet, ImportedTechniqueScore, LoadIssue } from '../../domain/evidence/evidence-types';
+import type { EvidenceSet, ImportedTechniqueScore, LoadIssue } from '../../domain/evidence/evidence-types';
 import { openInventoryCache, type InventoryCache } from './inventory-cache';
 import { loadAttackCatalogue } from './attack-catalogue-file';
 import { loadImportFile } from './import-loaders';
 import { loadControls, loadDataSources, loadValidation, type InventoryResult } from './inventory-loaders';
-import { loadRulesFromDirs } from './rule-files';
+import { loadRulesFromDirs, type FileRules } from './rule-files';
 import { DEFAULT_MAX_RULE_FILE_BYTES, mapLimit, READ_CONCURRENCY, readTextBounded, walkRoot } from './safe-files';
 
 /**
@@ -29,13 +29,13 @@ export interface LoadEvidenceOptions {
   cacheFile?: string;
   cache?: InventoryCache;
   /** Rules of the previous load by file, kept for files that now fail (reload on change). */
-  previousRules?: ReadonlyMap<string, DetectionRule>;
+  previousRules?: ReadonlyMap<string, FileRules>;
 }
 
 /** loadEvidence with what a reload needs: the rule of each file, and how much came from the cache. */
 export interface EvidenceLoad {
   evidence: EvidenceSet;
-  ruleFiles: Map<string, DetectionRule>;
+  ruleFiles: Map<string, FileRules>;
   /** Rule files found, and how many of them were not parsed because the cache had them. */
   files: number;
   cached: number;
@@ -118,7 +118,9 @@ export { importAttackCatalogueFile, loadAttackCatalogue, readAttackBundle } from
 export { loadElasticRule, elasticRuleFromDocument } from './elastic-loader';
 export { loadDettectFile, loadNavigatorLayers, loadImportFile, normaliseLayerScore } from './import-loaders';
 export { loadControls, loadDataSources, loadValidation, parseCsv } from './inventory-loaders';
-export { loadRuleFile, loadRulesFromDirs, type RulesLoadResult } from './rule-files';
+export { loadRuleFile, loadRuleFileRules, loadRulesFromDirs, type FileRules, type RulesLoadResult } from './rule-files';
+export { loadSentinelRule, sentinelRuleFromDocument } from './sentinel-loader';
+export { loadWazuhRules } from './wazuh-loader';
 export { openInventoryCache, type InventoryCache } from './inventory-cache';
 export { watchEvidence, type EvidenceWatch } from './inventory-watch';
 export { DEFAULT_MAX_RULE_FILE_BYTES, resolveWithinRoot } from './safe-files';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { DetectionRule } from '../../domain/evidence/evidence-types';
 import type { Loaded } from './parse-text';
+import type { FileRules } from './rule-files';
 import { contentHash } from './safe-files';
 
 /**
@@ -26,7 +26,7 @@ export interface FileKey {
 }
 
 export interface CacheEntry extends FileKey {
-  result: Loaded<DetectionRule>;
+  result: Loaded<FileRules>;
 }
 
 const FORMAT = 1;
@@ -35,8 +35,11 @@ const FORMAT = 1;
  * Modules whose code decides what a file parses to, and the parsers they use: any change to one of
  * them (an upgrade, a new mapping) gives another fingerprint, so old results are never reused.
  */
-const LOADER_MODULES = ['./rule-files', './parse-text', './sigma-loader', './elastic-loader', './splunk-loader', './rule-common', '../../../schemas/evidence', '../../domain/coverage/attack-ids'];
-const PARSER_PACKAGES = ['js-yaml', 'smol-toml', 'zod'];
+const LOADER_MODULES = [
+  './rule-files', './parse-text', './sigma-loader', './elastic-loader', './splunk-loader', './sentinel-loader', './wazuh-loader', './rule-common',
+  '../../../schemas/evidence', '../../domain/coverage/attack-ids',
+];
+const PARSER_PACKAGES = ['js-yaml', 'smol-toml', 'fast-xml-parser', 'zod'];
 
 let fingerprintMemo: string | undefined;
 
@@ -63,7 +66,7 @@ export function loaderFingerprint(): string {
 
 export interface InventoryCache {
   /** The cached result for this exact file content, if any. */
-  lookup(key: FileKey): Loaded<DetectionRule> | undefined;
+  lookup(key: FileKey): Loaded<FileRules> | undefined;
   /** Replaces the stored entries with `entries` (the files of the last load) when they differ. */
   save(entries: CacheEntry[]): Promise<void>;
   readonly path: string;

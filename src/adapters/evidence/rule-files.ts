@@ -6,14 +6,18 @@ import { readFiles } from './reader-thread';
 import { DEFAULT_MAX_RULE_FILE_BYTES, walkRoot, type FileRead, type FoundFile } from './safe-files';
 import { sigmaRuleFromDocument } from './sigma-loader';
 import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loader';
+import { looksLikeSentinelRule, sentinelRuleFromDocument } from './sentinel-loader';
+import { loadWazuhRules } from './wazuh-loader';
 
 /**
  * Rule folders → DetectionRules. Each file is read once and parsed once; the parsed document's shape
  * picks the format: `.toml` is Elastic; YAML with `logsource` / `detection` is Sigma; YAML with
- * `search`, `tags.mitre_attack_id` or `data_source` is Splunk. Other extensions are ignored.
+ * `search`, `tags.mitre_attack_id` or `data_source` is Splunk; YAML with `relevantTechniques`,
+ * `requiredDataConnectors` or `query` + `queryFrequency` is a Sentinel template; `.xml` is a Wazuh
+ * ruleset (many rules per file). Other extensions are ignored.
  */
 
-const RULE_FILE = /\.(ya?ml|toml)$/i;
+const RULE_FILE = /\.(ya?ml|toml|xml)$/i;
 
 export const isRuleFileName = (name: string): boolean => RULE_FILE.test(name);
 
@@ -28,8 +32,17 @@ export function loadRuleFile(text: string, path: string): Loaded<DetectionRule> 
   const doc = parsed.value;
   if (!isRecord(doc)) return fail(path, 'yaml: not a rule (the document is not a mapping)');
   if ('logsource' in doc || 'detection' in doc) return sigmaRuleFromDocument(doc, path);
+  if (looksLikeSentinelRule(doc)) return sentinelRuleFromDocument(doc, path);
   if (looksLikeSplunkDetection(doc)) return splunkRuleFromDocument(doc, path);
-  return fail(path, 'yaml: not a rule: neither Sigma (logsource, detection) nor Splunk (search, tags.mitre_attack_id, data_source)');
+  return fail(path, 'yaml: not a rule: neither Sigma (logsource, detection), Sentinel (relevantTechniques, requiredDataConnectors) nor Splunk (search, tags.mitre_attack_id, data_source)');
+}
+
+/** What one rule file loads to: one rule, or several for the formats that hold many (Wazuh XML). */
+export type FileRules = DetectionRule | DetectionRule[];
+
+/** loadRuleFile, plus the many-rule formats. */
+export function loadRuleFileRules(text: string, path: string): Loaded<FileRules> {
+  return /\.xml$/i.test(path) ? loadWazuhRules(text, path) : loadRuleFile(text, path);
 }
 
 export interface RulesLoadResult {
@@ -37,8 +50,8 @@ export interface RulesLoadResult {
   issues: LoadIssue[];
   /** Rule files found (loaded + rejected). */
   files: number;
-  /** Rule of each file that loaded, by path as configured (FoundFile.display): what a reload may keep. */
-  byFile: Map<string, DetectionRule>;
+  /** Rule(s) of each file that loaded, by path as configured (FoundFile.display): what a reload may keep. */
+  byFile: Map<string, FileRules>;
   /** Files whose parse result came from the cache. */
   cached: number;
 }
@@ -53,15 +66,15 @@ export interface RulesLoadOptions {
    * Rules of the previous load by file: a file that now fails (broken edit, half-written) keeps its
    * previous rule, and its issue says so.
    */
-  previous?: ReadonlyMap<string, DetectionRule>;
+  previous?: ReadonlyMap<string, FileRules>;
 }
 
 /** One file's read result → rule or issue (never throws). */
-function parseRead(file: FoundFile, read: FileRead): Loaded<DetectionRule> {
+function parseRead(file: FoundFile, read: FileRead): Loaded<FileRules> {
   if (!read.ok) return fail(file.display, read.reason);
-  let loaded: Loaded<DetectionRule>;
+  let loaded: Loaded<FileRules>;
   try {
-    loaded = loadRuleFile(read.text, file.relative);
+    loaded = loadRuleFileRules(read.text, file.relative);
   } catch (err) {
     // A parser bug on one odd file must not cost the other rules.
     return fail(file.display, `unexpected error: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}`);
@@ -79,14 +92,14 @@ export async function loadRulesFromDirs(dirs: readonly string[], options: RulesL
   const maxBytes = options.maxRuleFileBytes ?? DEFAULT_MAX_RULE_FILE_BYTES;
   const rules: DetectionRule[] = [];
   const issues: LoadIssue[] = [];
-  const byFile = new Map<string, DetectionRule>();
+  const byFile = new Map<string, FileRules>();
   const found: FoundFile[] = [];
   for (const walked of await Promise.all(dirs.map((dir) => walkRoot(dir, isRuleFileName)))) {
     issues.push(...walked.issues);
     found.push(...walked.files);
   }
   const { cache, previous } = options;
-  const loaded = new Array<Loaded<DetectionRule>>(found.length);
+  const loaded = new Array<Loaded<FileRules>>(found.length);
   const entries: CacheEntry[] = [];
   let cached = 0;
   await readFiles(found.map((f) => f.absolute), { maxBytes, ...(options.readerThread !== undefined ? { thread: options.readerThread } : {}) }, (start, reads) => {
@@ -107,13 +120,13 @@ export async function loadRulesFromDirs(dirs: readonly string[], options: RulesL
   found.forEach((file, i) => {
     const result = loaded[i];
     if (result.ok) {
-      rules.push(result.value);
+      rules.push(...[result.value].flat());
       byFile.set(file.display, result.value);
       return;
     }
     const kept = previous?.get(file.display);
     if (kept) {
-      rules.push(kept);
+      rules.push(...[kept].flat());
       byFile.set(file.display, kept);
       issues.push({ path: result.issue.path, reason: `${result.issue.reason}; the previous version of this rule is kept until the file is fixed` });
     } else issues.push(result.issue);
