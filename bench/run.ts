@@ -1,22 +1,24 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SUITES } from './suites';
-import { FIGURE_IDS, missingFigure, type Figure, type FigureId, type SuiteOptions } from './lib/figures';
+import { FIGURE_IDS, missingFigure, SUMMARY_KEYS, type Figure, type FigureId, type SuiteOptions } from './lib/figures';
 import { describeMachine } from './lib/machine';
 import { consoleTable, machineLine, type BenchReport } from './lib/report';
 import { writeResults } from './lib/results-file';
 import { nodePathEnv, transpileProject } from './lib/transpile';
 
 /**
- * `npm run bench [-- --quick] [--json] [--only B1,B4] [--seed N] [--profile] [--no-write]`
+ * `npm run bench [-- --quick] [--json] [--only inventory,assess] [--seed N] [--profile] [--no-write]`
  *
  * Transpiles the project to JavaScript, runs every suite in its own plain-node process
- * (bench/child.ts), on the same machine and broker, and prints a
- * table (stderr when --json, so stdout is pure JSON). A full run (no --quick) rewrites
- * bench/RESULTS.md unless --no-write. --profile adds `--cpu-prof` to every process that runs
- * connector code; profiles land in bench/profiles/.
+ * (bench/child.ts), on the same machine and broker, and prints a table (stderr when --json; stdout
+ * then gets one line: a JSON object with the headline figures flat, then the machine and every
+ * figure). A full run (no --quick) rewrites bench/RESULTS.md unless --no-write. --profile adds
+ * `--cpu-prof` to every process that runs connector code; profiles land in bench/profiles/.
+ * Exits 1 when a figure could not be measured (a suite crashed, hit its time cap, or a headline
+ * number is missing): the run is then not a measurement.
  */
 
 const PROJECT = resolve(__dirname, '..');
@@ -40,17 +42,21 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--profile') args.profile = true;
     else if (flag === '--no-write') args.write = false;
     else if (flag === '--seed') args.seed = Number(value());
-    else if (flag === '--only') args.only = new Set(value().split(',').map((s) => s.trim().toUpperCase()) as FigureId[]);
-    else throw new Error(`unknown option ${argv[i]} (use --quick, --json, --only B1,B4, --seed N, --profile, --no-write)`);
+    else if (flag === '--only') {
+      const ids = value().split(',').map((s) => s.trim());
+      const unknown = ids.filter((id) => !FIGURE_IDS.includes(id as FigureId));
+      if (unknown.length > 0) throw new Error(`--only: unknown figure(s) ${unknown.join(', ')} (figures: ${FIGURE_IDS.join(', ')})`);
+      args.only = new Set(ids as FigureId[]);
+    } else throw new Error(`unknown option ${argv[i]} (use --quick, --json, --only ${FIGURE_IDS.slice(0, 2).join(',')}, --seed N, --profile, --no-write)`);
   }
   return args;
 }
 
 /** Time cap of one suite process: it is killed after it, and its figures are reported as errors. */
 function capSeconds(suite: string, quick: boolean): number {
-  if (quick) return { amqp: 40, pipeline: 75, assess: 30, load: 40, scheduler: 40 }[suite] ?? 40;
-  const pipeline = 180 + Number(process.env.BENCH_B7_CAP_S ?? 240);
-  return { amqp: 180, pipeline, assess: 120, load: 120, scheduler: 180 }[suite] ?? 180;
+  if (quick) return { inventory: 90, assess: 30, enrichment: 150, scheduler: 120 }[suite] ?? 60;
+  const enrichment = 420 + Number(process.env.BENCH_MEMORY_CAP_S ?? 120);
+  return { inventory: 240, assess: 120, enrichment, scheduler: 240, scheduler_1m: 420 }[suite] ?? 240;
 }
 
 function runSuite(buildDir: string, suite: string, options: Omit<SuiteOptions, 'log' | 'report'>, capS: number, say: (l: string) => void): Promise<Figure[]> {
@@ -79,20 +85,22 @@ function runSuite(buildDir: string, suite: string, options: Omit<SuiteOptions, '
   });
 }
 
-/** Targets that depend on several figures (B2 is relative to B1). */
-function applyRelativeTargets(figures: Figure[]): void {
-  const b1 = figures.find((f) => f.id === 'B1');
-  const b2 = figures.find((f) => f.id === 'B2');
-  if (!b2 || b2.status !== 'ok') return;
-  const ceiling = b1?.status === 'ok' ? b1.metrics.msgs_per_s : null;
-  const rate = b2.metrics.enrichments_per_s;
-  if (typeof ceiling === 'number' && typeof rate === 'number' && ceiling > 0) {
-    b2.metrics.pct_of_b1 = Math.round((rate / ceiling) * 1000) / 10;
-    b2.met = rate >= 0.25 * ceiling;
-  } else {
-    b2.metrics.pct_of_b1 = null;
-    b2.met = null;
+/** The headline numbers, flat (null when not measured). */
+export function summaryOf(figures: Figure[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const [key, id, metric] of SUMMARY_KEYS) {
+    const f = figures.find((x) => x.id === id && x.status === 'ok');
+    const v = f?.metrics[metric];
+    out[key] = typeof v === 'number' && Number.isFinite(v) ? v : null;
   }
+  return out;
+}
+
+/** Why this run is not a complete measurement, if it is not (what the old CI bench test checked). */
+export function incompleteBecause(figures: Figure[], summary: Record<string, number | null>, only?: Set<FigureId>): string[] {
+  const problems = figures.filter((f) => f.status !== 'ok' || typeof f.metrics[f.headline] !== 'number').map((f) => `${f.id}: ${f.status} ${f.note ?? 'no headline number'}`);
+  for (const [key, id] of SUMMARY_KEYS) if (summary[key] === null && (!only || only.has(id)) && figures.some((f) => f.id === id)) problems.push(`${key}: not measured`);
+  return problems;
 }
 
 async function main(): Promise<void> {
@@ -107,6 +115,9 @@ async function main(): Promise<void> {
   const machine = await describeMachine(amqpUrl);
   say(`bench ${args.quick ? 'quick' : 'full'} run, seed ${args.seed} — ${machineLine(machine)}`);
   const tmpDir = mkdtempSync(join(tmpdir(), 'coverage-bench-'));
+  // Code that finds ../shared beside the project from its own folder finds it beside the build too.
+  const shared = resolve(PROJECT, '..', 'shared');
+  if (existsSync(shared)) symlinkSync(shared, join(tmpDir, 'shared'));
   const profileDir = join(PROJECT, 'bench', 'profiles');
   if (args.profile) mkdirSync(profileDir, { recursive: true });
   const figures: Figure[] = [];
@@ -115,7 +126,7 @@ async function main(): Promise<void> {
   say(`transpiled ${built.files} files (suites run as plain JavaScript, like the built connector)`);
   try {
     for (const [suite, { ids }] of Object.entries(SUITES)) {
-      const wanted = ids.filter((id) => !args.only || args.only.has(id));
+      const wanted = ids.filter((id) => (args.only ? args.only.has(id) : !(args.quick && SUITES[suite].fullOnly)));
       if (wanted.length === 0) continue;
       say(`▶ ${suite} (${wanted.join(', ')})`);
       const t0 = Date.now();
@@ -135,8 +146,10 @@ async function main(): Promise<void> {
     rmSync(tmpDir, { recursive: true, force: true });
   }
   figures.sort((a, b) => FIGURE_IDS.indexOf(a.id) - FIGURE_IDS.indexOf(b.id));
-  applyRelativeTargets(figures);
+  const summary = summaryOf(figures);
   const report: BenchReport = {
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    summary,
     mode: args.quick ? 'quick' : 'full',
     seed: args.seed,
     startedAt: new Date(started).toISOString(),
@@ -150,7 +163,12 @@ async function main(): Promise<void> {
     writeResults(join(PROJECT, 'bench', 'RESULTS.md'), report);
     say('\nbench/RESULTS.md updated');
   }
-  if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (args.json) process.stdout.write(`${JSON.stringify({ ...summary, ...report })}\n`);
+  const problems = incompleteBecause(figures, summary, args.only);
+  if (problems.length > 0) {
+    say(`\nbench incomplete (exit 1):\n  ${problems.join('\n  ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,10 @@ import type { Machine } from './machine';
 /** Renders the figures: console table, markdown (RESULTS.md, README) and the JSON document. */
 
 export interface BenchReport {
+  /** How the run was started. */
+  command: string;
+  /** Headline numbers, flat (figures.ts SUMMARY_KEYS). */
+  summary: Record<string, number | null>;
   mode: 'quick' | 'full';
   seed: number;
   startedAt: string;

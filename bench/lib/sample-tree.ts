@@ -10,7 +10,8 @@ import { createRng } from './prng';
  * project. The upstream folder layout is kept (rules/windows/process_creation/…), copies numbered.
  */
 
-export const SHARED_SAMPLES = resolve(__dirname, '..', '..', '..', 'shared', 'samples');
+/** ../shared/samples beside the project (the bench runs from the project folder, its code from a build folder). */
+export const SHARED_SAMPLES = resolve(process.cwd(), '..', 'shared', 'samples');
 /** Files per tree in the upstream repositories at the sampled commits (rounded). */
 export const TREE_SIZES = { sigma: 3100, elastic: 1421, splunk: 1800 } as const;
 export type TreeName = keyof typeof TREE_SIZES;

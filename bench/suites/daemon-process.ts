@@ -8,7 +8,8 @@ import { memorySample } from '../lib/measure';
  * The connector under test, alone in its process (so B7 measures its memory and --cpu-prof profiles
  * only it): the real composition root `startDaemon` with a generated 3,000-rule inventory, logging
  * at the configured level to stdout (discarded by the parent, as a container runtime would keep it).
- * Driven over IPC by bench/suites/pipeline.ts: {cmd:'memory'} → sample, {cmd:'stop'} → close and exit.
+ * Driven over IPC by bench/suites/enrichment.ts: {cmd:'memory'} → sample, {cmd:'cpu'} → CPU ms used so far,
+ * {cmd:'stop'} → close and exit.
  */
 
 export interface DaemonSpec {
@@ -23,6 +24,11 @@ async function main(): Promise<void> {
   let daemon: Daemon | undefined;
   process.on('message', (m: { cmd?: string }) => {
     if (m.cmd === 'memory') process.send?.({ memory: memorySample() });
+    // This process's CPU (all its threads), user + system, in ms.
+    if (m.cmd === 'cpu') {
+      const c = process.cpuUsage();
+      process.send?.({ cpu: (c.user + c.system) / 1000 });
+    }
     if (m.cmd === 'stop') {
       void (async () => {
         await daemon?.close().catch(() => undefined);

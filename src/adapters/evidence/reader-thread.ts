@@ -35,8 +35,7 @@ function readOne(path, maxBytes) {
       if (bytes === 0) return { ok: false, reason: 'file shrank while being read' };
       filled += bytes;
     }
-    const text = buffer.toString('utf8').replace(/^\\uFEFF/, '');
-    return { ok: true, text, size: stats.size, mtimeMs: stats.mtimeMs, hash: hash('sha1', text) };
+    return { ok: true, buffer, size: stats.size, mtimeMs: stats.mtimeMs, hash: hash('sha1', buffer) };
   } catch (err) {
     return { ok: false, code: err && err.code, message: err && err.message ? err.message : String(err) };
   } finally {
@@ -46,14 +45,29 @@ function readOne(path, maxBytes) {
 const { paths, maxBytes, batch, claim } = workerData;
 const batches = Math.ceil(paths.length / batch);
 for (let b = Atomics.add(claim, 0, 1); b < batches; b = Atomics.add(claim, 0, 1)) {
-  parentPort.postMessage({ b, results: paths.slice(b * batch, (b + 1) * batch).map((p) => readOne(p, maxBytes)) });
+  const results = paths.slice(b * batch, (b + 1) * batch).map((p) => readOne(p, maxBytes));
+  // One block for the whole batch, moved to the other thread without a copy; each file is a range of it.
+  const block = Buffer.allocUnsafeSlow(results.reduce((n, r) => n + (r.ok ? r.size : 0), 0));
+  let at = 0;
+  for (const r of results) {
+    if (!r.ok) continue;
+    r.buffer.copy(block, at);
+    r.start = at;
+    at += r.size;
+    delete r.buffer;
+  }
+  parentPort.postMessage({ b, block: block.buffer, results }, [block.buffer]);
 }
 `;
 
-type RawRead = FileRead | { ok: false; tooLarge: number } | { ok: false; code?: string; message: string };
+type RawRead =
+  | { ok: true; start: number; size: number; mtimeMs: number; hash: string }
+  | { ok: false; reason: string }
+  | { ok: false; tooLarge: number }
+  | { ok: false; code?: string; message: string };
 
-function fromRaw(raw: RawRead, maxBytes: number): FileRead {
-  if (raw.ok) return raw;
+function fromRaw(raw: RawRead, block: ArrayBuffer, maxBytes: number): FileRead {
+  if (raw.ok) return { ok: true, bytes: Buffer.from(block, raw.start, raw.size), size: raw.size, mtimeMs: raw.mtimeMs, hash: raw.hash };
   if ('tooLarge' in raw) return { ok: false, reason: tooLargeReason(raw.tooLarge, maxBytes) };
   if ('reason' in raw) return raw;
   return { ok: false, reason: describeFsError(Object.assign(new Error(raw.message), { code: raw.code })) };
@@ -78,7 +92,7 @@ export async function readFiles(paths: readonly string[], options: ReadFilesOpti
   const batches = Math.ceil(paths.length / BATCH);
   const claim = new Int32Array(new SharedArrayBuffer(4));
   const done = new Set<number>();
-  const inbox: Array<{ b: number; results: RawRead[] }> = [];
+  const inbox: Array<{ b: number; block: ArrayBuffer; results: RawRead[] }> = [];
   let wake: (() => void) | undefined;
   let helperAlive = false;
   let helper: Worker | undefined;
@@ -97,7 +111,7 @@ export async function readFiles(paths: readonly string[], options: ReadFilesOpti
     try {
       helper = new Worker(options.threadSource ?? THREAD_SOURCE, { eval: true, workerData: { paths, maxBytes, batch: BATCH, claim } });
       helperAlive = true;
-      helper.on('message', (m: { b: number; results: RawRead[] }) => {
+      helper.on('message', (m: { b: number; block: ArrayBuffer; results: RawRead[] }) => {
         inbox.push(m);
         poke();
       });
@@ -113,7 +127,7 @@ export async function readFiles(paths: readonly string[], options: ReadFilesOpti
   }
   try {
     while (done.size < batches) {
-      for (let m = inbox.shift(); m; m = inbox.shift()) deliver(m.b, m.results.map((r) => fromRaw(r, maxBytes)));
+      for (let m = inbox.shift(); m; m = inbox.shift()) deliver(m.b, m.results.map((r) => fromRaw(r, (m as { block: ArrayBuffer }).block, maxBytes)));
       if (done.size >= batches) break;
       const b = Atomics.add(claim, 0, 1);
       if (b < batches) {

@@ -3,7 +3,7 @@ import { elasticRuleFromDocument } from './elastic-loader';
 import type { CacheEntry, InventoryCache } from './inventory-cache';
 import { fail, isRecord, parseToml, parseYaml, type Loaded } from './parse-text';
 import { readFiles } from './reader-thread';
-import { DEFAULT_MAX_RULE_FILE_BYTES, walkRoot, type FileRead, type FoundFile } from './safe-files';
+import { DEFAULT_MAX_RULE_FILE_BYTES, textOf, walkRoot, type FileRead, type FoundFile } from './safe-files';
 import { sigmaRuleFromDocument } from './sigma-loader';
 import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loader';
 import { looksLikeSentinelRule, sentinelRuleFromDocument } from './sentinel-loader';
@@ -74,7 +74,7 @@ function parseRead(file: FoundFile, read: FileRead): Loaded<FileRules> {
   if (!read.ok) return fail(file.display, read.reason);
   let loaded: Loaded<FileRules>;
   try {
-    loaded = loadRuleFileRules(read.text, file.relative);
+    loaded = loadRuleFileRules(textOf(read.bytes), file.relative);
   } catch (err) {
     // A parser bug on one odd file must not cost the other rules.
     return fail(file.display, `unexpected error: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}`);

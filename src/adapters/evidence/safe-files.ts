@@ -156,13 +156,19 @@ export async function walkRoot(root: string, accept: (name: string) => boolean):
   return { files, issues };
 }
 
-/** What reading one file gave: its text with size, mtime and content hash, or why it was not read. */
+/**
+ * What reading one file gave: its bytes with size, mtime and content hash, or why it was not read.
+ * Bytes, not text: a file the parsed-rule cache already knows is never decoded (see textOf).
+ */
 export type FileRead =
-  | { ok: true; text: string; size: number; mtimeMs: number; hash: string }
+  | { ok: true; bytes: Buffer; size: number; mtimeMs: number; hash: string }
   | { ok: false; reason: string };
 
-/** sha1 of the text: a cache key, not a security boundary (the cache file is ours). */
-export const contentHash = (text: string): string => hash('sha1', text);
+/** sha1 of the content: a cache key, not a security boundary (the cache file is ours). */
+export const contentHash = (content: string | Buffer): string => hash('sha1', content);
+
+/** The text of a file read: UTF-8, without the byte-order mark Windows editors add (not content). */
+export const textOf = (bytes: Buffer): string => bytes.toString('utf8').replace(/^\uFEFF/, '');
 
 export const tooLargeReason = (size: number, maxBytes: number): string => `file too large: ${size} bytes, limit ${maxBytes} (LIMITS_MAX_RULE_FILE_BYTES)`;
 
@@ -188,9 +194,7 @@ export function readFileBoundedSync(path: string, maxBytes: number): FileRead {
       if (bytes === 0) return { ok: false, reason: 'file shrank while being read' };
       filled += bytes;
     }
-    // A UTF-8 byte-order mark is not content (Windows editors add one).
-    const text = buffer.toString('utf8').replace(/^\uFEFF/, '');
-    return { ok: true, text, size: stats.size, mtimeMs: stats.mtimeMs, hash: contentHash(text) };
+    return { ok: true, bytes: buffer, size: stats.size, mtimeMs: stats.mtimeMs, hash: contentHash(buffer) };
   } catch (err) {
     return { ok: false, reason: describeFsError(err) };
   } finally {
@@ -201,5 +205,5 @@ export function readFileBoundedSync(path: string, maxBytes: number): FileRead {
 /** One inventory / layer file's text (a single small read: blocking is cheaper than callbacks). */
 export async function readTextBounded(path: string, maxBytes: number): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
   const read = readFileBoundedSync(path, maxBytes);
-  return read.ok ? { ok: true, text: read.text } : read;
+  return read.ok ? { ok: true, text: textOf(read.bytes) } : read;
 }

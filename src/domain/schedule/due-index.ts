@@ -71,12 +71,11 @@ export function createDueIndex(): DueIndex {
   };
   const compactIfNeeded = (): void => {
     if (heap.length <= 2 * current.size + 64) return;
-    const live = heap.filter(isLive);
-    heap.length = 0;
-    for (const n of live) {
-      heap.push(n);
-      up(heap.length - 1);
-    }
+    // In place and bottom-up (O(n)): rebuilding 100,000 nodes one push at a time stalled a tick.
+    let w = 0;
+    for (let r = 0; r < heap.length; r += 1) if (isLive(heap[r])) heap[w++] = heap[r];
+    heap.length = w;
+    for (let i = (w >> 1) - 1; i >= 0; i -= 1) down(i);
   };
 
   return {

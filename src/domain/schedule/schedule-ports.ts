@@ -76,6 +76,8 @@ export interface ScheduleCacheEntry {
 }
 
 export interface ScheduleCache {
-  load(): Promise<ScheduleCacheEntry[]>;
-  save(entries: ScheduleCacheEntry[]): Promise<void>;
+  /** The saved entries, a chunk at a time (a big schedule is never held twice in memory). */
+  load(): AsyncIterable<ScheduleCacheEntry[]>;
+  /** Entries may be produced lazily: a big schedule is written a chunk at a time. */
+  save(entries: Iterable<ScheduleCacheEntry>): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFiles } from '../../../src/adapters/evidence/reader-thread';
-import { mapLimit, readFileBoundedSync, readTextBounded, resolveWithinRoot } from '../../../src/adapters/evidence/safe-files';
+import { mapLimit, readFileBoundedSync, readTextBounded, resolveWithinRoot, textOf } from '../../../src/adapters/evidence/safe-files';
 
 describe('safe file access', () => {
   it('rejects paths that climb out of the root with ..', () => {
@@ -57,7 +57,8 @@ describe('safe file access', () => {
       const onThread: unknown[] = [];
       await readFiles(paths, { maxBytes: 1024, thread: true }, (start, results) => results.forEach((r, i) => (onThread[start + i] = r)));
       expect(onThread).toEqual(paths.map((p) => readFileBoundedSync(p, 1024)));
-      expect(onThread[0]).toEqual(expect.objectContaining({ ok: true, text: 'title: x\n', size: 12, hash: expect.stringMatching(/^[0-9a-f]{40}$/) }));
+      expect(onThread[0]).toEqual(expect.objectContaining({ ok: true, size: 12, hash: expect.stringMatching(/^[0-9a-f]{40}$/) }));
+      expect(textOf((onThread[0] as { bytes: Buffer }).bytes)).toBe('title: x\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -69,14 +70,14 @@ describe('safe file access', () => {
       const paths = Array.from({ length: 150 }, (_, i) => join(dir, `r${i}.yml`));
       paths.forEach((p, i) => writeFileSync(p, `n: ${i}\n`));
       const dying = "require('node:worker_threads').parentPort.on('message', () => { throw new Error('reader boom'); });";
-      const got: Array<{ ok: boolean; text?: string }> = [];
+      const got: Array<{ ok: boolean; bytes?: Buffer }> = [];
       let batches = 0;
       await readFiles(paths, { maxBytes: 1024, thread: true, threadSource: dying }, (start, results) => {
         batches += 1;
         results.forEach((r, i) => (got[start + i] = r));
       });
       expect(batches).toBe(5); // 150 files in batches of 32
-      expect(got.map((r) => r.text)).toEqual(paths.map((_, i) => `n: ${i}\n`));
+      expect(got.map((r) => r.bytes && textOf(r.bytes))).toEqual(paths.map((_, i) => `n: ${i}\n`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createScheduleCache } from '../../../src/adapters/store/schedule-cache';
+import { createScheduleCache, readAllEntries } from '../../../src/adapters/store/schedule-cache';
 import { createLogger } from '../../../src/app/logger';
 import { createScheduler, type Scheduler, type SchedulerDeps } from '../../../src/app/scheduler';
 import type { LeaderLock } from '../../../src/domain/schedule/schedule-ports';
@@ -264,7 +264,7 @@ describe('scheduler', () => {
       await s.start();
       const r = await s.tick(now);
       expect(r.started.map((x) => x.standardId)).toEqual([cov.standardId]);
-      expect((await createScheduleCache(file).load()).map((e) => e.standardId)).toEqual([cov.standardId]);
+      expect((await readAllEntries(createScheduleCache(file))).map((e) => e.standardId)).toEqual([cov.standardId]);
     });
   });
 

@@ -4,11 +4,11 @@ import { generateEvidence, generateRequest, generateTechniques } from '../lib/ge
 import { nowMs, percentile, round } from '../lib/measure';
 
 /**
- * B4 — the embedded engine alone: one 600-technique container against ~6,000 generated rules. The
+ * The embedded engine alone: one 600-technique container against ~6,000 generated rules. The
  * assessor (and its technique → rule index) is built once, as the daemon does; each `assess` call is
  * timed. The headline is the median of the timed calls after warm-up.
  */
-export async function runB4(options: SuiteOptions): Promise<Figure[]> {
+export async function runAssess(options: SuiteOptions): Promise<Figure[]> {
   const catalogue = generateTechniques(options.seed);
   const evidence = generateEvidence(options.seed, 6000, catalogue);
   const request = generateRequest(options.seed + 11, 600, catalogue);
@@ -28,10 +28,10 @@ export async function runB4(options: SuiteOptions): Promise<Figure[]> {
     tested = result.techniques.filter((x) => x.tested).length;
   }
   const p50 = percentile(times, 50);
-  options.log(`B4: ${request.techniques.length} techniques × ${evidence.rules.length} rules: p50 ${round(p50, 2)} ms, index built in ${round(buildMs)} ms`);
+  options.log(`assess: ${request.techniques.length} techniques × ${evidence.rules.length} rules: p50 ${round(p50, 2)} ms, index built in ${round(buildMs)} ms`);
   return [
     figure(
-      'B4',
+      'assess',
       'p50_ms',
       {
         p50_ms: round(p50, 2),
