@@ -56,8 +56,10 @@ export interface LiveEvidence {
   createEmbedded(evidence: EvidenceSet): Assessor;
   /** Loads the evidence again now (unchanged rule files come from the cache); one at a time. */
   reload(changed?: string[]): Promise<void>;
-  /** Reloads done since start, and the last one's figures. */
+  /** Reloads done since start. */
   readonly reloads: number;
+  /** Resolves once the watcher has scanned the files (at once when not watching). */
+  readonly watching: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -135,8 +137,8 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
       onChange: (changed) => void reload(changed),
       onError: (err) => log.warn({ err: err.message }, 'evidence watcher error; reload on change may miss some changes'),
     });
-    await watcher.ready;
-    log.info({ paths: paths.length, debounce_ms: config.coverage.watch_debounce_ms }, 'watching the evidence files for changes');
+    // Not awaited: the initial scan of a big tree must not delay the start (changes during it are missed).
+    void watcher.ready.then(() => log.info({ paths: paths.length, debounce_ms: config.coverage.watch_debounce_ms }, 'watching the evidence files for changes'));
   }
 
   const live: Assessor = {
@@ -152,6 +154,7 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
     get reloads() {
       return reloads;
     },
+    watching: watcher ? watcher.ready : Promise.resolve(),
     createEmbedded: () => live,
     reload,
     async close() {

@@ -49,6 +49,7 @@ describe('live evidence: reload on change without a restart', () => {
 
   it('picks up a new rule file, keeps a broken one at its previous version and says so', async () => {
     live = await start();
+    await live.watching;
     const engine = live.createEmbedded(live.evidence);
     const tested = async () => (await engine.assess(request, { now: new Date('2026-03-01T00:00:00Z') } as never)).techniques.filter((t) => t.rules.length > 0).map((t) => t.techniqueId);
     expect(await tested()).toEqual(['T1059']);
