@@ -122,7 +122,7 @@ export function assertDaemonConfig(config: Config): void {
   if (!config.connector.id) missing.push('CONNECTOR_ID (connector.id)');
   if (missing.length > 0) throw new ConfigError(`missing required setting: ${missing.join(', ')}`);
   // The coverage link must open in a browser and pass the platform's URL check (never a urn:).
-  for (const [env, key, value] of [['OPENCTI_PUBLIC_URL', 'opencti.public_url', config.opencti.public_url]] as const) {
+  for (const [env, key, value] of [['HTTP_PUBLIC_URL', 'http.public_url', config.http.public_url], ['OPENCTI_PUBLIC_URL', 'opencti.public_url', config.opencti.public_url]] as const) {
     if (value !== undefined && !/^https?:\/\/[^/\s]+/i.test(value)) throw new ConfigError(`${env} (${key}): expected an absolute http(s) URL, got ${JSON.stringify(value)}`);
   }
   const problems: string[] = [];

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { errorMessageOf } from '../errors';
 import type { Logger } from './logger';
 import type { BreakerSnapshot } from './platform-breaker';
+import type { CoverageReportService } from './report/coverage-report';
 import type { WorkerHealth } from './worker';
 
 /**
@@ -13,6 +14,8 @@ import type { WorkerHealth } from './worker';
  *                 closed, jobs progressing), else 503
  *   GET /status   JSON for `coverage-connector status` (in-flight jobs, circuit, scheduler leader, last success)
  *   GET /metrics  Prometheus text format
+ *   GET /coverages/<uuid>[/layer-detection.json|/layer-prevention.json|/bundle.json]  the coverage report
+ *                 page (the coverage's external_uri with HTTP_PUBLIC_URL) and its downloads
  * Read-only; nothing here changes the daemon. Binds 127.0.0.1 unless told otherwise (HTTP_HOST); with
  * HTTP_AUTH_TOKEN, /status and /metrics require `Authorization: Bearer <token>` (the probes stay open).
  */
@@ -33,6 +36,8 @@ export interface HttpServerOptions {
   metrics: { text(): Promise<string>; contentType: string };
   /** Bearer token required by /status and /metrics (HTTP_AUTH_TOKEN). */
   authToken?: string;
+  /** The coverage report pages, once the daemon can serve them (undefined while starting: 503). */
+  reports?: () => CoverageReportService | undefined;
 }
 
 export interface HttpServer {
@@ -71,6 +76,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     if ((path === '/status' || path === '/metrics') && options.authToken && !authorized(req, options.authToken)) {
       res.setHeader('www-authenticate', 'Bearer realm="coverage-connector"');
       return json(res, 401, { error: 'unauthorized: send Authorization: Bearer <HTTP_AUTH_TOKEN>' });
+    }
+    if (path.startsWith('/coverages/') && options.reports) {
+      const reports = options.reports();
+      if (!reports) return json(res, 503, { error: 'starting: coverage reports are served once the connector is registered' });
+      const answer = await reports.answer(path.slice('/coverages/'.length));
+      if (answer.filename) res.setHeader('content-disposition', `attachment; filename="${answer.filename}"`);
+      return send(res, answer.status, answer.contentType, answer.body);
     }
     switch (path) {
       case '/healthz':
@@ -141,6 +153,8 @@ export interface DaemonLiveState {
   scheduler?: { isLeader(): boolean };
   schedulerEnabled: boolean;
   startedAt: Date;
+  /** Coverage report pages (set once registered). */
+  reports?: CoverageReportService;
 }
 
 export function daemonReadiness(live: DaemonLiveState): Readiness {

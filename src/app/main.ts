@@ -24,6 +24,7 @@ import { backoffDelay, type RetryPolicy } from './outcome';
 import { createWorker, type Worker } from './worker';
 // operator (OPERATOR): metrics + HTTP endpoint
 import { createHttpServer, daemonReadiness, daemonStatus, type DaemonLiveState } from './http-server';
+import { createCoverageReportService } from './report/coverage-report';
 import { combineObservers, createMetrics } from './metrics';
 import { assertSchedulerConfig, startScheduling, type Scheduling } from './scheduler-setup';
 
@@ -154,6 +155,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         metrics,
         readiness: () => daemonReadiness(live),
         status: () => daemonStatus(live, metrics.snapshot(), clock()),
+        reports: () => live.reports,
         ...(config.http.auth_token ? { authToken: config.http.auth_token } : {}),
       })
     : undefined;
@@ -256,6 +258,11 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       routingKey: registration.config.push_routing,
       applicantId: registration.connectorUserId,
     });
+    // The coverage's link: our report page when people can reach it, else the coverage page in OpenCTI.
+    const externalUri = {
+      ...(config.http.public_url ? { connectorPublicUrl: config.http.public_url } : {}),
+      platformPublicUrl: config.opencti.public_url ?? (config.opencti.url as string),
+    };
     // A draft run goes through the broker: the platform's GraphQL push drops the draft (platform-behaviour.md §7).
     const pushOne: JobDeps['pushOne'] = (workId, draftId) => async (bundle) => {
       if (config.worker.push_mode === 'amqp' || draftId) return amqpPush(bundle, { workId, draftId });
@@ -284,7 +291,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
           defaultPeriodicity: config.scheduler.default_periodicity,
           timezone: config.scheduler.timezone,
           periodBounds: { minPeriodicity: config.scheduler.min_periodicity, maxDuration: config.scheduler.max_duration },
-          externalUri: { platformPublicUrl: config.opencti.public_url ?? (config.opencti.url as string) },
+          externalUri,
         },
       },
       deadLetter: createDeadLetterPublisher(broker),
@@ -314,6 +321,18 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
 
     // ── operator: /readyz and /status see the running parts from now on ──
     Object.assign(live, {
+      reports: createCoverageReportService({
+        coverage: opencti.coverage,
+        assessor,
+        clock,
+        settings: {
+          rollupSubtechniques: config.coverage.rollup_subtechniques,
+          maxTechniques: config.limits.max_techniques,
+          defaultPeriodicity: config.scheduler.default_periodicity,
+          timezone: config.scheduler.timezone,
+          externalUri,
+        },
+      }),
       registered: true,
       broker,
       worker,

@@ -57,6 +57,7 @@ interface AttackPatternNode {
   entity_type?: string;
   name?: string;
   x_mitre_id?: string | null;
+  killChainPhases?: Array<{ kill_chain_name: string; phase_name: string }> | null;
 }
 interface CoverageAnswer {
   securityCoverage: {
@@ -104,11 +105,13 @@ const toScores = (list: { coverage_name: string; coverage_score: number }[] | nu
 export function attackPatternToStix(node: AttackPatternNode): StixObject | undefined {
   if (!node.standard_id) return undefined;
   const mitreId = node.x_mitre_id ?? undefined;
+  const phases = node.killChainPhases ?? [];
   return {
     type: 'attack-pattern',
     id: node.standard_id,
     spec_version: '2.1',
     name: node.name,
+    ...(phases.length > 0 ? { kill_chain_phases: phases.map((p) => ({ kill_chain_name: p.kill_chain_name, phase_name: p.phase_name })) } : {}),
     ...(mitreId
       ? {
           x_mitre_id: mitreId,

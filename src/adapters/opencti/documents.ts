@@ -26,7 +26,10 @@ const LISTEN_QUEUE_CONFIG = /* GraphQL */ `
 
 /** An attack pattern with what technique resolution needs (its ATT&CK id). */
 const ATTACK_PATTERN_REF = /* GraphQL */ `
-  fragment AttackPatternRef on AttackPattern { id standard_id entity_type name x_mitre_id }
+  fragment AttackPatternRef on AttackPattern {
+    id standard_id entity_type name x_mitre_id
+    killChainPhases { kill_chain_name phase_name }
+  }
 `;
 
 /** What a coverage's schedule is computed from (src/app/scheduler-platform.ts). */

@@ -70,6 +70,7 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       entity_type: e.entityType,
       name: e.name,
       x_mitre_id: e.xMitreId ?? null,
+      killChainPhases: (e.tactics ?? []).map((phase_name) => ({ kill_chain_name: 'mitre-attack', phase_name })),
       stixCoreRelationships: (args: Args) =>
         relConnection(store.relationships.filter((r) => r.from === e.standardId && (!args.relationship_type || r.type === args.relationship_type)), args, store),
       objects: (args: Args) => {

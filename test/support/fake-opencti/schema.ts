@@ -228,7 +228,13 @@ type AttackPattern implements StixCoreObject & StixDomainObject {
   entity_type: String!
   name: String!
   x_mitre_id: String
+  killChainPhases: [KillChainPhase!]
   stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
+}
+
+type KillChainPhase {
+  kill_chain_name: String!
+  phase_name: String!
 }
 
 type Report implements StixCoreObject & StixDomainObject & Container {

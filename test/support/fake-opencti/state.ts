@@ -12,6 +12,8 @@ export interface FakeEntity {
   entityType: 'Report' | 'Attack-Pattern' | 'Intrusion-Set' | 'Grouping' | 'Identity';
   name: string;
   xMitreId?: string;
+  /** ATT&CK tactics (kill chain phases of mitre-attack) of an attack pattern. */
+  tactics?: string[];
   /** Standard ids of contained objects (containers). */
   objectIds: string[];
 }
@@ -304,6 +306,7 @@ export class FakeState extends EventEmitter implements FakeStore {
       base.x_mitre_id = e.xMitreId;
       base.external_references = [{ source_name: 'mitre-attack', external_id: e.xMitreId }];
       base.extensions = { 'extension-definition--322b8f77-262a-4cb8-a915-1e441e00329b': { extension_type: 'property-extension', id: e.xMitreId } };
+      if (e.tactics?.length) base.kill_chain_phases = e.tactics.map((phase_name) => ({ kill_chain_name: 'mitre-attack', phase_name }));
     }
     if (e.objectIds.length > 0) base.object_refs = e.objectIds;
     return base;
