@@ -79,6 +79,7 @@ export const ConfigSchema = z.object({
     enabled: field.bool(true, { description: 'Serve /healthz, /readyz and /metrics' }),
     host: field.string('127.0.0.1', { description: 'Listen address of the HTTP endpoint (loopback by default; 0.0.0.0 to be scraped from another host or container, then set HTTP_AUTH_TOKEN)' }),
     port: field.int(9464, 0, 65535, { description: 'Port of the HTTP endpoint (0 = any free port)' }),
+    metrics_max_coverages: field.int(1000, 0, 1000000, { description: 'Coverages exported as per-coverage gauges on /metrics (coverage_score, coverage_techniques); beyond it results are counted in coverage_metrics_dropped_total' }),
     public_url: field.optionalUrl({
       description: 'Address people reach this HTTP endpoint at (through a proxy, or with HTTP_HOST=0.0.0.0): each coverage then links its report page <public_url>/coverages/<coverage uuid> (default: the coverage page in OpenCTI)',
       example: 'https://coverage.example.org',

@@ -150,6 +150,12 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
     result = EMPTY_RESULT(deps.assessor.name, runAt);
   }
 
+  if (request.techniques.length > 0) {
+    const tested = result.techniques.filter((t) => t.tested);
+    const covered = tested.filter((t) => (t.detection ?? 0) >= 50).length;
+    deps.observer.scored?.(state.standardId, result.overall, { covered, uncovered: tested.length - covered, notTested: request.techniques.length - tested.length });
+  }
+
   const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
   const externalUri = coverageExternalUri(settings.externalUri, { standardId: state.standardId, internalId: state.id });
   const bundle = buildResultBundle(request, result, { now: runAt, validity, externalUri, explanations: true });

@@ -21,6 +21,15 @@ export interface JobObserver {
   schedulerDue(count: number): void;
   /** Jobs in flight right now. */
   inFlight(count: number): void;
+  /** A coverage's latest scores and technique counts (Prometheus gauges per coverage, capped). */
+  scored?(coverageId: string, overall: ReadonlyArray<{ name: string; score: number }>, techniques: TechniqueCounts): void;
+}
+
+/** Techniques of one coverage: detection ≥ 50 (covered), tested below 50 (uncovered), or not tested. */
+export interface TechniqueCounts {
+  covered: number;
+  uncovered: number;
+  notTested: number;
 }
 
 export const noopObserver: JobObserver = {

@@ -140,7 +140,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const log = options.log ?? createLogger(config.connector.log_level, options.logDestination, { secrets: secretValues(config) });
   const clock = options.clock ?? (() => new Date());
   // ── operator: metrics + HTTP endpoint (added by OPERATOR; docs/operating.md) ──
-  const metrics = config.http.enabled ? createMetrics({ clock, collectDefault: true }) : undefined;
+  const metrics = config.http.enabled ? createMetrics({ clock, collectDefault: true, maxCoverages: config.http.metrics_max_coverages }) : undefined;
   const observer: JobObserver = metrics
     ? options.observer
       ? combineObservers(metrics.observer, options.observer)

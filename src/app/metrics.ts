@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { JobObserver } from './job-observer';
+import type { JobObserver, TechniqueCounts } from './job-observer';
 
 /**
  * The daemon's Prometheus metrics (served on /metrics by src/app/http-server.ts). Each call builds its
@@ -31,7 +31,7 @@ export interface Metrics {
 
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
-export function createMetrics(options: { clock?: () => Date; collectDefault?: boolean } = {}): Metrics {
+export function createMetrics(options: { clock?: () => Date; collectDefault?: boolean; maxCoverages?: number } = {}): Metrics {
   const clock = options.clock ?? (() => new Date());
   const registry = new Registry();
   const registers = [registry];
@@ -75,6 +75,26 @@ export function createMetrics(options: { clock?: () => Date; collectDefault?: bo
   lastSuccess.set(0);
   inFlight.set(0);
   due.set(0);
+  // Per coverage: bounded so a platform with many coverages cannot blow up the series count.
+  const maxCoverages = options.maxCoverages ?? 1000;
+  const coverageScore = new Gauge({
+    name: `${p}coverage_score`,
+    help: 'Latest score of a coverage (0-100), by coverage standard id and score type',
+    labelNames: ['coverage_id', 'score'] as const,
+    registers,
+  });
+  const coverageTechniques = new Gauge({
+    name: `${p}coverage_techniques`,
+    help: 'Techniques of a coverage by state: covered (detection >= 50), uncovered (tested, below 50), not_tested',
+    labelNames: ['coverage_id', 'state'] as const,
+    registers,
+  });
+  const coverageDropped = new Counter({
+    name: `${p}coverage_metrics_dropped_total`,
+    help: 'Coverage results not exported as gauges because HTTP_METRICS_MAX_COVERAGES coverages already are',
+    registers,
+  });
+  const tracked = new Set<string>();
 
   // Plain mirrors for /status (reading prom-client values is async).
   const state: MetricsSnapshot = { received: 0, succeeded: 0, failed: 0, deadLettered: 0, inFlight: 0, schedulerDue: 0, lastSuccessAt: null };
@@ -115,6 +135,19 @@ export function createMetrics(options: { clock?: () => Date; collectDefault?: bo
       inFlight.set(count);
       state.inFlight = count;
     },
+    scored: (coverageId: string, overall: ReadonlyArray<{ name: string; score: number }>, techniques: TechniqueCounts) => {
+      if (!tracked.has(coverageId)) {
+        if (tracked.size >= maxCoverages) {
+          coverageDropped.inc();
+          return;
+        }
+        tracked.add(coverageId);
+      }
+      for (const s of overall) coverageScore.set({ coverage_id: coverageId, score: s.name.toLowerCase() }, s.score);
+      coverageTechniques.set({ coverage_id: coverageId, state: 'covered' }, techniques.covered);
+      coverageTechniques.set({ coverage_id: coverageId, state: 'uncovered' }, techniques.uncovered);
+      coverageTechniques.set({ coverage_id: coverageId, state: 'not_tested' }, techniques.notTested);
+    },
   };
 
   return {
@@ -128,11 +161,11 @@ export function createMetrics(options: { clock?: () => Date; collectDefault?: bo
 
 /** One observer that forwards every call to each of `observers` (metrics + a test recorder, say). */
 export function combineObservers(...observers: JobObserver[]): JobObserver {
-  const keys: Array<keyof JobObserver> = ['received', 'succeeded', 'failed', 'deadLettered', 'assessed', 'pushed', 'lag', 'schedulerDue', 'inFlight'];
+  const keys: Array<keyof JobObserver> = ['received', 'succeeded', 'failed', 'deadLettered', 'assessed', 'pushed', 'lag', 'schedulerDue', 'inFlight', 'scored'];
   const out = {} as Record<keyof JobObserver, (...args: unknown[]) => void>;
   for (const k of keys) {
     out[k] = (...args: unknown[]) => {
-      for (const o of observers) (o[k] as (...a: unknown[]) => void)(...args);
+      for (const o of observers) (o[k] as ((...a: unknown[]) => void) | undefined)?.(...args);
     };
   }
   return out as unknown as JobObserver;

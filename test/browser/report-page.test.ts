@@ -120,6 +120,10 @@ describeWithBrowser('coverage report page in Chromium', () => {
       expect(layer.domain).toBe('enterprise-attack');
       const bundle = (await (await fetch(`${base}/coverages/${uuid}/bundle.json`)).json()) as { objects: Array<{ type: string }> };
       expect(bundle.objects.filter((o) => o.type === 'relationship')).toHaveLength(techniques.length);
+      // The same scores as per-coverage gauges.
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`coverage_connector_coverage_score\\{coverage_id="${coverage.standardId}",score="detection"\\} \\d+`));
+      expect(metrics).toContain(`coverage_connector_coverage_techniques{coverage_id="${coverage.standardId}",state="not_tested"} 0`);
       // Unknown coverage: a clear 404 page; anything else under /coverages/ too.
       const missing = await page.goto(`${base}/coverages/00000000-0000-4000-8000-000000000000`);
       expect(missing?.status()).toBe(404);

@@ -65,6 +65,21 @@ describe('metrics', () => {
     expect(a.registry).not.toBe(b.registry);
   });
 
+  it('exports per-coverage score and technique gauges, capped at maxCoverages', async () => {
+    const m = createMetrics({ maxCoverages: 2 });
+    m.observer.scored?.('security-coverage--a', [{ name: 'DETECTION', score: 72 }, { name: 'PREVENTION', score: 40 }], { covered: 3, uncovered: 1, notTested: 2 });
+    m.observer.scored?.('security-coverage--b', [{ name: 'DETECTION', score: 10 }], { covered: 0, uncovered: 4, notTested: 0 });
+    m.observer.scored?.('security-coverage--c', [{ name: 'DETECTION', score: 99 }], { covered: 1, uncovered: 0, notTested: 0 });
+    m.observer.scored?.('security-coverage--a', [{ name: 'DETECTION', score: 80 }, { name: 'PREVENTION', score: 40 }], { covered: 4, uncovered: 0, notTested: 2 });
+    const text = await m.text();
+    expect(text).toContain('coverage_connector_coverage_score{coverage_id="security-coverage--a",score="detection"} 80');
+    expect(text).toContain('coverage_connector_coverage_score{coverage_id="security-coverage--a",score="prevention"} 40');
+    expect(text).toContain('coverage_connector_coverage_techniques{coverage_id="security-coverage--a",state="covered"} 4');
+    expect(text).toContain('coverage_connector_coverage_techniques{coverage_id="security-coverage--b",state="uncovered"} 4');
+    expect(text).not.toContain('security-coverage--c');
+    expect(text).toContain('coverage_connector_coverage_metrics_dropped_total 1');
+  });
+
   it('combineObservers forwards every call to each observer', () => {
     const calls: string[][] = [];
     const recorder = (tag: string): JobObserver =>
