@@ -10,7 +10,7 @@ export const sharedPath = (...parts: string[]): string => join(SHARED_DIR, ...pa
  * A describe that, when its precondition fails, registers one skipped test and never runs the body
  * (describe.skip still executes the body, which would read the missing files).
  */
-function describeWhen(condition: boolean, reason: string): jest.Describe {
+export function describeWhen(condition: boolean, reason: string): jest.Describe {
   if (condition) return describe;
   const skipped = (name: string | number | jest.FunctionLike) =>
     describe(String(name), () => {
