@@ -1,4 +1,5 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { renderReportHtml, reportInputOf } from '../domain/report/report-html';
 import { basename, isAbsolute, join } from 'node:path';
 import { loadEvidence as defaultLoadEvidence, type LoadEvidenceOptions } from '../adapters/evidence';
 import type { AssessmentResult } from '../domain/assessment/assessment-types';
@@ -32,6 +33,8 @@ export interface AssessOptions extends LoadEvidenceOptions {
   prioritiesFile?: string;
   outBundle?: string;
   outLayer?: string;
+  /** The coverage report page, self-contained HTML (the page the daemon serves). */
+  outHtml?: string;
   outPreventionLayer?: string;
   rollupSubtechniques?: boolean;
   aggregate?: Aggregate;
@@ -258,6 +261,10 @@ export async function runAssess(options: AssessOptions, deps: { loadEvidence?: L
   const written: string[] = [];
   if (options.outBundle) await writeJson(options.outBundle, bundle, written);
   if (options.outLayer) await writeJson(options.outLayer, layers.detection, written);
+  if (options.outHtml) {
+    await writeFile(options.outHtml, renderReportHtml(reportInputOf(request, result)), 'utf8');
+    written.push(options.outHtml);
+  }
   if (options.outPreventionLayer) {
     if (layers.prevention) await writeJson(options.outPreventionLayer, layers.prevention, written);
     else issues.push({ path: options.outPreventionLayer, reason: 'not written: prevention was not measured (no control inventory or emulation result)' });

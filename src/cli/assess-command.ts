@@ -52,6 +52,7 @@ interface AssessFlags {
   priorities?: string;
   outBundle?: string;
   outLayer?: string;
+  outHtml?: string;
   outPreventionLayer?: string;
   json?: boolean;
   rollup: boolean;
@@ -82,6 +83,7 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
     .option('--priorities <file>', 'overrides of the gap prevalence / impact tables (YAML)')
     .option('--out-bundle <file>', 'write the STIX result bundle (what the daemon pushes) to this file')
     .option('--out-layer <file>', 'write the DETECTION Navigator 4.5 layer to this file')
+    .option('--out-html <file>', 'write the coverage report page (self-contained HTML: scores, heat strip, gaps, why per technique)')
     .option('--out-prevention-layer <file>', 'write the PREVENTION Navigator 4.5 layer to this file')
     .option('--json', 'print machine-readable JSON instead of the table')
     .option('--no-rollup', 'do not credit parent techniques with their sub-techniques\' rules')
@@ -126,6 +128,7 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
           ...(flags.priorities ? { prioritiesFile: flags.priorities } : {}),
           ...(flags.outBundle ? { outBundle: flags.outBundle } : {}),
           ...(flags.outLayer ? { outLayer: flags.outLayer } : {}),
+          ...(flags.outHtml ? { outHtml: flags.outHtml } : {}),
           ...(flags.outPreventionLayer ? { outPreventionLayer: flags.outPreventionLayer } : {}),
           ...(flags.aggregate ? { aggregate: flags.aggregate } : {}),
           ...(flags.externalUri ? { externalUri: flags.externalUri } : {}),
