@@ -180,6 +180,17 @@ export const ConfigSchema = z.object({
     verify_ssl: field.bool(true, { description: 'Verify the Wazuh API TLS certificate (its default certificate is self-signed: set WAZUH_CA_CERT)' }),
     ca_cert: field.optionalString({ description: 'PEM file of an extra CA trusted for the Wazuh API', example: '/etc/ssl/wazuh-root-ca.pem' }),
   }),
+  // Score history and regression detection (docs/history.md)
+  history: section({
+    enabled: field.bool(true, { description: 'Keep every run\'s scores and evidence per coverage and technique, detect regressions (docs/history.md)' }),
+    url: field.optionalString({ description: 'PostgreSQL database shared by every replica (postgres://user:pass@host:5432/db); absent: the embedded SQLite file history.sqlite_path (one replica)', secret: true, example: 'postgres://coverage:ChangeMe@postgres:5432/coverage' }),
+    sqlite_path: field.string('coverage-history.db', { description: 'Embedded SQLite history file, used when HISTORY_URL is empty (one replica only)' }),
+    retention_days: field.int(400, 1, 36500, { description: 'Runs older than this many days are deleted' }),
+    max_runs_per_coverage: field.int(1000, 10, 1000000, { description: 'Most runs kept per coverage (the oldest go first)' }),
+    regression_threshold: field.int(10, 1, 100, { description: 'A drop of a technique\'s or the coverage\'s score by at least this many points is a regression' }),
+    mark_in_opencti: field.bool(true, { description: 'Label a regressed coverage and attach a Note with the cause; both are removed when it recovers' }),
+    regression_label: field.string('coverage-regression', { description: 'Label put on a regressed coverage (and on its regression note)' }),
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
