@@ -248,7 +248,7 @@ export async function runAssess(options: AssessOptions, deps: { loadEvidence?: L
   const now = options.now ?? new Date();
   const result = await assessor.assess(request, { now });
   const validity = validityWindow(now, request.periodicity, 'UTC', 'P1D');
-  const bundle = buildResultBundle(request, result, { now, validity, ...(options.externalUri ? { externalUri: options.externalUri } : {}) });
+  const bundle = buildResultBundle(request, result, { now, validity, explanations: true, ...(options.externalUri ? { externalUri: options.externalUri } : {}) });
   const layerOptions = {
     ...(evidence.catalogue?.version ? { attackVersion: evidence.catalogue.version.replace(/^v/i, '').split('.')[0] } : {}),
     ...(options.externalUri ? { externalUri: options.externalUri } : {}),
