@@ -8,7 +8,10 @@ import type { EvidenceSet, LoadIssue } from '../domain/evidence/evidence-types';
 import type { PriorityOverrides } from '../domain/gaps/gap-priorities';
 import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
 import { errorMessageOf } from '../errors';
+import type { RuleSource } from '../adapters/evidence/rule-source';
+import { startLiveRules, withSourceNotes, type LiveRules, type RuleSourceStatus } from './live-rules';
 import type { Logger } from './logger';
+import { configuredRuleSources } from './rule-sources';
 
 /**
  * How the daemon and the live `assess --coverage` build the embedded engine from the configuration:
@@ -60,6 +63,8 @@ export interface LiveEvidence {
   readonly reloads: number;
   /** Resolves once the watcher has scanned the files (at once when not watching). */
   readonly watching: Promise<void>;
+  /** State of each SIEM rule source (live-rules.ts), for /status; absent when none is configured. */
+  ruleSources?(): RuleSourceStatus[];
   close(): Promise<void>;
 }
 
@@ -69,16 +74,23 @@ export interface LiveEvidence {
  * A rule file that breaks keeps its previous rule (its issue says so); a reload that fails as a whole
  * keeps the evidence in force. Only new issues are logged at a reload.
  */
-export async function startLiveEvidence(config: Readonly<Config>, log: Logger, options: { watch?: boolean } = {}): Promise<LiveEvidence> {
+export async function startLiveEvidence(config: Readonly<Config>, log: Logger, options: { watch?: boolean; ruleSources?: RuleSource[] } = {}): Promise<LiveEvidence> {
   const started = Date.now();
   let cache: InventoryCache | undefined;
   const cacheFile = config.coverage.cache_file;
   if (cacheFile) cache = await openInventoryCache(cacheFile);
+  // SIEM rule sources (Kibana, Splunk, Sentinel, Wazuh): read once before the first engine, then every
+  // LIVE_RULES_REFRESH_SECONDS; their rules join the rule files' (an unreachable one keeps its last good).
+  const sources = options.ruleSources ?? configuredRuleSources(config, log);
+  const liveRules: LiveRules | undefined = sources.length > 0 ? startLiveRules(sources, { log, refreshMs: config.live_rules.refresh_seconds * 1000 }) : undefined;
+  await liveRules?.refresh();
+  const withLiveRules = (e: EvidenceSet): EvidenceSet => (liveRules ? { ...e, rules: [...e.rules, ...liveRules.rules], issues: [...e.issues, ...liveRules.issues] } : e);
   const load = async (previousRules?: ReadonlyMap<string, FileRules>) => {
     const loaded = await loadEvidenceDetailed({ ...evidenceOptionsOf(config), ...(cache ? { cache } : {}), ...(previousRules ? { previousRules } : {}) });
     // Read with the evidence: a bad `coverage.priorities_file` is one of its issues.
     const factory = await embeddedFactoryOf(config, loaded.evidence.issues);
-    return { loaded, engine: factory(loaded.evidence) };
+    const evidence = withLiveRules(loaded.evidence);
+    return { loaded, factory, evidence, engine: factory(evidence) };
   };
   let current = await load();
   if (current.loaded.cacheIgnored) log.warn({ cache_file: cacheFile, reason: current.loaded.cacheIgnored }, 'rule cache ignored; rebuilt from the rule files');
@@ -86,7 +98,7 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
     { rule_files: current.loaded.files, rules: current.loaded.evidence.rules.length, parsed: current.loaded.files - current.loaded.cached, from_cache: current.loaded.cached, ms: Date.now() - started },
     'evidence loaded',
   );
-  logEvidenceIssues(log, current.loaded.evidence.issues);
+  logEvidenceIssues(log, current.evidence.issues);
 
   let reloads = 0;
   let running: Promise<void> | undefined;
@@ -141,15 +153,24 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
     void watcher.ready.then(() => log.info({ paths: paths.length, debounce_ms: config.coverage.watch_debounce_ms }, 'watching the evidence files for changes'));
   }
 
+  liveRules?.start(() => {
+    if (closed) return;
+    const evidence = withLiveRules(current.loaded.evidence);
+    current = { ...current, evidence, engine: current.factory(evidence) };
+  });
+
   const live: Assessor = {
     get name() {
       return current.engine.name;
     },
-    assess: (request, ctx) => current.engine.assess(request, ctx),
+    assess: async (request, ctx) => {
+      const result = await current.engine.assess(request, ctx);
+      return liveRules ? withSourceNotes(result, liveRules.notes()) : result;
+    },
   };
   return {
     get evidence() {
-      return current.loaded.evidence;
+      return current.evidence;
     },
     get reloads() {
       return reloads;
@@ -157,9 +178,11 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
     watching: watcher ? watcher.ready : Promise.resolve(),
     createEmbedded: () => live,
     reload,
+    ...(liveRules ? { ruleSources: () => liveRules.status() } : {}),
     async close() {
       closed = true;
       await watcher?.close();
+      await liveRules?.close();
       await running;
     },
   };

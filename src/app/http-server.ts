@@ -155,6 +155,8 @@ export interface DaemonLiveState {
   startedAt: Date;
   /** Coverage report pages (set once registered). */
   reports?: CoverageReportService;
+  /** SIEM rule sources (src/app/live-rules.ts): state, rules in force, last success, error. */
+  ruleSources?: () => unknown[];
 }
 
 export function daemonReadiness(live: DaemonLiveState): Readiness {
@@ -194,6 +196,7 @@ export function daemonStatus(live: DaemonLiveState, snapshot: { received: number
     counters: { received: snapshot.received, succeeded: snapshot.succeeded, failed: snapshot.failed, dead_lettered: snapshot.deadLettered },
     started_at: live.startedAt.toISOString(),
     uptime_seconds: Math.round((now.getTime() - live.startedAt.getTime()) / 1000),
+    ...(live.ruleSources ? { rule_sources: live.ruleSources() } : {}),
   };
 }
 

@@ -201,6 +201,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       throw err;
     }));
     if (liveEvidence) cleanups.push({ name: 'evidence watcher', run: () => liveEvidence.close() });
+    if (liveEvidence?.ruleSources) live.ruleSources = liveEvidence.ruleSources;
     const evidence = options.evidence ?? liveEvidence?.evidence;
     // Built before the issues are logged: a bad `coverage.priorities_file` is one of them.
     const assessor =
