@@ -4,8 +4,9 @@ import type { Cause, OpenRegression, Recovery, RunChanges, ScoreChange } from '.
 
 const score = (v: number | undefined): string => (v === undefined ? 'not measured' : String(v));
 
-export function causeText(causes: Cause[], max = 3): string {
-  const lines = causes.map((c) => (c.techniqueId && !c.text.startsWith(c.techniqueId) ? `${c.techniqueId}: ${c.text}` : c.text));
+/** Causes as one line; the technique is named unless it is `of` (the technique the line is about). */
+export function causeText(causes: Cause[], max = 3, of?: string): string {
+  const lines = causes.map((c) => (c.techniqueId && c.techniqueId !== of && !c.text.startsWith(c.techniqueId) ? `${c.techniqueId}: ${c.text}` : c.text));
   const shown = lines.slice(0, max).join('; ');
   return lines.length > max ? `${shown}; +${lines.length - max} more` : shown;
 }
@@ -16,11 +17,11 @@ export function subjectText(item: { techniqueId?: string; score: string; from?: 
 }
 
 export function regressionText(r: OpenRegression): string {
-  return `${subjectText(r)}: ${causeText(r.causes)}`;
+  return `${subjectText(r)}: ${causeText(r.causes, 3, r.techniqueId)}`;
 }
 
 export function recoveryText(r: Recovery): string {
-  const why = r.reason === 'technique-removed' ? 'technique removed from the container' : r.causes.length > 0 ? causeText(r.causes) : 'back within the threshold';
+  const why = r.reason === 'technique-removed' ? 'technique removed from the container' : r.causes.length > 0 ? causeText(r.causes, 3, r.techniqueId) : 'back within the threshold';
   return `${r.techniqueId ?? 'coverage'} ${r.score} back to ${score(r.to)} (was ${r.from} before the drop of ${r.since.slice(0, 10)}): ${why}`;
 }
 
@@ -30,7 +31,7 @@ const change = (c: ScoreChange): string => `${c.techniqueId ?? 'coverage'} ${c.s
 export function changesSummary(changes: RunChanges, maxItems = 3): string {
   if (changes.first) return 'first run';
   const parts: string[] = [];
-  for (const r of changes.regressions.slice(0, maxItems)) parts.push(`REGRESSION ${subjectText(r)} (${causeText(r.causes, 1)})`);
+  for (const r of changes.regressions.slice(0, maxItems)) parts.push(`REGRESSION ${subjectText(r)} (${causeText(r.causes, 1, r.techniqueId)})`);
   if (changes.regressions.length > maxItems) parts.push(`+${changes.regressions.length - maxItems} more regression(s)`);
   for (const r of changes.recoveries.slice(0, maxItems)) parts.push(`RECOVERED ${r.techniqueId ?? 'coverage'} ${r.score} ${score(r.to)}`);
   if (changes.recoveries.length > maxItems) parts.push(`+${changes.recoveries.length - maxItems} more recover(ies)`);
@@ -57,7 +58,7 @@ export function regressionNote(open: OpenRegression[], threshold: number, label:
     '|---|---|---|---|---|---|',
     ...open.map((r) => {
       const who = r.techniqueId ? `${r.techniqueId}${r.techniqueName ? ` ${r.techniqueName}` : ''}` : 'whole coverage';
-      return `| ${cell(who)} | ${r.score} | ${r.from} | ${score(r.to)} | ${r.since.slice(0, 16).replace('T', ' ')} | ${cell(causeText(r.causes, 5))} |`;
+      return `| ${cell(who)} | ${r.score} | ${r.from} | ${score(r.to)} | ${r.since.slice(0, 16).replace('T', ' ')} | ${cell(causeText(r.causes, 5, r.techniqueId))} |`;
     }),
     '',
     `This note and the \`${label}\` label are removed by the connector when the scores recover. History: \`coverage-connector history <coverage id>\`.`,

@@ -1,0 +1,118 @@
+import type { RegressionMarker } from '../adapters/opencti/regression-api';
+import { causeText, recoveryText, regressionNote, regressionText } from '../domain/history/describe';
+import type { HistoryStore } from '../domain/history/history-ports';
+import { compareRuns } from '../domain/history/regression';
+import { snapshotOf } from '../domain/history/snapshot';
+import { errorMessageOf } from '../errors';
+import type { HistoryMetrics } from './history-metrics';
+import type { Logger } from './logger';
+import type { CoverageRunRecord, RunRecorder } from './run-record';
+
+/**
+ * The daemon's RunRecorder (docs/history.md): after each run, appends the run to the history store
+ * (regression detection happens inside the store's per-coverage transaction, so replicas never
+ * disagree), logs each regression as a warning with its cause, counts it, and brings the coverage's
+ * mark in OpenCTI in line with the open regressions. The mark is written only when the wanted note
+ * differs from the one last written, i.e. on a state transition: the enrichment that a label change
+ * re-triggers finds nothing to write and the chain ends there.
+ */
+
+export interface HistoryRecorderDeps {
+  store: HistoryStore;
+  log: Logger;
+  threshold: number;
+  /** Runs older than this are pruned (at most once an hour, from a record call). */
+  retentionDays: number;
+  /** Absent: regressions are not marked in OpenCTI (HISTORY_MARK_IN_OPENCTI=false). */
+  marker?: RegressionMarker;
+  label: string;
+  metrics?: HistoryMetrics;
+  clock?: () => Date;
+}
+
+export interface HistoryRecorder extends RunRecorder {
+  /** Waits for a prune in progress; does not close the store (its owner does). */
+  flush(): Promise<void>;
+}
+
+const PRUNE_EVERY_MS = 3600_000;
+
+export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorder {
+  const { store, log, threshold, marker, metrics } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  let lastPrune = 0;
+  let pruning: Promise<void> = Promise.resolve();
+
+  function maybePrune(): void {
+    const now = clock().getTime();
+    if (now - lastPrune < PRUNE_EVERY_MS) return;
+    lastPrune = now;
+    pruning = store
+      .pruneBefore(new Date(now - deps.retentionDays * 86400_000))
+      .then((removed) => {
+        if (removed > 0) log.info({ removed, retention_days: deps.retentionDays }, 'score history: old runs pruned');
+      })
+      .catch((err: unknown) => log.warn({ err: { message: errorMessageOf(err) } }, 'score history: pruning failed; retried in an hour'));
+  }
+
+  async function syncMark(run: CoverageRunRecord, open: Parameters<typeof regressionNote>[0], marked: string | null): Promise<void> {
+    if (!marker) return;
+    const wanted = open.length > 0 ? regressionNote(open, threshold, deps.label) : null;
+    if ((wanted?.content ?? null) === marked) return;
+    const target = run.coverageInternalId ?? run.coverageId;
+    try {
+      const { found, actions } = await marker.sync(target, wanted);
+      await store.setMarkedNote(run.coverageId, wanted?.content ?? null);
+      if (!found) log.info({ coverage_id: run.coverageId }, 'regression mark not written: the platform no longer has the coverage');
+      else if (actions.length > 0) log.info({ coverage_id: run.coverageId, actions, label: deps.label }, wanted ? 'coverage marked as regressed in OpenCTI' : 'regression mark removed from the coverage in OpenCTI');
+    } catch (err) {
+      // Left as it was in the store: the next run of this coverage tries again.
+      log.warn({ coverage_id: run.coverageId, err: { message: errorMessageOf(err) } }, 'regression mark not written to OpenCTI; retried at the next run of this coverage');
+    }
+  }
+
+  return {
+    async record(run) {
+      if (run.draftId) {
+        log.debug({ coverage_id: run.coverageId, draft_id: run.draftId }, 'score history: a run inside a draft is not history of the live coverage');
+        return;
+      }
+      const snapshot = snapshotOf(run.result);
+      const runAt = run.runAt.toISOString();
+      let appended;
+      try {
+        appended = await store.append(
+          {
+            coverageId: run.coverageId,
+            ...(run.coverageInternalId ? { coverageInternalId: run.coverageInternalId } : {}),
+            ...(run.coverageName ?? run.request.coverageName ? { coverageName: run.coverageName ?? run.request.coverageName } : {}),
+            runAt: run.runAt,
+            outcome: run.outcome,
+            snapshot,
+          },
+          ({ previous, state }) => compareRuns({ ...(previous ? { previous: previous.snapshot } : {}), current: snapshot, open: state.open, threshold, runAt }),
+        );
+      } catch (err) {
+        metrics?.recordFailed();
+        throw err;
+      }
+      const { changes } = appended.run;
+      const who = { coverage_id: run.coverageId, coverage_name: appended.run.coverageName ?? null };
+      for (const r of changes.regressions) {
+        metrics?.regression(r);
+        log.warn(
+          { ...who, technique: r.techniqueId ?? null, score: r.score, from: r.from, to: r.to ?? null, cause: causeText(r.causes, 5, r.techniqueId), causes: r.causes.map((c) => c.kind), threshold },
+          `coverage regression: ${regressionText(r)}`,
+        );
+      }
+      for (const r of changes.recoveries) {
+        metrics?.recovery(r);
+        log.info({ ...who, technique: r.techniqueId ?? null, score: r.score, from: r.from, to: r.to ?? null, since: r.since, reason: r.reason }, `coverage recovered: ${recoveryText(r)}`);
+      }
+      if (metrics && (changes.regressions.length > 0 || changes.recoveries.length > 0)) metrics.regressedCoverages(await store.regressedCount());
+      await syncMark(run, appended.state.open, appended.state.markedNote);
+      maybePrune();
+    },
+    flush: () => pruning,
+  };
+}
