@@ -139,6 +139,20 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     const bytesIn = [...captured.messages, ...captured.responses].reduce((a, t) => a + Buffer.byteLength(t), 0) / Math.max(1, captured.enrichments);
     const bytesOut = captured.requests.reduce((a, t) => a + Buffer.byteLength(t), 0) / Math.max(1, captured.enrichments);
 
+    // Which calls: what the protocol minimum is compared with.
+    const byOperation = new Map<string, number>();
+    for (const r of captured.requests) {
+      let name = 'unparsable';
+      try {
+        const body = JSON.parse(r) as { operationName?: string; query?: string };
+        name = body.operationName ?? /\b(?:query|mutation)\s+(\w+)/.exec(body.query ?? '')?.[1] ?? 'anonymous';
+      } catch {
+        // counted as unparsable
+      }
+      byOperation.set(name, (byOperation.get(name) ?? 0) + 1);
+    }
+    const perEnrichment = [...byOperation].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ×${round(n / Math.max(1, captured.enrichments), 1)}`).join(', ');
+
     const cpu0 = await cpu();
     const run = await phase({ messages: settings.cpuMessages, outstanding });
     const cpuMs = ((await cpu()) - cpu0) / Math.max(1, run.completed);
@@ -161,7 +175,7 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
           failed: run.failed + captured.enrichments - settings.capture,
         },
         cpuMs <= 3 * floor && calls <= 2,
-        `worker.concurrency 4, prefetch 10, push_mode graphql, log level info to a discarded stdout, ${RULES} rules, ${PATTERNS} attack patterns per report; calls and JSON texts recorded over ${captured.enrichments} enrichments run one at a time; CPU over ${run.completed} with ${outstanding} kept on the queue (enrichments_per_s and latency include the stand-in platform on the same 2 cores: context only)`,
+        `platform calls per enrichment: ${perEnrichment}; worker.concurrency 4, prefetch 10, push_mode graphql, log level info to a discarded stdout, ${RULES} rules, ${PATTERNS} attack patterns per report; calls and JSON texts recorded over ${captured.enrichments} enrichments run one at a time; CPU over ${run.completed} with ${outstanding} kept on the queue (enrichments_per_s and latency include the stand-in platform on the same 2 cores: context only)`,
       ),
     );
 

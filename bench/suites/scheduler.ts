@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { createScheduleCache } from '../../src/adapters/store/schedule-cache';
 import { createLogger } from '../../src/app/logger';
@@ -186,17 +186,29 @@ const maxMs = (h: IntervalHistogram): number => round(h.max / 1e6, 1);
 
 async function measure(id: FigureId, options: SuiteOptions, count: number, ticks: number): Promise<Figure> {
   const platform = await remotePlatform(options.seed, count, 500);
+  // The machine's own noise: the longest stall of an idle event loop over 3 s (other processes, the OS).
+  const idle = monitorEventLoopDelay({ resolution: 1 });
+  idle.enable();
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  idle.disable();
   const file = join(options.tmpDir, `schedule-${count}.json`);
   const saves: number[] = [];
   const deps = { source: platform, trigger: platform, lock: alwaysLeader, clock: { now: () => T0 }, policy: policy(), logger: nullLogger(), maxRunsPerTick: 100 };
 
+  const gcPauses: Array<{ at: number; ms: number }> = [];
+  const gcWatch = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push({ at: e.startTime, ms: e.duration });
+  });
+  gcWatch.observe({ entryTypes: ['gc'] });
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const first = await drive(createScheduler({ ...deps, cache: timedCache(createScheduleCache(file), saves) }), platform, ticks);
   const firstBlock = maxMs(loop);
   // Sampled with the monitor off: the forced full GC of the sample is the bench's, not the scheduler's.
   loop.disable();
+  const sampling = [performance.now(), 0];
   const memory = memorySample();
+  sampling[1] = performance.now();
   loop.reset();
   loop.enable();
   // A restart: the due index comes from the state file, then the leader reconciles.
@@ -204,6 +216,7 @@ async function measure(id: FigureId, options: SuiteOptions, count: number, ticks
   const restartBlock = maxMs(loop);
   loop.disable();
   platform.close();
+  gcWatch.disconnect();
   const maxBlock = Math.max(firstBlock, restartBlock);
   const rss = memory.rssMb;
   options.log(`${id}: ${count} coverages, max block ${maxBlock} ms, RSS ${rss} MB, reconcile ${round(first.reconcileMs)} ms`);
@@ -214,6 +227,8 @@ async function measure(id: FigureId, options: SuiteOptions, count: number, ticks
       max_block_ms: maxBlock,
       rss_mb: rss,
       max_block_first_run_ms: firstBlock,
+      idle_loop_max_block_ms: maxMs(idle),
+      gc_max_pause_ms: round(Math.max(0, ...gcPauses.filter((g) => g.at < sampling[0] || g.at > sampling[1]).map((g) => g.ms)), 1),
       max_block_restart_ms: restartBlock,
       tick_p50_ms: round(percentile(first.ticksMs, 50), 1),
       tick_max_ms: round(Math.max(...first.ticksMs), 1),
@@ -230,7 +245,7 @@ async function measure(id: FigureId, options: SuiteOptions, count: number, ticks
       runs_started: first.started,
     },
     id === 'scheduler' ? maxBlock <= 50 && rss <= 200 : null,
-    `rss = RSS of the scheduler's process after the first run's ticks (the platform and its coverages live in another process, as over HTTP); max_block = longest event-loop stall (monitorEventLoopDelay) over start, reconcile, ${first.ticksMs.length} ticks with ${saves.length} state saves (save_ms_max: one whole save, spread over turns), close, and a restart from the state file`,
+    `rss = RSS of the scheduler's process after the first run's ticks (the platform and its coverages live in another process, as over HTTP); max_block = longest event-loop stall (monitorEventLoopDelay) over start, reconcile, ${first.ticksMs.length} ticks with ${saves.length} state saves (save_ms_max: one whole save, spread over turns), close, and a restart from the state file; idle_loop_max_block_ms = the same monitor on an idle event loop for 3 s before (the machine's noise)`,
   );
 }
 

@@ -7,6 +7,7 @@ import { planCoverage } from '../domain/schedule/schedule-plan';
 import type { CoverageScheduleInput, SchedulePlan, SchedulePolicy } from '../domain/schedule/schedule-types';
 import type { Clock, CoverageSource, LeaderLock, RunReport, RunTrigger, ScheduleCache } from '../domain/schedule/schedule-ports';
 import { fromCacheEntry, runReportFromMessage, runReportMessage, toCacheEntry } from './scheduler-codec';
+import { ScheduleEntry as Entry } from './scheduler-entry';
 
 /** Shortest clock time between two schedule-cache writes from ticks. */
 const CACHE_SAVE_EVERY_MS = 10 * 60 * 1000;
@@ -71,11 +72,6 @@ export interface Scheduler {
   close(): Promise<void>;
 }
 
-interface Entry {
-  input: CoverageScheduleInput;
-  /** Last time the platform (reconcile, pre-run read) or the worker told us about it. */
-  seenAt: number;
-}
 
 const HOUR = 3600_000;
 
@@ -88,11 +84,7 @@ function* cacheEntriesOf(entries: Iterable<Entry>): Generator<ReturnType<typeof 
   for (const e of entries) yield toCacheEntry(e.input);
 }
 
-const latest = (a?: Date | null, b?: Date | null): Date | undefined => {
-  if (!a) return b ?? undefined;
-  if (!b) return a;
-  return a.getTime() >= b.getTime() ? a : b;
-};
+const latest = (a?: number, b?: number): number | undefined => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { source, trigger, lock, clock, policy, cache, observer } = deps;
@@ -112,8 +104,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /** Recomputes the plan of one coverage and its place in the due index. */
   function replan(entry: Entry, now: Date): SchedulePlan {
     const plan = planCoverage(entry.input, policy, now);
-    if (plan.nextRunAt) index.set(entry.input.standardId, plan.nextRunAt);
-    else index.remove(entry.input.standardId);
+    if (plan.nextRunAt) index.set(entry.standardId, plan.nextRunAt);
+    else index.remove(entry.standardId);
     dirty = true;
     return plan;
   }
@@ -121,14 +113,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /** Platform data wins for what users edit; dates only move forward (a report may be newer than a read). */
   function upsert(item: CoverageScheduleInput, now: Date): Entry {
     const existing = entries.get(item.standardId);
-    const input: CoverageScheduleInput = existing
-      ? {
-          ...item,
-          lastResultAt: latest(existing.input.lastResultAt, item.lastResultAt),
-          lastTriggeredAt: latest(existing.input.lastTriggeredAt, item.lastTriggeredAt),
-        }
-      : item;
-    const entry: Entry = { input, seenAt: now.getTime() };
+    const entry = new Entry(item, now.getTime());
+    if (existing) {
+      entry.lastResultAt = latest(existing.lastResultAt, entry.lastResultAt);
+      entry.lastTriggeredAt = latest(existing.lastTriggeredAt, entry.lastTriggeredAt);
+    }
     entries.set(item.standardId, entry);
     replan(entry, now);
     return entry;
@@ -205,7 +194,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (!entry) return 'ok';
     let fresh: CoverageScheduleInput | undefined;
     try {
-      fresh = await source.get(entry.input.id);
+      fresh = await source.get(entry.id);
     } catch (err) {
       result.failed.push({ standardId: key, code: errorCodeOf(err), message: errorMessageOf(err) });
       index.set(key, new Date(now.getTime() + retryDelayMs));
@@ -227,10 +216,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
     try {
       const { workId } = await trigger.trigger(updated.input);
-      updated.input = { ...updated.input, lastTriggeredAt: now };
+      updated.lastTriggeredAt = now.getTime();
       replan(updated, now);
       result.started.push({ standardId: key, workId });
-      log.info({ coverage: key, name: updated.input.name, work_id: workId, periodicity: plan.periodicity }, 'scheduled run started');
+      log.info({ coverage: key, name: updated.name, work_id: workId, periodicity: plan.periodicity }, 'scheduled run started');
       return 'ok';
     } catch (err) {
       result.failed.push({ standardId: key, code: errorCodeOf(err), message: errorMessageOf(err) });
