@@ -65,6 +65,8 @@ export interface LiveEvidence {
   readonly watching: Promise<void>;
   /** State of each SIEM rule source (live-rules.ts), for /status; absent when none is configured. */
   ruleSources?(): RuleSourceStatus[];
+  /** Reads the rule sources now and rebuilds the engine (what the periodic refresh does). */
+  refreshRuleSources?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -153,11 +155,12 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
     void watcher.ready.then(() => log.info({ paths: paths.length, debounce_ms: config.coverage.watch_debounce_ms }, 'watching the evidence files for changes'));
   }
 
-  liveRules?.start(() => {
+  const withRefreshedSources = (): void => {
     if (closed) return;
     const evidence = withLiveRules(current.loaded.evidence);
     current = { ...current, evidence, engine: current.factory(evidence) };
-  });
+  };
+  liveRules?.start(withRefreshedSources);
 
   const live: Assessor = {
     get name() {
@@ -178,7 +181,15 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
     watching: watcher ? watcher.ready : Promise.resolve(),
     createEmbedded: () => live,
     reload,
-    ...(liveRules ? { ruleSources: () => liveRules.status() } : {}),
+    ...(liveRules
+      ? {
+          ruleSources: () => liveRules.status(),
+          refreshRuleSources: async () => {
+            await liveRules.refresh();
+            withRefreshedSources();
+          },
+        }
+      : {}),
     async close() {
       closed = true;
       await watcher?.close();
