@@ -6,6 +6,7 @@ import { registerAssessCommand } from './assess-command';
 import { registerAttackCommand } from './attack-command';
 import { registerConfigCommand } from './config-command';
 import { registerDlqCommand } from './dlq-command';
+import { registerHistoryCommand } from './history-command';
 import { registerRetriggerCommand } from './retrigger-command';
 import { registerRunCommand } from './run-command';
 import { registerScheduleCommand } from './schedule-command';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerRetriggerCommand(program);
   registerDlqCommand(program);
   registerStatusCommand(program);
+  registerHistoryCommand(program);
   return program;
 }
 
