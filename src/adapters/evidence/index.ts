@@ -36,9 +36,10 @@ export interface LoadEvidenceOptions {
 export interface EvidenceLoad {
   evidence: EvidenceSet;
   ruleFiles: Map<string, FileRules>;
-  /** Rule files found, and how many of them were not parsed because the cache had them. */
+  /** Rule files found, how many were not parsed because the cache had them, and how many of those were not even read. */
   files: number;
   cached: number;
+  unread: number;
   /** Set when an existing cache file could not be used (it is rewritten). */
   cacheIgnored?: string;
 }
@@ -110,7 +111,7 @@ export async function loadEvidenceDetailed(options: LoadEvidenceOptions): Promis
     ...(catalogue?.ok ? { catalogue: catalogue.value } : {}),
     issues,
   };
-  return { evidence, ruleFiles: rules.byFile, files: rules.files, cached: rules.cached, ...(cacheIgnored ? { cacheIgnored } : {}) };
+  return { evidence, ruleFiles: rules.byFile, files: rules.files, cached: rules.cached, unread: rules.unread, ...(cacheIgnored ? { cacheIgnored } : {}) };
 }
 
 export { importAttackCatalogue, catalogueStats } from './attack-catalogue';

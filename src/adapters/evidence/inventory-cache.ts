@@ -7,10 +7,14 @@ import { contentHash } from './safe-files';
 
 /**
  * `coverage.cache_file`: what each rule file parsed to, so a restart re-parses only the files that
- * changed. An entry is used only when the file's path, size, mtime AND content hash all match (the
- * files are read and hashed on every load; only parsing is skipped), and the whole file only when it
- * was written by the same loader code and parser versions (`fingerprint`). Only a cache: missing,
- * unreadable or foreign files are ignored (and replaced at the next save), never an error.
+ * changed. Each entry is keyed by the file's path, size, mtime and content hash (sha1):
+ *  - a file whose path, size, mtime, ctime and inode are those recorded is not even read, unless its
+ *    entry is "racy" (the file changed less than RACY_MS before it was hashed: an edit in the same
+ *    timestamp tick could hide). Restoring an mtime by hand (touch -d, utimes) changes the ctime;
+ *  - any other file is read and hashed: same path and same hash → its recorded result, otherwise parsed.
+ * The whole cache is used only when written by the same loader code and parser versions
+ * (`fingerprint`). Only a cache: missing, unreadable or foreign files are ignored (and replaced at the
+ * next save), never an error.
  */
 
 /** What identifies one version of one rule file. */
@@ -22,14 +26,24 @@ export interface FileKey {
   relative: string;
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
   hash: string;
 }
 
 export interface CacheEntry extends FileKey {
+  /** Clock time (ms) before the content was read and hashed. */
+  hashedAt: number;
   result: Loaded<FileRules>;
 }
 
-const FORMAT = 1;
+/** Metadata that must be unchanged for a file to be trusted without reading it. */
+export type FileStat = Omit<FileKey, 'hash'>;
+
+/** Timestamps this close to (or after) the hashing time do not prove the content unchanged. */
+const RACY_MS = 2000;
+
+const FORMAT = 2;
 
 /**
  * Modules whose code decides what a file parses to, and the parsers they use: any change to one of
@@ -37,7 +51,7 @@ const FORMAT = 1;
  */
 const LOADER_MODULES = [
   './rule-files', './parse-text', './sigma-loader', './elastic-loader', './splunk-loader', './sentinel-loader', './wazuh-loader', './rule-common',
-  '../../../schemas/evidence', '../../domain/coverage/attack-ids',
+  './rule-platforms', '../../../schemas/evidence', '../../domain/coverage/attack-ids', '../../domain/coverage/platforms',
 ];
 const PARSER_PACKAGES = ['js-yaml', 'smol-toml', 'fast-xml-parser', 'zod'];
 
@@ -65,7 +79,9 @@ export function loaderFingerprint(): string {
 }
 
 export interface InventoryCache {
-  /** The cached result for this exact file content, if any. */
+  /** The entry of a file whose metadata shows it unchanged since it was hashed (no need to read it). */
+  unchanged(stat: FileStat): CacheEntry | undefined;
+  /** The cached result for this exact content at this path, if any. */
   lookup(key: FileKey): Loaded<FileRules> | undefined;
   /** Replaces the stored entries with `entries` (the files of the last load) when they differ. */
   save(entries: CacheEntry[]): Promise<void>;
@@ -74,14 +90,16 @@ export interface InventoryCache {
   readonly ignoredBecause?: string;
 }
 
-const same = (e: CacheEntry, k: FileKey): boolean =>
-  e.absolute === k.absolute && e.relative === k.relative && e.size === k.size && e.mtimeMs === k.mtimeMs && e.hash === k.hash;
+const samePath = (e: FileStat, k: FileStat): boolean => e.absolute === k.absolute && e.relative === k.relative;
+const sameStat = (e: FileStat, k: FileStat): boolean => samePath(e, k) && e.size === k.size && e.mtimeMs === k.mtimeMs && e.ctimeMs === k.ctimeMs && e.ino === k.ino;
+const same = (e: CacheEntry, k: CacheEntry): boolean => sameStat(e, k) && e.hash === k.hash && e.hashedAt === k.hashedAt;
 
 const isEntry = (e: unknown): e is CacheEntry => {
   const x = e as Partial<CacheEntry> | null;
   return (
     typeof x === 'object' && x !== null && typeof x.display === 'string' && typeof x.absolute === 'string' && typeof x.relative === 'string' &&
-    typeof x.size === 'number' && typeof x.mtimeMs === 'number' && typeof x.hash === 'string' && typeof x.result === 'object' && x.result !== null &&
+    typeof x.size === 'number' && typeof x.mtimeMs === 'number' && typeof x.ctimeMs === 'number' && typeof x.ino === 'number' && typeof x.hashedAt === 'number' &&
+    typeof x.hash === 'string' && typeof x.result === 'object' && x.result !== null &&
     (x.result.ok ? typeof x.result.value === 'object' : typeof x.result.issue === 'object')
   );
 };
@@ -105,9 +123,13 @@ export async function openInventoryCache(path: string): Promise<InventoryCache> 
     get ignoredBecause() {
       return ignoredBecause;
     },
+    unchanged(stat) {
+      const e = entries.get(stat.display);
+      return e && sameStat(e, stat) && Math.max(e.mtimeMs, e.ctimeMs) < e.hashedAt - RACY_MS ? e : undefined;
+    },
     lookup(key) {
       const e = entries.get(key.display);
-      return e && same(e, key) ? e.result : undefined;
+      return e && samePath(e, key) && e.hash === key.hash ? e.result : undefined;
     },
     save(next) {
       const unchanged = next.length === entries.size && next.every((e) => {

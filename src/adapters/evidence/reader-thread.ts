@@ -35,7 +35,7 @@ function readOne(path, maxBytes) {
       if (bytes === 0) return { ok: false, reason: 'file shrank while being read' };
       filled += bytes;
     }
-    return { ok: true, buffer, size: stats.size, mtimeMs: stats.mtimeMs, hash: hash('sha1', buffer) };
+    return { ok: true, buffer, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, hash: hash('sha1', buffer) };
   } catch (err) {
     return { ok: false, code: err && err.code, message: err && err.message ? err.message : String(err) };
   } finally {
@@ -61,13 +61,13 @@ for (let b = Atomics.add(claim, 0, 1); b < batches; b = Atomics.add(claim, 0, 1)
 `;
 
 type RawRead =
-  | { ok: true; start: number; size: number; mtimeMs: number; hash: string }
+  | { ok: true; start: number; size: number; mtimeMs: number; ctimeMs: number; ino: number; hash: string }
   | { ok: false; reason: string }
   | { ok: false; tooLarge: number }
   | { ok: false; code?: string; message: string };
 
 function fromRaw(raw: RawRead, block: ArrayBuffer, maxBytes: number): FileRead {
-  if (raw.ok) return { ok: true, bytes: Buffer.from(block, raw.start, raw.size), size: raw.size, mtimeMs: raw.mtimeMs, hash: raw.hash };
+  if (raw.ok) return { ok: true, bytes: Buffer.from(block, raw.start, raw.size), size: raw.size, mtimeMs: raw.mtimeMs, ctimeMs: raw.ctimeMs, ino: raw.ino, hash: raw.hash };
   if ('tooLarge' in raw) return { ok: false, reason: tooLargeReason(raw.tooLarge, maxBytes) };
   if ('reason' in raw) return raw;
   return { ok: false, reason: describeFsError(Object.assign(new Error(raw.message), { code: raw.code })) };

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { DetectionRule, LoadIssue } from '../../domain/evidence/evidence-types';
 import { elasticRuleFromDocument } from './elastic-loader';
 import type { CacheEntry, InventoryCache } from './inventory-cache';
@@ -20,6 +21,10 @@ import { loadWazuhRules } from './wazuh-loader';
 const RULE_FILE = /\.(ya?ml|toml|xml)$/i;
 
 export const isRuleFileName = (name: string): boolean => RULE_FILE.test(name);
+
+/** Files stat'ed (to consult the cache) between two turns of the event loop. */
+const STAT_CHUNK = 256;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** One rule file's text → rule or issue, the format chosen from the extension and content. */
 export function loadRuleFile(text: string, path: string): Loaded<DetectionRule> {
@@ -52,8 +57,9 @@ export interface RulesLoadResult {
   files: number;
   /** Rule(s) of each file that loaded, by path as configured (FoundFile.display): what a reload may keep. */
   byFile: Map<string, FileRules>;
-  /** Files whose parse result came from the cache. */
+  /** Files whose parse result came from the cache, and how many of them were not even read (unchanged metadata). */
   cached: number;
+  unread: number;
 }
 
 export interface RulesLoadOptions {
@@ -102,19 +108,39 @@ export async function loadRulesFromDirs(dirs: readonly string[], options: RulesL
   const loaded = new Array<Loaded<FileRules>>(found.length);
   const entries: CacheEntry[] = [];
   let cached = 0;
-  await readFiles(found.map((f) => f.absolute), { maxBytes, ...(options.readerThread !== undefined ? { thread: options.readerThread } : {}) }, (start, reads) => {
-    reads.forEach((read, i) => {
-      const file = found[start + i];
+  let unread = 0;
+  // Files the cache shows unchanged are not read at all; the others are read and hashed.
+  const toRead: number[] = [];
+  for (let i = 0; i < found.length; i += 1) {
+    const file = found[i];
+    const stats = cache ? statSync(file.absolute, { throwIfNoEntry: false }) : undefined;
+    const entry = stats?.isFile()
+      ? cache?.unchanged({ display: file.display, absolute: file.absolute, relative: file.relative, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino })
+      : undefined;
+    if (entry) {
+      loaded[i] = entry.result;
+      entries.push(entry);
+      cached += 1;
+      unread += 1;
+    } else toRead.push(i);
+    if (cache && i % STAT_CHUNK === STAT_CHUNK - 1) await nextTurn();
+  }
+  const hashedAt = Date.now();
+  const readOptions = { maxBytes, ...(options.readerThread !== undefined ? { thread: options.readerThread } : {}) };
+  await readFiles(toRead.map((i) => found[i].absolute), readOptions, (start, reads) => {
+    reads.forEach((read, j) => {
+      const i = toRead[start + j];
+      const file = found[i];
       if (!read.ok) {
-        loaded[start + i] = fail(file.display, read.reason);
+        loaded[i] = fail(file.display, read.reason);
         return;
       }
-      const key = { display: file.display, absolute: file.absolute, relative: file.relative, size: read.size, mtimeMs: read.mtimeMs, hash: read.hash };
+      const key = { display: file.display, absolute: file.absolute, relative: file.relative, size: read.size, mtimeMs: read.mtimeMs, ctimeMs: read.ctimeMs, ino: read.ino, hash: read.hash };
       const hit = cache?.lookup(key);
       if (hit) cached += 1;
       const result = hit ?? parseRead(file, read);
-      loaded[start + i] = result;
-      if (cache) entries.push({ ...key, result });
+      loaded[i] = result;
+      if (cache) entries.push({ ...key, hashedAt, result });
     });
   });
   found.forEach((file, i) => {
@@ -133,5 +159,5 @@ export async function loadRulesFromDirs(dirs: readonly string[], options: RulesL
   });
   // Sorted like the files so the cache file does not change with the order batches arrived in.
   if (cache) await cache.save(entries.sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0))).catch(() => undefined);
-  return { rules, issues, files: found.length, byFile, cached };
+  return { rules, issues, files: found.length, byFile, cached, unread };
 }

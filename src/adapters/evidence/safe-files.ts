@@ -161,7 +161,7 @@ export async function walkRoot(root: string, accept: (name: string) => boolean):
  * Bytes, not text: a file the parsed-rule cache already knows is never decoded (see textOf).
  */
 export type FileRead =
-  | { ok: true; bytes: Buffer; size: number; mtimeMs: number; hash: string }
+  | { ok: true; bytes: Buffer; size: number; mtimeMs: number; ctimeMs: number; ino: number; hash: string }
   | { ok: false; reason: string };
 
 /** sha1 of the content: a cache key, not a security boundary (the cache file is ours). */
@@ -194,7 +194,7 @@ export function readFileBoundedSync(path: string, maxBytes: number): FileRead {
       if (bytes === 0) return { ok: false, reason: 'file shrank while being read' };
       filled += bytes;
     }
-    return { ok: true, bytes: buffer, size: stats.size, mtimeMs: stats.mtimeMs, hash: contentHash(buffer) };
+    return { ok: true, bytes: buffer, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, hash: contentHash(buffer) };
   } catch (err) {
     return { ok: false, reason: describeFsError(err) };
   } finally {

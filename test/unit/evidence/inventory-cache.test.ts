@@ -45,21 +45,38 @@ describe('parsed-inventory cache (coverage.cache_file)', () => {
     expect(warm.evidence.rules.find((r) => r.id === 'r1')?.techniques).toEqual(['T1009']);
   });
 
-  it('re-parses a touched file, forgets deleted ones and picks up new ones', async () => {
+  it('re-reads a touched file but does not re-parse it, forgets deleted ones and picks up new ones', async () => {
     await load();
     const later = new Date(Date.now() + 5000);
     utimesSync(join(rules, 'win', 'r2.yml'), later, later);
     unlinkSync(join(rules, 'win', 'r3.yml'));
     writeFileSync(join(rules, 'win', 'r9.yml'), sigma('r9', 't1059'));
     const warm = await load();
-    expect(warm).toEqual(expect.objectContaining({ files: 6, cached: 4 }));
+    expect(warm).toEqual(expect.objectContaining({ files: 6, cached: 5 }));
     expect(warm.evidence.rules.map((r) => r.id).sort()).toEqual(['r0', 'r1', 'r2', 'r4', 'r9']);
     expect(JSON.parse(readFileSync(cacheFile, 'utf8')).entries.map((e: { relative: string }) => e.relative)).not.toContain(join('win', 'r3.yml'));
   });
 
+  it('does not even read files whose size, mtime, ctime and inode are unchanged, unless they were hashed right after a change', async () => {
+    const first = await load();
+    // Just written: hashed within the racy window, so the next load still reads them.
+    expect(first.unread).toBe(0);
+    expect((await load()).unread).toBe(0);
+    const old = new Date(Date.now() - 3600_000);
+    for (const name of ['r0', 'r1', 'r2', 'r3', 'r4', 'broken']) utimesSync(join(rules, 'win', `${name}.yml`), old, old);
+    // utimes moved the ctime to now: read and hashed once more (content unchanged: not parsed)…
+    expect(await load()).toEqual(expect.objectContaining({ cached: 6, unread: 0 }));
+    // …and trusted from metadata once the ctime is outside the racy window.
+    await new Promise((r) => setTimeout(r, 2100));
+    await load();
+    const fourth = await load();
+    expect(fourth).toEqual(expect.objectContaining({ cached: 6, unread: 6 }));
+    expect(fourth.evidence).toEqual((await loadEvidenceDetailed({ rulesDirs: [rules] })).evidence);
+  });
+
   it('ignores a corrupt or foreign cache file, says why, and rewrites it', async () => {
     mkdirSync(join(dir, 'state'));
-    writeFileSync(cacheFile, '{"format": 1, "fingerprint": "someone else", "entries": []}');
+    writeFileSync(cacheFile, '{"format": 2, "fingerprint": "someone else", "entries": []}');
     const first = await load();
     expect(first.cacheIgnored).toMatch(/other loader code or parser versions/);
     expect(first.cached).toBe(0);
