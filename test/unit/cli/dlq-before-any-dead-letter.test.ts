@@ -1,7 +1,8 @@
 import { createQueueAdmin, MissingQueueError } from '../../../src/adapters/amqp/dlq-admin';
 import { deadLetterQueueMissing, registerDlqCommand } from '../../../src/cli/dlq-command';
 import { registerStatusCommand } from '../../../src/cli/status-command';
-import { envFor, registerConnector, runCli } from '../../integration/operator-helpers';
+import { createOpenCtiClient } from '../../../src/adapters/opencti';
+import { envFor, runCli } from '../../integration/operator-helpers';
 import { AMQP_URL, describeWithBroker } from '../../support/env';
 import { createHarness, type Harness } from '../../support/fake-opencti/harness';
 
@@ -15,13 +16,18 @@ describeWithBroker('dlq and status before any dead letter', () => {
   let state: string;
   beforeAll(async () => {
     h = await createHarness();
-    // Registered (the platform declares the listen queue) but the daemon never started.
-    await registerConnector(h.fake, h.connectorId);
+    // Registered (the platform declares the listen queue) but the daemon never started. The
+    // stand-in platform's first answer can take seconds on a loaded machine.
+    const client = createOpenCtiClient({ url: h.fake.url, token: h.fake.token, timeoutMs: 30000 });
+    try {
+      await client.connector.register({ id: h.connectorId, name: 'Coverage test', scope: ['security-coverage'], auto: true, autoUpdate: true });
+    } finally {
+      client.close();
+    }
     state = deadLetterQueueMissing(h.dlq);
   });
   afterAll(() => h.close());
 
-  // The stand-in platform's first answer can take seconds on a loaded machine.
   const cli = (register: typeof registerDlqCommand, ...args: string[]) => runCli(register, args, envFor(h.fake, h.connectorId, { OPENCTI_TIMEOUT_MS: '30000' }));
 
   it('the queue admin reports a missing queue as MissingQueueError, not a broker failure', async () => {
