@@ -7,7 +7,11 @@ import { createSentinelSource } from '../adapters/sentinel/sentinel-rules';
 import { createSplunkSource } from '../adapters/splunk/splunk-rules';
 import { createWazuhSource } from '../adapters/wazuh/wazuh-rules';
 import { ConfigError } from '../errors';
+import { AssessInputError, type LoadEvidence } from './assess';
+import { loadConfig } from './config';
 import type { Logger } from './logger';
+import { loadEvidence as loadEvidenceFiles } from '../adapters/evidence';
+import { describeSourceFailure } from '../adapters/evidence/rule-source';
 
 /**
  * The SIEM rule sources built from the configuration (sections elastic_security, splunk, sentinel,
@@ -149,4 +153,36 @@ export function createRuleSource(config: Settings, name: RuleSourceName, log?: P
 /** Every source the configuration sets an address for, in a fixed order. */
 export function configuredRuleSources(config: Settings, log?: Pick<Logger, 'warn'>): RuleSource[] {
   return RULE_SOURCE_NAMES.filter((name) => isSourceConfigured(config, name)).map((name) => createRuleSource(config, name, log));
+}
+
+/**
+ * `assess --rules-from kibana|splunk|sentinel|wazuh`: the evidence loader of runAssess with the named
+ * sources' rules read once (settings from env / config.yml, as the daemon reads them) beside the rule
+ * files. A source that cannot be read stops the run (exit 2) with the source and the reason.
+ */
+export function evidenceFromRuleSources(names: readonly string[], config: Settings = loadConfig(), log?: Pick<Logger, 'warn'>): LoadEvidence {
+  const unknown = names.filter((n) => !(RULE_SOURCE_NAMES as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new AssessInputError(`--rules-from ${unknown.join(',')}: expected ${RULE_SOURCE_NAMES.join(', ')}`);
+  return async (options) => {
+    const files = await loadEvidenceFiles(options);
+    const sources = [...new Set(names)].map((n) => {
+      try {
+        return createRuleSource(config, n as RuleSourceName, log);
+      } catch (err) {
+        throw new AssessInputError(`--rules-from ${n}: ${describeSourceFailure(err).message}`, { cause: err });
+      }
+    });
+    try {
+      const inventories = await Promise.all(
+        sources.map((s) =>
+          s.fetch().catch((err: unknown) => {
+            throw new AssessInputError(`--rules-from ${s.name}: ${s.target}: ${describeSourceFailure(err).message}`, { cause: err });
+          }),
+        ),
+      );
+      return { ...files, rules: [...files.rules, ...inventories.flatMap((i) => i.rules)], issues: [...files.issues, ...inventories.flatMap((i) => i.issues)] };
+    } finally {
+      await Promise.all(sources.map((s) => s.close()));
+    }
+  };
 }

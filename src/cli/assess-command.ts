@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { AssessInputError, runAssess } from '../app/assess';
 import { assessJson, DEFAULT_WIDTH, formatAssessReport } from '../app/assess-report';
 import { addLiveAssessOptions, runLiveAssess, type LiveAssessFlags } from './assess-live'; // live mode (OPERATOR)
+import { evidenceFromRuleSources } from '../app/rule-sources';
 
 /**
  * `assess <bundle.json>`: scores a STIX report offline with the embedded engine and prints the
@@ -40,6 +41,7 @@ export function httpUrlProblem(value: string): string | undefined {
 
 interface AssessFlags {
   rules?: string[];
+  rulesFrom?: string[];
   container?: string;
   allowEmpty?: boolean;
   explain?: boolean | string;
@@ -71,6 +73,7 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
     .description('Assess the ATT&CK techniques of a STIX bundle (report, grouping, campaign…) with the embedded engine')
     .argument('[bundle]', 'STIX 2.x bundle file (JSON) holding the container and its attack patterns')
     .option('--rules <dir...>', 'directories of Sigma / Elastic / Splunk rules (required without --coverage or --allow-empty)')
+    .addOption(new Option('--rules-from <siem...>', 'also read the rules a SIEM runs (enabled state, failing runs), with the daemon\'s settings (ELASTIC_SECURITY_*, SPLUNK_*, SENTINEL_*, WAZUH_*)').choices(['kibana', 'splunk', 'sentinel', 'wazuh']))
     .option('--container <id>', 'the container to assess when the bundle holds several (id or exact name)')
     .option('--allow-empty', 'run even when no detection rule is loaded (prevention or imported scores only)')
     .option('--explain [techniques]', 'print every reason, rule and control; optionally only for these techniques (T1059,T1003.001)')
@@ -107,7 +110,7 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
         else return usage(`--explain ${flags.explain}: expected technique ids such as T1059 or T1059.001,T1003`);
       }
       if (!bundleFile) return usage("missing the bundle file: assess <bundle.json> --rules <dir> (or --coverage <id> --dry-run for a live coverage)");
-      if (!flags.rules && !flags.allowEmpty) return usage('no --rules <dir> given: point it at your Sigma / Elastic / Splunk rules (or pass --allow-empty)');
+      if (!flags.rules && !flags.rulesFrom && !flags.allowEmpty) return usage('no --rules <dir> given: point it at your Sigma / Elastic / Splunk rules (or pass --allow-empty)');
       const now = flags.now ? new Date(flags.now) : undefined;
       if (now && Number.isNaN(now.getTime())) return usage(`--now ${flags.now} is not a date`);
       const uriProblem = flags.externalUri !== undefined ? httpUrlProblem(flags.externalUri) : undefined;
@@ -134,7 +137,7 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
           ...(flags.externalUri ? { externalUri: flags.externalUri } : {}),
           ...(now ? { now } : {}),
           rollupSubtechniques: flags.rollup,
-        });
+        }, flags.rulesFrom ? { loadEvidence: evidenceFromRuleSources(flags.rulesFrom) } : {});
         io.stdout(flags.json ? `${JSON.stringify(assessJson(run), null, 2)}\n` : formatAssessReport(run, { width, ...(explain ? { explain } : {}) }));
       } catch (err) {
         if (!(err instanceof AssessInputError)) throw err;
