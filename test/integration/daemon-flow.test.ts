@@ -199,10 +199,11 @@ describeWithBroker('daemon: enrichment flow', () => {
       const w = h.fake.state.works.get(workId);
       return w?.status === 'complete' ? w : undefined;
     }, 15000, 'the enrichment work to complete');
+    // The coverage, two has-covered and the summary note, one object per message.
     const pushes = h.fake.state.pushes.filter((p) => p.workId === workId);
-    expect(pushes).toHaveLength(3);
+    expect(pushes).toHaveLength(4);
     expect(pushes.every((p) => p.via === 'amqp' && p.objects.length === 1 && !p.dropped)).toBe(true);
-    expect(work).toMatchObject({ expected: 3, processed: 3 });
+    expect(work).toMatchObject({ expected: 4, processed: 4 });
     expect(h.fake.callsOf('StixBundlePush')).toHaveLength(0);
   });
 });

@@ -72,6 +72,7 @@ describe('OpenCTI GraphQL adapter', () => {
       periodicity: 'P1D',
       duration: 'P30D',
       covered: { id: report.internalId, standardId: report.standardId, entityType: 'Report' },
+      notes: [],
     });
     expect(await api.getCoverage('security-coverage--unknown')).toBeNull();
   });
@@ -96,9 +97,20 @@ describe('OpenCTI GraphQL adapter', () => {
   it('lists the stored has-covered relationships of a coverage with their scores', async () => {
     const p = fake.state.addEntity('Attack-Pattern', 'T1059', { xMitreId: 'T1059' });
     const c = fake.state.addCoverage('report--x');
-    fake.state.addRelationship('has-covered', c.standardId, p.standardId, [{ coverage_name: 'DETECTION', coverage_score: 50 }]);
+    const rel = fake.state.addRelationship('has-covered', c.standardId, p.standardId, [{ coverage_name: 'DETECTION', coverage_score: 50 }]);
+    rel.stixIds.push('relationship--6a1f4b0e-0000-4000-8000-000000000001');
+    rel.description = '**Detection 50**';
     fake.state.addRelationship('uses', c.standardId, p.standardId);
-    expect(await createCoverageApi({ gql }).listHasCovered(c.standardId)).toEqual([{ targetId: p.standardId, coverage: [{ name: 'DETECTION', score: 50 }] }]);
+    expect(await createCoverageApi({ gql }).listHasCovered(c.standardId)).toEqual([
+      {
+        id: rel.internalId,
+        standardId: rel.standardId,
+        stixIds: ['relationship--6a1f4b0e-0000-4000-8000-000000000001'],
+        targetId: p.standardId,
+        scores: [{ name: 'DETECTION', score: 50 }],
+        description: '**Detection 50**',
+      },
+    ]);
   });
 
   it('pushes a bundle as a JSON string with the work id', async () => {
@@ -110,6 +122,9 @@ describe('OpenCTI GraphQL adapter', () => {
     const bundle = { type: 'bundle' as const, id: 'bundle--1', objects: [{ type: 'security-coverage', id: c.standardId, name: c.name, covered_ref: report.standardId, coverage: [{ name: 'DETECTION', score: 10 }] }] };
     await createCoverageApi({ gql }).pushBundle('c1', bundle, work.id);
     expect(JSON.parse(String(fake.callsOf('StixBundlePush')[0].variables.bundle))).toEqual(bundle);
+    // The platform imports asynchronously; the work completes once toProcessed came and the object was imported.
+    await createWorkApi({ gql }).toProcessed(work.id, 'done', false);
+    await fake.until(() => fake.state.works.get(work.id)?.status === 'complete', 5000, 'the import');
     expect(fake.state.works.get(work.id)).toMatchObject({ expected: 1, processed: 1, status: 'complete' });
     await expect(createCoverageApi({ gql }).pushBundle('unknown', bundle, null)).rejects.toMatchObject({ code: 'PLATFORM_REJECTED' });
   });

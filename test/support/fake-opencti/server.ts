@@ -54,7 +54,7 @@ export interface FakeOpenCtiOptions {
   maxPageSize?: number;
   /** Which OpenCTI the stand-in plays (default 6.9). */
   version?: FakePlatformVersion;
-  /** Time the worker takes per imported object (default 5 ms). */
+  /** Time the worker takes per imported object (default 1 ms; asynchronous either way). */
   importDelayMs?: number;
 }
 
@@ -368,7 +368,8 @@ export class FakeOpenCti {
     try {
       while (this.queue.length > 0 && !this.closed) {
         const item = this.queue.shift() as ImportItem;
-        await new Promise((r) => setTimeout(r, this.options.importDelayMs ?? 5));
+        const delay = this.options.importDelayMs ?? 1;
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         await this.importItem(item);
         this.state.changed();
       }
