@@ -55,7 +55,7 @@ function parseArgs(argv: string[]): Args {
 /** Time cap of one suite process: it is killed after it, and its figures are reported as errors. */
 function capSeconds(suite: string, quick: boolean): number {
   if (quick) return { inventory: 90, assess: 30, enrichment: 150, scheduler: 120 }[suite] ?? 60;
-  const enrichment = 420 + Number(process.env.BENCH_MEMORY_CAP_S ?? 120);
+  const enrichment = 420 + Number(process.env.BENCH_MEMORY_CAP_S ?? 90);
   return { inventory: 240, assess: 120, enrichment, scheduler: 240, scheduler_1m: 420 }[suite] ?? 240;
 }
 

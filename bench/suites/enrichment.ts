@@ -97,9 +97,9 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
   const settings = {
     warmup: q ? 60 : 300,
     capture: q ? 10 : 40,
-    cpuMessages: q ? 200 : 2000,
+    cpuMessages: q ? 200 : 800,
     memoryMessages: q ? 400 : 100_000,
-    memoryCapMs: q ? 15_000 : Number(process.env.BENCH_MEMORY_CAP_S ?? 120) * 1000,
+    memoryCapMs: q ? 15_000 : Number(process.env.BENCH_MEMORY_CAP_S ?? 90) * 1000,
   };
   const outstanding = 40;
   const dir = __dirname;

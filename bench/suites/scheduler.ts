@@ -250,11 +250,11 @@ async function measure(id: FigureId, options: SuiteOptions, count: number, ticks
 }
 
 export async function runScheduler(options: SuiteOptions): Promise<Figure[]> {
-  return [await measure('scheduler', options, options.quick ? 100_000 : 100_000, options.quick ? 30 : 90)];
+  return [await measure('scheduler', options, 100_000, options.quick ? 30 : 60)];
 }
 
 export async function runScheduler1M(options: SuiteOptions): Promise<Figure[]> {
-  return [await measure('scheduler_1m', options, 1_000_000, 15)];
+  return [await measure('scheduler_1m', options, 1_000_000, 5)];
 }
 
 if (require.main === module && process.env.BENCH_SCHEDULE_PLATFORM) servePlatform();

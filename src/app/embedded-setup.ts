@@ -28,6 +28,8 @@ export function evidenceOptionsOf(config: Readonly<Config>): Parameters<typeof l
     layers: [...c.layers],
     ...(c.attack_catalogue ? { attackCatalogue: c.attack_catalogue } : {}),
     maxRuleFileBytes: config.limits.max_rule_file_bytes,
+    // The daemon and `assess --coverage` share it (each save is an atomic rename).
+    ...(c.cache_file ? { cacheFile: c.cache_file } : {}),
   };
 }
 
