@@ -29,6 +29,9 @@ export function watchEvidence(paths: readonly string[], options: WatchOptions): 
   const watcher: FSWatcher = watch([...paths], {
     ignoreInitial: true,
     depth: MAX_DEPTH,
+    // Never watch through a link: a target outside the folder or a loop (`loop -> ..`) is not watched
+    // (the loader still reads links that stay inside; a change behind one shows at the next change or restart).
+    followSymlinks: false,
     // A dotted entry below a configured path (.git, .github, editor swap files) is never read.
     ignored: (path: string) => paths.every((p) => p !== path) && basename(path).startsWith('.'),
   });

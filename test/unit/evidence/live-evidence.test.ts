@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -72,6 +72,18 @@ describe('live evidence: reload on change without a restart', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(live.reloads).toBe(0);
     await live.reload();
+    expect(live.evidence.rules.map((r) => r.id).sort()).toEqual(['a', 'b']);
+  });
+
+  it('watches a folder with symlink loops and links out of it without following them', async () => {
+    mkdirSync(join(dir, 'outside'));
+    symlinkSync('..', join(dir, 'rules', 'win', 'loop'));
+    symlinkSync(join('..', 'outside'), join(dir, 'rules', 'escape'));
+    live = await start();
+    await live.watching;
+    writeFileSync(join(dir, 'outside', 'x.yml'), sigma('x', 't1003'));
+    writeFileSync(join(dir, 'rules', 'win', 'b.yml'), sigma('b', 't1003'));
+    await until(() => live!.reloads >= 1);
     expect(live.evidence.rules.map((r) => r.id).sort()).toEqual(['a', 'b']);
   });
 });
