@@ -3,6 +3,7 @@ import { AssessInputError, runAssess } from '../app/assess';
 import { assessJson, DEFAULT_WIDTH, formatAssessReport } from '../app/assess-report';
 import { addLiveAssessOptions, runLiveAssess, type LiveAssessFlags } from './assess-live'; // live mode (OPERATOR)
 import { evidenceFromRuleSources } from '../app/rule-sources';
+import { baselineDiffOf, baselineJson, formatBaselineDiff, regressionFailureLine, REGRESSION_EXIT_CODE } from '../app/baseline';
 
 /**
  * `assess <bundle.json>`: scores a STIX report offline with the embedded engine and prints the
@@ -61,6 +62,8 @@ interface AssessFlags {
   aggregate?: 'mean' | 'min' | 'max';
   externalUri?: string;
   now?: string;
+  baseline?: string;
+  failOnRegression?: boolean | string;
 }
 
 export function registerAssessCommand(program: Command, io: CliIo = processIo): void {
@@ -92,6 +95,8 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
     .option('--no-rollup', 'do not credit parent techniques with their sub-techniques\' rules')
     .addOption(new Option('--aggregate <how>', 'technique scores → container score').choices(['mean', 'min', 'max']))
     .option('--external-uri <url>', 'link written on the result (external_uri)')
+    .option('--baseline <file>', 'compare with an earlier run: its `assess --json` output or `--out-bundle` result bundle (per-technique diff with causes; docs/history.md)')
+    .option('--fail-on-regression [points]', `with --baseline: exit code ${REGRESSION_EXIT_CODE} when a score dropped by at least this many points (default 10)`)
     .addOption(new Option('--now <iso>', 'run time (reproducible output)').hideHelp())
     .action(async (bundleArg: string | undefined, flags: AssessFlags & LiveAssessFlags) => {
       // ── live mode (OPERATOR) ──
@@ -117,6 +122,7 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
       if (uriProblem) return usage(`--external-uri ${flags.externalUri}: ${uriProblem} (e.g. https://assessor.example.org/runs/42)`);
       const width = flags.width === undefined ? (io.columns ?? DEFAULT_WIDTH) : Number(flags.width);
       if (!Number.isInteger(width) || width < 0) return usage(`--width ${flags.width}: expected a number of columns (0 = no limit)`);
+      if (flags.failOnRegression !== undefined && !flags.baseline) return usage('--fail-on-regression needs --baseline <file> (the --json output or --out-bundle of an earlier assess run)');
       try {
         const run = await runAssess({
           bundleFile,
@@ -138,7 +144,16 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
           ...(now ? { now } : {}),
           rollupSubtechniques: flags.rollup,
         }, flags.rulesFrom ? { loadEvidence: evidenceFromRuleSources(flags.rulesFrom) } : {});
-        io.stdout(flags.json ? `${JSON.stringify(assessJson(run), null, 2)}\n` : formatAssessReport(run, { width, ...(explain ? { explain } : {}) }));
+        const diff = flags.baseline ? await baselineDiffOf(run, flags.baseline, flags.failOnRegression) : undefined;
+        io.stdout(
+          flags.json
+            ? `${JSON.stringify(diff ? { ...(assessJson(run) as object), baseline: baselineJson(diff) } : assessJson(run), null, 2)}\n`
+            : formatAssessReport(run, { width, ...(explain ? { explain } : {}) }) + (diff ? `\n${formatBaselineDiff(diff)}` : ''),
+        );
+        if (diff && flags.failOnRegression !== undefined && diff.changes.regressions.length > 0) {
+          io.stderr(regressionFailureLine(diff));
+          process.exitCode = REGRESSION_EXIT_CODE;
+        }
       } catch (err) {
         if (!(err instanceof AssessInputError)) throw err;
         io.stderr(`error: ${err.message}\n`);

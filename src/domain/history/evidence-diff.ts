@@ -190,18 +190,49 @@ function partCauses(before: TechniqueSnapshot, after: TechniqueSnapshot, id: str
   return out;
 }
 
+/**
+ * When the earlier run kept scores only (a result-bundle baseline), what is weak in the current
+ * evidence is the best explanation there is: disabled or deprecated rules, sources not collected,
+ * controls not blocking, an emulation that was not detected.
+ */
+function currentWeaknesses(t: TechniqueSnapshot): Cause[] {
+  const e = t.evidence;
+  if (!e) return [];
+  const id = t.id;
+  const out: Cause[] = [];
+  for (const r of e.rules) {
+    if (r.state === 'disabled') out.push({ kind: 'rule-disabled', techniqueId: id, subject: r.id, text: `${ruleLabel(r)} is disabled now` });
+    else if (r.state === 'deprecated') out.push({ kind: 'rule-deprecated', techniqueId: id, subject: r.id, text: `${ruleLabel(r)} is deprecated now` });
+  }
+  for (const d of e.dataSources) {
+    if (d.collected === false) out.push({ kind: 'data-source-lost', techniqueId: id, subject: d.id, text: `data source ${d.id} is not collected now` });
+  }
+  for (const c of e.controls) {
+    if (c.mode !== 'block') out.push({ kind: c.mode === 'disabled' ? 'control-disabled' : 'control-audit', techniqueId: id, subject: c.id, text: `control "${c.name}" is ${c.mode === 'disabled' ? 'disabled' : 'in audit mode'} now` });
+  }
+  if (e.emulation && OUTCOME_RANK[e.emulation.outcome] < OUTCOME_RANK.detected) {
+    out.push({ kind: 'emulation-worse', techniqueId: id, subject: 'emulation', text: `latest emulation (${e.emulation.date}) outcome is ${e.emulation.outcome}` });
+  }
+  return out;
+}
+
+const scoresOnly = (t: TechniqueSnapshot): boolean => !t.evidence && t.rules.length === 0 && t.controls.length === 0 && !t.parts;
+
 /** Every evidence difference of one technique between two runs, worse and better. */
 export function diffTechniqueEvidence(before: TechniqueSnapshot, after: TechniqueSnapshot): Cause[] {
   const id = after.id;
+  if (scoresOnly(before)) return [...currentWeaknesses(after), ...backendChange(before, after)];
   const out: Cause[] = [...ruleCauses(before, after, id)];
   if (before.evidence && after.evidence) {
     out.push(...dataSourceCauses(before.evidence, after.evidence, id), ...emulationCauses(before.evidence, after.evidence, id), ...importCauses(before.evidence, after.evidence, id));
   } else {
     out.push(...partCauses(before, after, id));
   }
-  out.push(...controlCauses(before, after, id));
-  if (before.source && after.source && before.source !== after.source) {
-    out.push({ kind: 'backend-changed', techniqueId: id, subject: after.source, text: `scored by ${after.source} (was ${before.source})` });
-  }
+  out.push(...controlCauses(before, after, id), ...backendChange(before, after));
   return out;
+}
+
+function backendChange(before: TechniqueSnapshot, after: TechniqueSnapshot): Cause[] {
+  if (!before.source || !after.source || before.source === after.source) return [];
+  return [{ kind: 'backend-changed', techniqueId: after.id, subject: after.source, text: `scored by ${after.source} (was ${before.source})` }];
 }
