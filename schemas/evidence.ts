@@ -70,6 +70,8 @@ export const ElasticRuleSchema = z.object({
     severity: z.string().optional(),
     index: stringList.optional(),
     note: z.string().optional(),
+    query: z.string().optional(),
+    building_block_type: z.string().optional(),
     tags: stringList.optional(),
     threat: z
       .array(
@@ -100,6 +102,7 @@ export const SplunkDetectionSchema = z.object({
       mitre_attack_id: z.array(looseString).nullish(),
       risk_score: z.number().optional(),
       observable: z.array(z.unknown()).nullish(),
+      asset_type: looseString.optional(),
     })
     .loose()
     .optional(),
@@ -215,6 +218,8 @@ export const ControlEntrySchema = z.object({
     )
     .default([]),
   validated: IsoDateSchema.optional(),
+  /** Platforms the control protects (windows, linux, macos…); absent: every platform. */
+  platforms: z.array(looseString).optional(),
 });
 export type ControlEntry = z.infer<typeof ControlEntrySchema>;
 

@@ -3,6 +3,7 @@ import { normaliseTechniqueId } from '../../domain/coverage/attack-ids';
 import type { DetectionRule, RuleMaturity } from '../../domain/evidence/evidence-types';
 import { fail, parseToml, unique, zodReason, type Loaded } from './parse-text';
 import { isUnderDeprecatedFolder, severityFrom } from './rule-common';
+import { elasticPlatforms } from './rule-platforms';
 
 /**
  * elastic/detection-rules TOML. Techniques come from `[[rule.threat]]` entries whose framework is
@@ -47,6 +48,7 @@ export function elasticRuleFromDocument(doc: unknown, path: string): Loaded<Dete
   const maturity: RuleMaturity = isUnderDeprecatedFolder(path) ? 'deprecated' : (maturityText && MATURITY[maturityText]) || 'experimental';
   const severity = severityFrom(data.rule.severity);
   const riskScore = data.rule.risk_score;
+  const platforms = elasticPlatforms(data.rule);
   return {
     ok: true,
     value: {
@@ -61,6 +63,9 @@ export function elasticRuleFromDocument(doc: unknown, path: string): Loaded<Dete
       ...(riskScore !== undefined ? { riskScore } : {}),
       dataSources: elasticDataSources(data),
       hasEnrichment: (data.rule.note?.trim() ?? '') !== '' || riskScore !== undefined,
+      ...(platforms.length > 0 ? { platforms } : {}),
+      // Building blocks feed other rules and raise no alert of their own (docs/scoring.md).
+      ...(data.rule.building_block_type ? { buildingBlock: true } : {}),
     },
   };
 }

@@ -8,6 +8,7 @@ import {
   ValidationFileSchema,
 } from '../../../schemas/evidence';
 import type { DataSourceEntry, LoadIssue, PreventionControl, ValidationResult } from '../../domain/evidence/evidence-types';
+import { normalisePlatforms } from '../../domain/coverage/platforms';
 import { isRecord, parseYaml, zodReason } from './parse-text';
 
 /**
@@ -68,7 +69,7 @@ function loadEntries<S extends z.ZodType, T>(
   return { items, issues };
 }
 
-/** controls.yml: `controls: [{id, name, mode, techniques, mitigations, validated?}]`. */
+/** controls.yml: `controls: [{id, name, mode, techniques, mitigations, validated?, platforms?}]`. */
 export function loadControls(text: string, path: string): InventoryResult<PreventionControl> {
   return loadEntries(text, path, ControlsFileSchema, 'controls', ControlEntrySchema, (c) => ({
     id: c.id,
@@ -77,6 +78,7 @@ export function loadControls(text: string, path: string): InventoryResult<Preven
     techniques: [...new Set(c.techniques)],
     mitigations: [...new Set(c.mitigations)],
     ...(c.validated ? { validated: c.validated } : {}),
+    ...(c.platforms?.length ? { platforms: normalisePlatforms(c.platforms) } : {}),
   }), (c) => c.id);
 }
 

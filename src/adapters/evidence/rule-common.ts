@@ -1,4 +1,4 @@
-import type { Severity } from '../../domain/evidence/evidence-types';
+import type { DetectionRule, Severity } from '../../domain/evidence/evidence-types';
 
 /** Helpers the three rule loaders share. */
 
@@ -16,4 +16,14 @@ export const atLeast = (severity: Severity | undefined, floor: Severity): boolea
 /** A path inside a `deprecated/` (or `_deprecated/`) folder: upstream repositories park retired rules there. */
 export function isUnderDeprecatedFolder(path: string): boolean {
   return path.split(/[\\/]/).some((part) => /^_?deprecated$/i.test(part));
+}
+
+/**
+ * Rules of a file that sits under a `deprecated/` folder anywhere on its real path, not only below the
+ * configured root: `--rules …/sigma/deprecated` gives root-relative paths without the folder name.
+ */
+export function retiredByLocation<T extends { maturity: DetectionRule['maturity'] }>(rules: T | T[], absolutePath: string): T | T[] {
+  if (!isUnderDeprecatedFolder(absolutePath)) return rules;
+  const retire = (r: T): T => (r.maturity === 'deprecated' ? r : { ...r, maturity: 'deprecated' });
+  return Array.isArray(rules) ? rules.map(retire) : retire(rules);
 }

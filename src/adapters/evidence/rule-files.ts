@@ -4,6 +4,7 @@ import { elasticRuleFromDocument } from './elastic-loader';
 import type { CacheEntry, InventoryCache } from './inventory-cache';
 import { fail, isRecord, parseToml, parseYaml, type Loaded } from './parse-text';
 import { readFiles } from './reader-thread';
+import { retiredByLocation } from './rule-common';
 import { DEFAULT_MAX_RULE_FILE_BYTES, textOf, walkRoot, type FileRead, type FoundFile } from './safe-files';
 import { sigmaRuleFromDocument } from './sigma-loader';
 import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loader';
@@ -86,7 +87,7 @@ function parseRead(file: FoundFile, read: FileRead): Loaded<FileRules> {
     return fail(file.display, `unexpected error: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}`);
   }
   // Rules keep the root-relative path; issues name the file as the operator configured it.
-  return loaded.ok ? loaded : fail(file.display, loaded.issue.reason);
+  return loaded.ok ? { ok: true, value: retiredByLocation(loaded.value, file.absolute) } : fail(file.display, loaded.issue.reason);
 }
 
 /**

@@ -3,6 +3,7 @@ import { normaliseTechniqueId } from '../../domain/coverage/attack-ids';
 import type { DetectionRule, RuleMaturity } from '../../domain/evidence/evidence-types';
 import { fail, parseYaml, unique, zodReason, type Loaded } from './parse-text';
 import { isUnderDeprecatedFolder, severityFrom } from './rule-common';
+import { sentinelPlatforms } from './rule-platforms';
 
 /**
  * Azure-Sentinel analytic rule templates (YAML). Techniques come from `relevantTechniques`; data
@@ -46,6 +47,7 @@ export function sentinelRuleFromDocument(doc: unknown, path: string): Loaded<Det
   // No status: published but not declared GA, so the middle rung.
   const maturity: RuleMaturity = deprecated ? 'deprecated' : (status && MATURITY[status]) || 'test';
   const severity = severityFrom(rule.severity ?? undefined);
+  const platforms = sentinelPlatforms((rule.requiredDataConnectors ?? []).map((c) => c.connectorId ?? '').filter(Boolean));
   return {
     ok: true,
     value: {
@@ -60,6 +62,7 @@ export function sentinelRuleFromDocument(doc: unknown, path: string): Loaded<Det
       dataSources: sentinelDataSources(rule.requiredDataConnectors),
       // Entity mappings and custom details are what a Sentinel incident gives the triager.
       hasEnrichment: (rule.entityMappings?.length ?? 0) > 0 || Object.keys(rule.customDetails ?? {}).length > 0,
+      ...(platforms.length > 0 ? { platforms } : {}),
     },
   };
 }

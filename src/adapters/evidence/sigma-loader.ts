@@ -3,6 +3,7 @@ import { normaliseTechniqueId } from '../../domain/coverage/attack-ids';
 import type { DetectionRule, RuleMaturity, Severity } from '../../domain/evidence/evidence-types';
 import { fail, parseYaml, unique, zodReason, type Loaded } from './parse-text';
 import { atLeast, isUnderDeprecatedFolder, severityFrom } from './rule-common';
+import { sigmaPlatforms } from './rule-platforms';
 
 /**
  * SigmaHQ rules. Techniques come from `attack.tNNNN[.NNN]` tags (any case); tactic, group, software,
@@ -58,6 +59,7 @@ export function sigmaRuleFromDocument(doc: unknown, path: string): Loaded<Detect
   const status = rule.status?.trim().toLowerCase();
   const maturity: RuleMaturity = isUnderDeprecatedFolder(path) ? 'deprecated' : (status && MATURITY[status]) || 'experimental';
   const severity = severityFrom(rule.level);
+  const platforms = sigmaPlatforms(rule.logsource);
   return {
     ok: true,
     value: {
@@ -71,6 +73,7 @@ export function sigmaRuleFromDocument(doc: unknown, path: string): Loaded<Detect
       ...(severity ? { severity } : {}),
       dataSources: sigmaDataSources(rule.logsource),
       hasEnrichment: hasTriageContext(rule, severity),
+      ...(platforms.length > 0 ? { platforms } : {}),
     },
   };
 }

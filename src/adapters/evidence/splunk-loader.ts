@@ -3,6 +3,7 @@ import { normaliseTechniqueId } from '../../domain/coverage/attack-ids';
 import type { DetectionRule, RuleMaturity } from '../../domain/evidence/evidence-types';
 import { fail, isRecord, parseYaml, unique, zodReason, type Loaded } from './parse-text';
 import { isUnderDeprecatedFolder } from './rule-common';
+import { splunkPlatforms } from './rule-platforms';
 
 /**
  * splunk/security_content detections. Techniques come from `tags.mitre_attack_id`; a detection
@@ -47,6 +48,8 @@ export function splunkRuleFromDocument(doc: unknown, path: string): Loaded<Detec
   const riskScore = splunkRiskScore(detection);
   const observables = detection.tags?.observable ?? [];
   const drilldowns = detection.drilldown_searches ?? [];
+  const dataSources = unique((detection.data_source ?? []).map((s) => s.trim().toLowerCase()).filter((s) => s !== ''));
+  const platforms = splunkPlatforms(dataSources, detection.tags?.asset_type);
   return {
     ok: true,
     value: {
@@ -58,8 +61,9 @@ export function splunkRuleFromDocument(doc: unknown, path: string): Loaded<Detec
       maturity,
       enabled: true,
       ...(riskScore !== undefined ? { riskScore } : {}),
-      dataSources: unique((detection.data_source ?? []).map((s) => s.trim().toLowerCase()).filter((s) => s !== '')),
+      dataSources,
       hasEnrichment: riskScore !== undefined || observables.length > 0 || drilldowns.length > 0,
+      ...(platforms.length > 0 ? { platforms } : {}),
     },
   };
 }

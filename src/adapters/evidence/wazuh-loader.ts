@@ -4,6 +4,7 @@ import { normaliseTechniqueId } from '../../domain/coverage/attack-ids';
 import type { DetectionRule, Severity } from '../../domain/evidence/evidence-types';
 import { fail, isRecord, unique, zodReason, type Loaded } from './parse-text';
 import { isUnderDeprecatedFolder } from './rule-common';
+import { wazuhPlatforms } from './rule-platforms';
 
 /**
  * Wazuh ruleset XML (ruleset/rules/*.xml, etc/rules/local_rules.xml). One file holds many rules, so it
@@ -67,6 +68,7 @@ function ruleOf(element: WazuhRuleElement, fileGroups: string[], path: string): 
   if (techniques.length === 0) return undefined;
   const level = element['@_level'];
   const description = textOf(element.description);
+  const platforms = wazuhPlatforms(fileGroups);
   return {
     id: `wazuh:${element['@_id']}`,
     title: description || `Wazuh rule ${element['@_id']}`,
@@ -79,6 +81,7 @@ function ruleOf(element: WazuhRuleElement, fileGroups: string[], path: string): 
     severity: wazuhSeverity(level),
     dataSources: fileGroups,
     hasEnrichment: (element.info?.length ?? 0) > 0,
+    ...(platforms.length > 0 ? { platforms } : {}),
   };
 }
 

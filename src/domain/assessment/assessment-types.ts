@@ -15,6 +15,11 @@ export interface TechniqueAssessment {
   stixId?: string;
   name?: string;
   tested: boolean;
+  /**
+   * Set when none of the coverage's platforms is one the technique runs on (ATT&CK `x_mitre_platforms`):
+   * `tested` is false and nothing is scored, which is not the same as a 0.
+   */
+  notApplicable?: boolean;
   /** Integer 0-100 when measured. */
   detection?: number;
   prevention?: number;
@@ -35,14 +40,28 @@ export interface TechniqueAssessment {
    * history, `assess --baseline`). The embedded engine fills it; other backends leave it out.
    */
   evidence?: TechniqueEvidence;
+  /**
+   * Optional: the scores on each of the coverage's platforms the technique applies to, when there are
+   * several (the technique's scores are the weakest platform's; docs/scoring.md).
+   */
+  platforms?: PlatformScore[];
+}
+
+/** A technique's scores on one platform. */
+export interface PlatformScore {
+  platform: string;
+  detection?: number;
+  prevention?: number;
+  /** Usable rules that run on this platform. */
+  rules: number;
 }
 
 /** One rule credited to a technique (tagged with it, or rolled up from a sub-technique), counted or not. */
 export interface EvidenceRule {
   id: string;
   title: string;
-  /** `counted`: enabled, not deprecated and not failing, so it scores. */
-  state: 'counted' | 'disabled' | 'deprecated' | 'failing';
+  /** `counted`: enabled, not deprecated and not failing, so it scores. A building block supports rules but raises no alert. */
+  state: 'counted' | 'disabled' | 'deprecated' | 'failing' | 'building-block';
   maturity: RuleMaturity;
   /** Data source feeding the rule (its most specific matched key) and whether it is collected (absent: unknown). */
   source?: string;
@@ -61,7 +80,10 @@ export interface TechniqueEvidence {
   imported?: Array<{ origin: string; detection?: number; visibility?: number }>;
 }
 
-/** A technique worth closing first: priority = prevalence × impact × feasibility (0-10 each). */
+/**
+ * A technique worth closing first: priority = prevalence × impact × feasibility (0-10 each) × exposure
+ * (0-1, what neither detection nor prevention covers); docs/scoring.md §7.
+ */
 export interface Gap {
   techniqueId: string;
   name?: string;
@@ -69,10 +91,22 @@ export interface Gap {
   prevalence: number;
   impact: number;
   feasibility: number;
+  /** 0-1: (1 − detection/100) × (1 − prevention/100), an unmeasured type counting as uncovered. */
+  exposure?: number;
   detection?: number;
   prevention?: number;
   /** Data sources that would close the gap (from the ATT&CK catalogue or the rules). */
   missingDataSources: string[];
+  /** The type to work on (the one under the threshold; the cheaper to close when both are). */
+  dimension?: 'detection' | 'prevention';
+  /** What would close it, in a sentence ("enable rule …", "collect …", "add a prevention control …"). */
+  action?: string;
+  /** Where the prevalence came from ("OpenCTI: 12 intrusion sets, 3 campaigns, 40 reports", "shipped table"…). */
+  prevalenceSource?: string;
+  /** The coverage's platforms on which the gap is (the weakest), when the coverage names platforms. */
+  platforms?: string[];
+  /** A parent technique whose gap this one stands for (parent and sub-technique are listed once). */
+  covers?: string[];
 }
 
 export interface AssessmentResult {
@@ -87,6 +121,8 @@ export interface AssessmentResult {
   gaps: Gap[];
   /** Non-fatal notes: unmatched patterns, unknown techniques, skipped evidence. */
   warnings: string[];
+  /** The ATT&CK catalogue version the techniques were judged against, when one was loaded. */
+  attackVersion?: string;
   /**
    * Optional: when several backends contributed (src/domain/assessment/combine.ts), one entry per
    * backend with its run time, link and how many techniques it scored. Absent for a single backend.

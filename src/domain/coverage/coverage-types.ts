@@ -35,6 +35,8 @@ export interface TechniqueRef {
   tactics?: string[];
   /** `x_mitre_data_sources` of the pattern, when the bundle carries them (used to name missing data sources). */
   dataSources?: string[];
+  /** `x_mitre_platforms` of the pattern, when the bundle carries them (used without a catalogue). */
+  platforms?: string[];
 }
 
 /** An attack pattern we could not map to an ATT&CK id: reported, never scored. */

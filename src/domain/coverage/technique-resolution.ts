@@ -122,6 +122,8 @@ function toTechniques(patternIds: string[], byId: Map<string, StixObject>): { te
     if (tactics.length > 0) ref.tactics = tactics;
     const dataSources = strList(pattern.x_mitre_data_sources);
     if (dataSources) ref.dataSources = dataSources;
+    const platforms = strList(pattern.x_mitre_platforms);
+    if (platforms) ref.platforms = platforms;
     techniques.push(ref);
   }
   return { techniques, unmatched };

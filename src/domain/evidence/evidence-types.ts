@@ -33,6 +33,17 @@ export interface DetectionRule {
   /** The rule carries triage context: risk score, investigation guide/note, false-positive notes, observables. */
   hasEnrichment: boolean;
   /**
+   * Platforms the rule runs on (src/domain/coverage/platforms.ts vocabulary), read from what it queries
+   * (Sigma logsource.product, Elastic OS tags / index patterns, Splunk data sources…). Absent or empty:
+   * not tied to a platform (a proxy or firewall rule), it counts for every platform.
+   */
+  platforms?: string[];
+  /**
+   * An Elastic building-block rule: it writes signals other rules correlate, never an alert of its own.
+   * It supports a detection (named in the `why`) but does not count as one.
+   */
+  buildingBlock?: boolean;
+  /**
    * Set when the SIEM reports the rule's last execution as failed (live sources only): such a rule does
    * not count, whatever its enabled state. `since`: ISO date of the first failed run seen in a row.
    */
@@ -74,6 +85,8 @@ export interface PreventionControl {
   mitigations: string[];
   /** ISO date of the last successful validation of the control, if any. */
   validated?: string;
+  /** Platforms the control protects; absent or empty: every platform. */
+  platforms?: string[];
 }
 
 /** VECTR-style outcome of an emulation run. */

@@ -20,6 +20,8 @@ export interface PriorityOverrides {
 
 export interface PriorityTables {
   prevalence: Record<string, number>;
+  /** The prevalence entries the operator set (priorities file): they win over any intelligence. */
+  prevalenceOverrides: Record<string, number>;
   tacticImpact: Record<string, number>;
   techniqueImpact: Record<string, number>;
   defaultPrevalence: number;
@@ -65,6 +67,9 @@ export const DEFAULT_TACTIC_IMPACT: Record<string, number> = {
   'command-and-control': 7,
   persistence: 6,
   'defense-evasion': 6,
+  // ATT&CK v19 split Defense Evasion into these two.
+  stealth: 6,
+  'defense-impairment': 6,
   collection: 5,
   discovery: 3,
   reconnaissance: 2,
@@ -81,6 +86,7 @@ const lowerKeys = (r: Record<string, number> = {}): Record<string, number> =>
 export function priorityTables(overrides: PriorityOverrides = {}): PriorityTables {
   return {
     prevalence: { ...DEFAULT_PREVALENCE, ...upperKeys(overrides.prevalence) },
+    prevalenceOverrides: upperKeys(overrides.prevalence),
     tacticImpact: { ...DEFAULT_TACTIC_IMPACT, ...lowerKeys(overrides.tacticImpact) },
     techniqueImpact: upperKeys(overrides.techniqueImpact),
     defaultPrevalence: clamp10(overrides.defaultPrevalence ?? 5),
@@ -98,4 +104,32 @@ export function impactOf(techniqueId: string, tactics: string[], tables: Priorit
   if (own !== undefined) return own;
   const byTactic = tactics.map((t) => tables.tacticImpact[t.toLowerCase()]).filter((v): v is number => v !== undefined);
   return byTactic.length > 0 ? Math.max(...byTactic) : tables.defaultImpact;
+}
+
+/** A technique's prevalence and where it came from (the explanation names the source of every rank). */
+export interface RankedPrevalence {
+  value: number;
+  source: string;
+}
+
+/**
+ * Prevalence in this order: the operator's own entry (priorities file); the intelligence table
+ * (OpenCTI or a bundle), read under the technique's id or any of its ids in other ATT&CK versions —
+ * a technique it does not list is used by none of its adversaries (1); the shipped table; the default.
+ */
+export function rankedPrevalence(
+  techniqueId: string,
+  tables: PriorityTables,
+  intelligence?: { values: Record<string, number>; describe: (id: string) => string },
+  equivalents: string[] = [],
+): RankedPrevalence {
+  const own = tables.prevalenceOverrides[techniqueId] ?? tables.prevalenceOverrides[parentOf(techniqueId)];
+  if (own !== undefined) return { value: own, source: 'your priorities file' };
+  if (intelligence) {
+    const ids = [techniqueId, ...equivalents];
+    const found = ids.filter((id) => intelligence.values[id] !== undefined).sort((a, b) => intelligence.values[b] - intelligence.values[a])[0];
+    return found ? { value: intelligence.values[found], source: intelligence.describe(found) } : { value: 1, source: intelligence.describe(techniqueId) };
+  }
+  const shipped = tables.prevalence[techniqueId] ?? tables.prevalence[parentOf(techniqueId)];
+  return shipped !== undefined ? { value: shipped, source: 'shipped table' } : { value: tables.defaultPrevalence, source: 'default (not in the shipped table)' };
 }

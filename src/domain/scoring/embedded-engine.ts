@@ -4,8 +4,10 @@ import type { CoverageRequest } from '../coverage/coverage-types';
 import type { EvidenceSet } from '../evidence/evidence-types';
 import type { GapCandidate } from '../gaps/gap-list';
 import { rankGaps } from '../gaps/gap-list';
-import { priorityTables, type PriorityOverrides } from '../gaps/gap-priorities';
-import { buildEvidenceIndex } from './evidence-index';
+import { priorityTables, rankedPrevalence, type PriorityOverrides, type PriorityTables, type RankedPrevalence } from '../gaps/gap-priorities';
+import { describeUsers, MIN_USES, type PrevalenceTable } from '../gaps/prevalence';
+import { normalisePlatforms } from '../coverage/platforms';
+import { buildEvidenceIndex, type EvidenceIndex } from './evidence-index';
 import { assessTechnique } from './technique-scoring';
 
 /**
@@ -23,6 +25,25 @@ export interface EngineOptions {
   priorities?: PriorityOverrides;
   /** Link written on the result (the daemon's external_uri). */
   externalUri?: string;
+  /**
+   * Gap prevalence from intelligence (OpenCTI or a STIX bundle; src/domain/gaps/prevalence.ts), asked
+   * for at each assessment so a refreshed table takes effect at once. Absent, or with fewer than
+   * MIN_USES uses: the shipped table.
+   */
+  prevalence?: () => PrevalenceTable | undefined;
+}
+
+/** Prevalence of a gap and what it came from (operator entry > intelligence > shipped table). */
+function prevalenceLookup(table: PrevalenceTable | undefined, tables: PriorityTables, index: EvidenceIndex): (id: string) => RankedPrevalence {
+  if (!table || table.uses < MIN_USES) {
+    const why = table ? ` (${table.label} states only ${table.uses} technique uses)` : '';
+    return (id) => {
+      const ranked = rankedPrevalence(id, tables);
+      return why && ranked.source !== 'your priorities file' ? { ...ranked, source: `${ranked.source}${why}` } : ranked;
+    };
+  }
+  const intelligence = { values: table.values, describe: (id: string) => `${table.label}: ${describeUsers(table.users[id])}` };
+  return (id) => rankedPrevalence(id, tables, intelligence, index.crosswalk.equivalents(id).map((e) => e.id));
 }
 
 export interface EmbeddedAssessor extends Assessor {
@@ -43,8 +64,9 @@ export function createEmbeddedAssessor(evidence: EvidenceSet, options: EngineOpt
     const techniques: TechniqueAssessment[] = [];
     const candidates: GapCandidate[] = [];
     const warnings: string[] = [];
+    const platforms = normalisePlatforms(request.platformsAffinity);
     for (const ref of request.techniques) {
-      const outcome = assessTechnique(index, ref, rollup);
+      const outcome = assessTechnique(index, ref, { rollup, platforms });
       techniques.push(outcome.assessment);
       if (outcome.candidate) candidates.push(outcome.candidate);
       warnings.push(...outcome.warnings);
@@ -55,9 +77,10 @@ export function createEmbeddedAssessor(evidence: EvidenceSet, options: EngineOpt
       runAt: ctx.now.toISOString(),
       techniques,
       overall: overallOf(techniques, aggregate),
-      gaps: rankGaps(candidates, tables),
+      gaps: rankGaps(candidates, tables, { prevalence: prevalenceLookup(options.prevalence?.(), tables, index) }),
       warnings,
     };
+    if (evidence.catalogue?.version) result.attackVersion = evidence.catalogue.version;
     if (options.externalUri) {
       result.externalUri = options.externalUri;
       for (const t of techniques) t.externalUri = options.externalUri;

@@ -1,4 +1,5 @@
 import { isSubTechnique, normaliseTechniqueId, parentOf } from '../coverage/attack-ids';
+import { buildAttackCrosswalk, type AttackCrosswalk } from '../coverage/attack-versions';
 import type {
   CatalogueTechnique,
   DataSourceEntry,
@@ -22,6 +23,11 @@ export interface IndexedRule {
   strength: number;
   /** Whether the inventory says the rule's data reaches the SIEM (computed once). */
   feed: RuleFeed;
+  /**
+   * Usable and not known to be starved: every data source the inventory lists for it is marked not
+   * collected → it cannot fire, so it adds no rule quality or enrichment (docs/scoring.md §2).
+   */
+  fires: boolean;
 }
 
 /**
@@ -51,7 +57,7 @@ export interface SourceStatus {
 
 export interface EvidenceIndex {
   evidence: EvidenceSet;
-  /** Rules tagged with the technique itself. */
+  /** Rules tagged with the technique itself, or with the same technique's id in another ATT&CK version. */
   rulesFor(techniqueId: string): IndexedRule[];
   /** Rules tagged with any sub-technique of a parent technique. */
   subRulesFor(parentId: string): IndexedRule[];
@@ -69,8 +75,10 @@ export interface EvidenceIndex {
   readonly hasDetectionEvidence: boolean;
   /** Prevention can be judged for every technique (a control inventory was loaded). */
   readonly hasControls: boolean;
-  /** Index-time notes (e.g. mitigation mappings ignored without a catalogue). */
+  /** Index-time notes (e.g. mitigation mappings ignored without a catalogue, ids of other ATT&CK versions). */
   readonly notes: string[];
+  /** Ids across ATT&CK versions (catalogue revocations + the v18↔v19 table). */
+  readonly crosswalk: AttackCrosswalk;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -120,12 +128,33 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
     return { declared: true, known: true, fed: collected.length > 0, primary: (collected[0] ?? matched[0]).key, missing: collected.length > 0 ? [] : missing };
   }
 
+  const crosswalk = buildAttackCrosswalk(evidence.catalogue);
+  /** The ids and their equivalents in other ATT&CK versions: evidence for either counts for both. */
+  const withEquivalents = (ids: string[]): Set<string> => {
+    const out = new Set<string>();
+    for (const id of ids) {
+      out.add(id);
+      for (const other of crosswalk.equivalents(id)) out.add(other.id);
+    }
+    return out;
+  };
   const rules = new Map<string, IndexedRule[]>();
   const subRules = new Map<string, IndexedRule[]>();
+  // Tags of other ATT&CK versions, for one note each: id → rules carrying it.
+  const translated = new Map<string, number>();
+  const unknownTags = new Map<string, number>();
   for (const rule of evidence.rules) {
-    const indexed: IndexedRule = { rule, usable: isUsable(rule), strength: ruleStrength(rule), feed: feedOf(rule) };
+    const usable = isUsable(rule);
+    const feed = feedOf(rule);
+    const indexed: IndexedRule = { rule, usable, strength: ruleStrength(rule), feed, fires: usable && (!evidence.hasDataSourceInventory || !feed.known || feed.fed) };
+    const ids = techniqueKeys(rule.techniques);
+    for (const id of ids) {
+      if (!evidence.catalogue || crosswalk.known(id)) continue;
+      const bucket = crosswalk.placed(id) ? translated : unknownTags;
+      bucket.set(id, (bucket.get(id) ?? 0) + 1);
+    }
     const parentsSeen = new Set<string>();
-    for (const id of techniqueKeys(rule.techniques)) {
+    for (const id of withEquivalents(ids)) {
       push(rules, id, indexed);
       if (isSubTechnique(id) && !parentsSeen.has(parentOf(id))) {
         parentsSeen.add(parentOf(id));
@@ -139,8 +168,10 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
   for (const score of evidence.imported) {
     const id = normaliseTechniqueId(score.techniqueId);
     if (!id) continue;
-    push(imported, id, score);
-    if (isSubTechnique(id)) push(subImported, parentOf(id), score);
+    for (const key of withEquivalents([id])) {
+      push(imported, key, score);
+      if (isSubTechnique(key)) push(subImported, parentOf(key), score);
+    }
   }
 
   const validation = new Map<string, ValidationResult[]>();
@@ -148,17 +179,28 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
   for (const result of evidence.validation) {
     const id = normaliseTechniqueId(result.techniqueId);
     if (!id) continue;
-    push(validation, id, result);
-    if (isSubTechnique(id)) push(subValidation, parentOf(id), result);
+    for (const key of withEquivalents([id])) {
+      push(validation, key, result);
+      if (isSubTechnique(key)) push(subValidation, parentOf(key), result);
+    }
   }
   for (const list of [...validation.values(), ...subValidation.values()]) list.sort(byDateDesc);
 
   const notes: string[] = [];
   const catalogue = evidence.catalogue;
+  const attack = `ATT&CK ${catalogue?.version ?? ''}`.trim();
+  if (translated.size > 0) {
+    const listed = [...translated].sort().map(([id, n]) => `${id} → ${crosswalk.placed(id)?.id} (${n} rule${n === 1 ? '' : 's'})`);
+    notes.push(`rules tagged with ids ${attack} does not use are credited under the id it does: ${listed.join(', ')}`);
+  }
+  if (unknownTags.size > 0) {
+    const listed = [...unknownTags].sort().map(([id, n]) => `${id} (${n} rule${n === 1 ? '' : 's'})`);
+    notes.push(`rules tagged with ids unknown to ${attack} and to the v18↔v19 table count only for those exact ids: ${listed.join(', ')}`);
+  }
   const directControls = new Map<string, PreventionControl[]>();
   const mitigationControls = new Map<string, PreventionControl[]>();
   for (const control of evidence.controls) {
-    for (const id of techniqueKeys(control.techniques)) push(directControls, id, control);
+    for (const id of withEquivalents(techniqueKeys(control.techniques))) push(directControls, id, control);
     for (const m of control.mitigations) push(mitigationControls, m.trim().toUpperCase(), control);
     if (!catalogue && control.mitigations.length > 0) {
       notes.push(`control ${control.id} lists mitigations (${control.mitigations.join(', ')}) but no ATT&CK catalogue is loaded: only its techniques count`);
@@ -198,5 +240,6 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
     hasDetectionEvidence: evidence.rules.length > 0 || evidence.imported.length > 0 || evidence.validation.length > 0,
     hasControls: evidence.controls.length > 0,
     notes,
+    crosswalk,
   };
 }

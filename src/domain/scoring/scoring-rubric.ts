@@ -35,8 +35,11 @@ export const EMULATION_PREVENTED = 100;
 /** A technique with detection or prevention below this is a gap. */
 export const GAP_THRESHOLD = 50;
 
-/** A rule that counts: enabled, not deprecated, and not failing on its last execution (live sources). */
-export const isUsable = (rule: DetectionRule): boolean => rule.enabled && rule.maturity !== 'deprecated' && !rule.failing;
+/**
+ * A rule that counts: enabled, not deprecated, not failing on its last execution (live sources), and an
+ * alert of its own (an Elastic building block only feeds other rules).
+ */
+export const isUsable = (rule: DetectionRule): boolean => rule.enabled && rule.maturity !== 'deprecated' && !rule.failing && !rule.buildingBlock;
 
 /** Severity, or one derived from a 0-100 risk score when the format gives only that (Elastic/Splunk bands). */
 export function severityOf(rule: DetectionRule): Severity | undefined {

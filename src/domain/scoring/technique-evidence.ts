@@ -23,7 +23,7 @@ function ruleRecord(r: IndexedRule, inventory: boolean): EvidenceRule {
   const out: EvidenceRule = {
     id: r.rule.id,
     title: r.rule.title,
-    state: r.usable ? 'counted' : !r.rule.enabled ? 'disabled' : r.rule.failing ? 'failing' : 'deprecated',
+    state: r.usable ? 'counted' : !r.rule.enabled ? 'disabled' : r.rule.failing ? 'failing' : r.rule.buildingBlock && r.rule.maturity !== 'deprecated' ? 'building-block' : 'deprecated',
     maturity: r.rule.maturity,
   };
   if (r.feed.primary) out.source = r.feed.primary;

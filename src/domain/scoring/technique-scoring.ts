@@ -1,7 +1,9 @@
-import type { DetectionParts, TechniqueAssessment } from '../assessment/assessment-types';
+import type { DetectionParts, PlatformScore, TechniqueAssessment } from '../assessment/assessment-types';
 import { isSubTechnique } from '../coverage/attack-ids';
+import { ATTACK_V19_NAMES } from '../coverage/attack-versions';
 import type { TechniqueRef } from '../coverage/coverage-types';
-import type { ImportedTechniqueScore, ValidationResult } from '../evidence/evidence-types';
+import { normalisePlatforms, runsOn } from '../coverage/platforms';
+import type { CatalogueTechnique, ImportedTechniqueScore, ValidationResult } from '../evidence/evidence-types';
 import type { GapCandidate } from '../gaps/gap-list';
 import type { EvidenceIndex, IndexedRule } from './evidence-index';
 import {
@@ -26,9 +28,16 @@ export interface TechniqueOutcome {
   warnings: string[];
 }
 
+export interface ScoringOptions {
+  rollup: boolean;
+  /** The coverage's platforms, normalised (src/domain/coverage/platforms.ts); empty: no platform named. */
+  platforms: string[];
+}
+
 const SOURCE = 'embedded';
 const quote = (rule: IndexedRule): string => `"${rule.rule.title}" (${rule.rule.format}, ${rule.rule.maturity}${severityOf(rule.rule) ? `, ${severityOf(rule.rule)}` : ''})`;
 const importLabel = (s: ImportedTechniqueScore): string => `${s.source === 'dettect' ? 'DeTT&CT' : 'Navigator'} ${s.origin}`;
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function creditedRules(index: EvidenceIndex, id: string, rollup: boolean): IndexedRule[] {
   const exact = index.rulesFor(id);
@@ -51,12 +60,20 @@ function strongest(rules: IndexedRule[]): IndexedRule | undefined {
   return best;
 }
 
+/** How a rule credited to `id` is tagged, when not with `id` itself (a sub-technique, another ATT&CK version). */
+function tagNote(rule: IndexedRule, id: string): string {
+  const tags = rule.rule.techniques.map((t) => t.toUpperCase());
+  if (tags.includes(id)) return '';
+  if (tags.some((t) => t.startsWith(`${id}.`))) return ' (sub-technique rule, rolled up)';
+  return ` (tagged ${tags.join(', ')}: the same technique in another ATT&CK version)`;
+}
+
 /**
  * Data sources the technique's detections rely on: the rules' own (one per rule, its most specific
  * matched key), else the ATT&CK data components, else the pattern's `x_mitre_data_sources`; with
  * those not collected and the collected share (undefined when the inventory cannot tell).
  */
-function sourcesOf(index: EvidenceIndex, ref: TechniqueRef, rules: IndexedRule[]): { needed: string[]; missing: string[]; share?: number } {
+function sourcesOf(index: EvidenceIndex, ref: TechniqueRef, entry: CatalogueTechnique | undefined, rules: IndexedRule[]): { needed: string[]; missing: string[]; share?: number } {
   const sorted = (list: string[]): string[] => [...new Set(list)].sort();
   const declared = rules.filter((r) => r.feed.declared);
   const inventory = index.evidence.hasDataSourceInventory;
@@ -68,27 +85,55 @@ function sourcesOf(index: EvidenceIndex, ref: TechniqueRef, rules: IndexedRule[]
       ...(inventory ? { share: fed / declared.length } : {}),
     };
   }
-  const components = sorted((index.catalogueEntry(ref.techniqueId)?.dataComponents ?? ref.dataSources ?? []).map((c) => c.trim()).filter(Boolean));
+  const components = sorted((entry?.dataComponents ?? ref.dataSources ?? []).map((c) => c.trim()).filter(Boolean));
   if (!inventory || components.length === 0) return { needed: components, missing: components };
   const missing = components.filter((c) => index.componentStatus(c)?.collected !== true);
   return { needed: components, missing, share: (components.length - missing.length) / components.length };
 }
 
-function detectionOf(index: EvidenceIndex, ref: TechniqueRef, rollup: boolean, why: string[]): { parts: DetectionParts; usable: IndexedRule[]; dormant: IndexedRule[] } {
-  const id = ref.techniqueId;
-  const credited = creditedRules(index, id, rollup);
+/** Detection on one platform (undefined: every rule, whatever it runs on). */
+interface DetectionView {
+  platform?: string;
+  parts: DetectionParts;
+  score: number;
+  /** Credited rules that run on the platform (usable or not). */
+  credited: IndexedRule[];
+  usable: IndexedRule[];
+  dormant: IndexedRule[];
+  why: string[];
+}
+
+function detectionOn(index: EvidenceIndex, id: string, rollup: boolean, platform: string | undefined): DetectionView {
+  const why: string[] = [];
+  const all = creditedRules(index, id, rollup);
+  const credited = platform ? all.filter((r) => runsOn(r.rule.platforms, platform)) : all;
   const usable = credited.filter((r) => r.usable);
   const dormant = credited.filter((r) => !r.usable);
+  // Only a rule whose data is collected (or not known to be missing) can fire: the others add no quality.
+  const firing = usable.filter((r) => r.fires);
+  const starved = usable.filter((r) => !r.fires);
   const imported = [...index.importedFor(id), ...(rollup && !isSubTechnique(id) ? index.subImportedFor(id) : [])];
   const parts: DetectionParts = { dataSource: 0, ruleQuality: 0, validation: 0, enrichment: 0 };
 
-  // Rule quality: the strongest enabled rule plus a depth bonus; an imported estimate is a floor.
-  const best = strongest(usable);
+  if (platform && all.length > credited.length) {
+    const elsewhere = all.filter((r) => r.usable && !credited.includes(r));
+    if (elsewhere.length > 0) why.push(`not counted on ${platform}: ${plural(elsewhere.length, 'enabled rule')} for ${[...new Set(elsewhere.flatMap((r) => r.rule.platforms ?? []))].join(', ')} only`);
+  }
+
+  // Rule quality: the strongest rule that can fire plus a depth bonus; an imported estimate is a floor.
+  const best = strongest(firing);
   if (best) {
-    const bonus = depthBonus(usable.length);
+    const bonus = depthBonus(firing.length);
     parts.ruleQuality = Math.min(PART_MAX, best.strength + bonus);
-    const viaSub = best.rule.techniques.some((t) => t.toUpperCase() === id) ? '' : ' (sub-technique rule, rolled up)';
-    why.push(`rule quality ${parts.ruleQuality}/25: ${quote(best)}${viaSub} is the strongest of ${usable.length} enabled rule(s)${bonus ? `, +${bonus} for depth` : ''}`);
+    why.push(`rule quality ${parts.ruleQuality}/25: ${quote(best)}${tagNote(best, id)} is the strongest of ${plural(firing.length, 'enabled rule')} that can fire${bonus ? `, +${bonus} for depth` : ''}`);
+  }
+  if (starved.length > 0) {
+    const needs = [...new Set(starved.flatMap((r) => r.feed.missing))].join(', ');
+    why.push(
+      firing.length === 0
+        ? `rule quality 0/25 and enrichment 0/25: ${starved.length === 1 ? 'the enabled rule needs' : `all ${starved.length} enabled rules need`} data that is not collected (${needs}), and a rule without its data cannot fire`
+        : `${plural(starved.length, 'enabled rule')} need${starved.length === 1 ? 's' : ''} data that is not collected (${needs}): not counted for rule quality or enrichment`,
+    );
   }
   const importedDetection = imported.filter((s) => typeof s.detection === 'number').sort((a, b) => (b.detection as number) - (a.detection as number))[0];
   if (importedDetection && proxyPart(importedDetection.detection as number) > parts.ruleQuality) {
@@ -127,17 +172,17 @@ function detectionOf(index: EvidenceIndex, ref: TechniqueRef, rollup: boolean, w
   const latest = latestValidation(index, id, rollup);
   if (latest) {
     parts.validation = VALIDATION_POINTS[latest.outcome] ?? 0;
-    const which = latest.techniqueId.toUpperCase() === id ? '' : ` of ${latest.techniqueId.toUpperCase()} (rolled up)`;
+    const which = latest.techniqueId.toUpperCase() === id ? '' : ` of ${latest.techniqueId.toUpperCase()}`;
     why.push(`validation ${parts.validation}/25: latest emulation${which}${latest.test ? ` "${latest.test}"` : ''} on ${latest.date}: ${latest.outcome}`);
   } else if (usable.length > 0 || imported.length > 0) {
     why.push('validation 0/25: never validated by an emulation');
   }
 
-  const enriched = usable.find((r) => r.rule.hasEnrichment);
+  const enriched = firing.find((r) => r.rule.hasEnrichment);
   if (enriched) {
     parts.enrichment = ENRICHMENT_POINTS;
     why.push(`enrichment 25/25: "${enriched.rule.title}" carries triage/risk context`);
-  } else if (usable.length > 0) {
+  } else if (firing.length > 0) {
     why.push('enrichment 0/25: no enabled rule carries triage/risk context (risk score, investigation guide, false-positive notes)');
   }
 
@@ -146,20 +191,32 @@ function detectionOf(index: EvidenceIndex, ref: TechniqueRef, rollup: boolean, w
     const f = r.rule.failing as { since?: string; message?: string };
     why.push(`rule "${r.rule.title}" is enabled but failing${f.since ? ` since ${f.since}` : ''}${f.message ? ` (${f.message})` : ''}: not counted`);
   }
-  if (dormant.length > 0) {
-    const shown = dormant.slice(0, 5).map((r) => `"${r.rule.title}" (${!r.rule.enabled ? 'disabled' : r.rule.failing ? 'failing' : r.rule.maturity})`);
-    why.push(`not counted: ${shown.join(', ')}${dormant.length > 5 ? ` and ${dormant.length - 5} more` : ''}`);
+  const blocks = dormant.filter((r) => r.rule.buildingBlock && r.rule.enabled);
+  if (blocks.length > 0) why.push(`supporting: ${blocks.slice(0, 3).map((r) => `"${r.rule.title}"`).join(', ')}${blocks.length > 3 ? ` and ${blocks.length - 3} more` : ''} (building block: feeds other rules, raises no alert; not counted)`);
+  const notCounted = dormant.filter((r) => !(r.rule.buildingBlock && r.rule.enabled));
+  if (notCounted.length > 0) {
+    const shown = notCounted.slice(0, 5).map((r) => `"${r.rule.title}" (${!r.rule.enabled ? 'disabled' : r.rule.failing ? 'failing' : r.rule.maturity})`);
+    why.push(`not counted: ${shown.join(', ')}${notCounted.length > 5 ? ` and ${notCounted.length - 5} more` : ''}`);
   }
-  if (usable.length === 0 && imported.length === 0 && !latest) why.push('no enabled rule, imported score or emulation result: detection 0 (a real gap)');
-  return { parts, usable, dormant };
+  if (usable.length === 0 && imported.length === 0 && !latest) why.push(`no enabled rule${platform ? ` running on ${platform}` : ''}, imported score or emulation result: detection 0 (a real gap)`);
+  return { ...(platform ? { platform } : {}), parts, score: parts.dataSource + parts.ruleQuality + parts.validation + parts.enrichment, credited, usable, dormant, why };
 }
 
-function preventionOf(index: EvidenceIndex, id: string, why: string[]): { score?: number; controls: string[]; weak: number } {
+/** Prevention on one platform (undefined: every control). */
+interface PreventionView {
+  platform?: string;
+  score?: number;
+  controls: string[];
+  weak: Array<{ name: string; mode: string }>;
+  why: string[];
+}
+
+function preventionOn(index: EvidenceIndex, id: string, platform: string | undefined): PreventionView {
   const emulations = index.validationFor(id);
-  if (!index.hasControls && emulations.length === 0) return { controls: [], weak: 0 };
-  const controls = index.controlsFor(id);
+  if (!index.hasControls && emulations.length === 0) return { controls: [], weak: [], why: [] };
+  const controls = index.controlsFor(id).filter(({ control }) => !platform || runsOn(control.platforms, platform));
   let score = 0;
-  let reason = index.hasControls ? `no control covers ${id}` : 'no control inventory';
+  let reason = index.hasControls ? `no control covers ${id}${platform ? ` on ${platform}` : ''}` : 'no control inventory';
   const ranked = controls
     .map(({ control, via }) => ({ control, via, points: controlPoints(control.mode, !!control.validated) }))
     .sort((a, b) => b.points - a.points || (a.control.id < b.control.id ? -1 : 1));
@@ -176,13 +233,21 @@ function preventionOf(index: EvidenceIndex, id: string, why: string[]): { score?
   } else if (latest && latest.outcome !== 'prevented') {
     reason += `; latest emulation on ${latest.date} was not prevented (${latest.outcome})`;
   }
-  why.push(`prevention ${score}: ${reason}`);
-  return { score, controls: ranked.map((r) => r.control.id), weak: ranked.filter((r) => r.control.mode !== 'block').length };
+  const weak = ranked.filter((r) => r.control.mode !== 'block').map((r) => ({ name: r.control.name, mode: r.control.mode }));
+  return { ...(platform ? { platform } : {}), score, controls: ranked.map((r) => r.control.id), weak, why: [`prevention ${score}: ${reason}`] };
+}
+
+/** The entry describing the technique: its own, else that of the id it is known under in the catalogue's version. */
+function describingEntry(index: EvidenceIndex, id: string): { entry?: CatalogueTechnique; placedAs?: string } {
+  const own = index.catalogueEntry(id);
+  if (own) return { entry: own };
+  const placed = index.crosswalk.placed(id);
+  return placed ? { entry: index.catalogueEntry(placed.id), placedAs: placed.id } : {};
 }
 
 /** Can the engine judge this technique at all? Unknown to the catalogue AND no evidence → not tested. */
-function judgeable(index: EvidenceIndex, id: string, rollup: boolean): boolean {
-  if (!index.evidence.catalogue || index.catalogueEntry(id)) return true;
+function judgeable(index: EvidenceIndex, id: string, rollup: boolean, placed: boolean): boolean {
+  if (!index.evidence.catalogue || index.catalogueEntry(id) || placed) return true;
   return (
     creditedRules(index, id, rollup).length > 0 ||
     index.importedFor(id).length > 0 ||
@@ -191,74 +256,129 @@ function judgeable(index: EvidenceIndex, id: string, rollup: boolean): boolean {
   );
 }
 
-export function assessTechnique(index: EvidenceIndex, ref: TechniqueRef, rollup: boolean): TechniqueOutcome {
+/** The lowest score's view (the first of equals), or undefined when none is measured. */
+function weakest<T extends { score?: number }>(views: T[]): T | undefined {
+  let low: T | undefined;
+  for (const v of views) if (typeof v.score === 'number' && (!low || v.score < (low.score as number))) low = v;
+  return low;
+}
+
+export function assessTechnique(index: EvidenceIndex, ref: TechniqueRef, options: ScoringOptions): TechniqueOutcome {
+  const { rollup } = options;
   const id = ref.techniqueId;
   const warnings: string[] = [];
   const base: TechniqueAssessment = { techniqueId: id, tested: false, why: [], rules: [], controls: [], source: SOURCE };
   if (ref.stixId) base.stixId = ref.stixId;
-  const entry = index.catalogueEntry(id);
-  const name = ref.name ?? entry?.name;
+  const { entry, placedAs } = describingEntry(index, id);
+  const own = index.catalogueEntry(id);
+  const name = ref.name ?? own?.name ?? ATTACK_V19_NAMES[id] ?? entry?.name;
   if (name) base.name = name;
   const attack = `ATT&CK ${index.evidence.catalogue?.version ?? ''}`.trim();
-  if (entry?.revoked) warnings.push(`${id} is revoked in ${attack}${entry.revokedBy ? `; replaced by ${entry.revokedBy}` : ''}`);
-  else if (entry?.deprecated) warnings.push(`${id} is deprecated in ${attack}`);
+  if (own?.revoked) warnings.push(`${id} is revoked in ${attack}${own.revokedBy ? `; replaced by ${own.revokedBy}` : ''}`);
+  else if (own?.deprecated) warnings.push(`${id} is deprecated in ${attack}`);
+  else if (!own && placedAs && index.evidence.catalogue) warnings.push(`${id} is not in ${attack}: judged as ${placedAs}, the same technique there (rules tagged with either id count)`);
 
-  if (!judgeable(index, id, rollup)) {
+  if (!judgeable(index, id, rollup, placedAs !== undefined)) {
     base.why.push(`not tested: ${id} is unknown to the ATT&CK catalogue (${index.evidence.catalogue?.version}) and no rule, control, import or emulation mentions it`);
     warnings.push(`${id} is unknown to the ATT&CK catalogue and has no evidence: not tested`);
     return { assessment: base, warnings };
   }
 
-  const why: string[] = [];
-  let usable: IndexedRule[] = [];
-  let dormant: IndexedRule[] = [];
-  if (index.hasDetectionEvidence) {
-    const detection = detectionOf(index, ref, rollup, why);
-    usable = detection.usable;
-    dormant = detection.dormant;
-    const p = detection.parts;
-    base.detection = p.dataSource + p.ruleQuality + p.validation + p.enrichment;
-    base.detectionParts = p;
-    base.rules = usable.map((r) => r.rule.id);
+  // Which of the coverage's platforms the technique runs on (ATT&CK x_mitre_platforms bounds what is assessable).
+  const techniquePlatforms = normalisePlatforms(entry?.platforms?.length ? entry.platforms : ref.platforms);
+  const applicable = techniquePlatforms.length > 0 ? options.platforms.filter((p) => techniquePlatforms.includes(p)) : options.platforms;
+  if (options.platforms.length > 0 && applicable.length === 0) {
+    base.notApplicable = true;
+    base.why.push(`not applicable: ${id} runs on ${techniquePlatforms.join(', ')} (ATT&CK), none of this coverage's platforms (${options.platforms.join(', ')}); no score`);
+    return { assessment: base, warnings };
   }
-  const prevention = preventionOf(index, id, why);
-  if (prevention.score !== undefined) {
-    base.prevention = prevention.score;
-    base.controls = prevention.controls;
-  }
-  base.tested = base.detection !== undefined || base.prevention !== undefined;
-  if (!base.tested) {
+  const platforms: Array<string | undefined> = applicable.length > 0 ? applicable : [undefined];
+
+  const detections = index.hasDetectionEvidence ? platforms.map((p) => detectionOn(index, id, rollup, p)) : [];
+  const preventions = platforms.map((p) => preventionOn(index, id, p));
+  const detection = weakest(detections);
+  const prevention = weakest(preventions);
+  if (!detection && !prevention) {
     base.why.push('not tested: no rule, imported score, emulation result or control inventory was loaded');
     return { assessment: base, warnings };
   }
-  if (base.detection !== undefined) why.unshift(`detection ${base.detection} = data source ${base.detectionParts!.dataSource} + rule quality ${base.detectionParts!.ruleQuality} + validation ${base.detectionParts!.validation} + enrichment ${base.detectionParts!.enrichment}`);
+  base.tested = true;
+
+  const several = platforms.length > 1;
+  const on = (view: { platform?: string }, lines: string[]): string[] => (several && view.platform ? lines.map((l) => `${view.platform}: ${l}`) : lines);
+  const why: string[] = [];
+  if (detection) {
+    const p = detection.parts;
+    base.detection = detection.score;
+    base.detectionParts = p;
+    base.rules = [...new Set(detections.flatMap((d) => d.usable.map((r) => r.rule.id)))];
+    why.push(`detection ${detection.score} = data source ${p.dataSource} + rule quality ${p.ruleQuality} + validation ${p.validation} + enrichment ${p.enrichment}`);
+  }
+  if (several) {
+    const cell = (platform: string | undefined): string => {
+      const d = detections.find((v) => v.platform === platform);
+      const pr = preventions.find((v) => v.platform === platform);
+      return `${platform} ${[d ? `detection ${d.score}` : '', typeof pr?.score === 'number' ? `prevention ${pr.score}` : ''].filter(Boolean).join(', ')}`;
+    };
+    why.push(`per platform: ${platforms.map(cell).join('; ')}: the weakest platform bounds each score`);
+    base.platforms = platforms.map((platform): PlatformScore => {
+      const d = detections.find((v) => v.platform === platform);
+      const pr = preventions.find((v) => v.platform === platform);
+      return { platform: platform as string, ...(d ? { detection: d.score } : {}), ...(typeof pr?.score === 'number' ? { prevention: pr.score } : {}), rules: d?.usable.length ?? 0 };
+    });
+  } else if (options.platforms.length > 0 && techniquePlatforms.length > 0 && options.platforms.length > applicable.length) {
+    why.push(`platforms: assessed on ${applicable.join(', ')}; ${options.platforms.filter((p) => !applicable.includes(p)).join(', ')} not applicable (ATT&CK lists ${techniquePlatforms.join(', ')})`);
+  }
+  if (detection) why.push(...on(detection, detection.why));
+  if (prevention) {
+    base.prevention = prevention.score;
+    base.controls = [...new Set(preventions.flatMap((v) => v.controls))];
+    why.push(...on(prevention, prevention.why));
+  }
   base.why = why;
 
-  const sources = sourcesOf(index, ref, usable.length > 0 ? usable : dormant);
+  const usable = detection?.usable ?? [];
+  const dormant = detection?.dormant ?? [];
+  const sources = sourcesOf(index, ref, entry, usable.length > 0 ? usable : dormant);
   base.dataSources = sources.needed;
   // The record a later run compares against to name what changed (score history, assess --baseline).
   const latest = latestValidation(index, id, rollup);
+  const credited = [...new Set(detections.flatMap((d) => d.credited))];
   base.evidence = techniqueEvidence({
-    rules: index.hasDetectionEvidence ? creditedRules(index, id, rollup) : [],
+    rules: credited,
     hasDataSourceInventory: index.evidence.hasDataSourceInventory,
     sources,
     controls: index.controlsFor(id),
     ...(latest ? { latest } : {}),
     imported: [...index.importedFor(id), ...(rollup && !isSubTechnique(id) ? index.subImportedFor(id) : [])],
   });
+
+  const inventory = index.evidence.hasDataSourceInventory;
+  const fedOrUnknown = (r: IndexedRule): boolean => !inventory || !r.feed.declared || r.feed.fed;
+  const disabled = dormant.find((r) => !r.rule.enabled && !r.rule.buildingBlock && fedOrUnknown(r));
+  const retired = dormant.find((r) => r.rule.enabled && r.rule.maturity === 'deprecated' && fedOrUnknown(r));
+  const starved = usable.find((r) => !r.fires);
   const tactics = entry?.tactics?.length ? entry.tactics : ref.tactics ?? [];
   const candidate: GapCandidate = {
     techniqueId: id,
     tactics,
-    dormantRules: dormant.filter((r) => !index.evidence.hasDataSourceInventory || !r.feed.declared || r.feed.fed).length,
-    weakControls: prevention.weak,
+    dormantRules: dormant.filter((r) => !r.rule.buildingBlock && fedOrUnknown(r)).length,
+    weakControls: prevention?.weak.length ?? 0,
     neededSources: sources.needed,
     missingSources: sources.missing,
+    usableRules: usable.length,
+    validated: latest !== undefined,
+    mitigations: entry?.mitigations ?? [],
   };
+  if (disabled) candidate.disabledRule = disabled.rule.title;
+  if (retired) candidate.deprecatedRule = retired.rule.title;
+  if (starved) candidate.starvedRule = { title: starved.rule.title, source: starved.feed.missing[0] ?? (starved.feed.primary as string) };
+  if (prevention?.weak[0]) candidate.weakControl = prevention.weak[0];
+  if (several && detection) candidate.detectionPlatforms = detections.filter((d) => d.score === detection.score).map((d) => d.platform as string);
+  if (several && prevention) candidate.preventionPlatforms = preventions.filter((v) => v.score === prevention.score).map((v) => v.platform as string);
   if (sources.share !== undefined) candidate.collectedShare = sources.share;
   if (name) candidate.name = name;
   if (base.detection !== undefined) candidate.detection = base.detection;
   if (base.prevention !== undefined) candidate.prevention = base.prevention;
   return { assessment: base, candidate, warnings };
 }
-

@@ -75,6 +75,8 @@ export function techniqueExplanation(t: TechniqueAssessment): string | undefined
 
 /** Which dimension a gap is about, and what would close it. */
 export function gapAction(gap: Gap, technique?: TechniqueAssessment): { dimension: 'detection' | 'prevention'; action: string } {
+  // The engine's gap list names both (src/domain/gaps/gap-list.ts); older stored gaps may not.
+  if (gap.dimension && gap.action) return { dimension: gap.dimension, action: md(gap.action) };
   const detection = gap.detection ?? technique?.detection;
   const prevention = gap.prevention ?? technique?.prevention;
   // The weaker measured dimension; an untested detection always comes first.
@@ -103,13 +105,17 @@ export function coverageSummary(request: CoverageRequest, result: AssessmentResu
     `- ${tested.length} tested, ${request.techniques.length - tested.length} not tested; ${detected} with detection of 50 or more`,
   ];
   if (request.unmatched.length > 0) lines.push(`- ${request.unmatched.length} attack pattern(s) without an ATT&CK id were not assessed`);
+  const notApplicable = result.techniques.filter((t) => t.notApplicable).length;
+  if (notApplicable > 0) lines.push(`- ${notApplicable} not applicable to ${md((request.platformsAffinity ?? []).join(', '))} (ATT&CK platforms): no score`);
+  if (result.attackVersion) lines.push(`- judged against ATT&CK ${md(result.attackVersion)}`);
   const gaps = result.gaps.slice(0, SUMMARY_GAPS);
   if (gaps.length > 0) {
-    lines.push('', `**Gaps to close first** (priority = prevalence × impact × feasibility):`, '');
+    lines.push('', `**Gaps to close first** (priority = prevalence × impact × feasibility × exposure):`, '');
     gaps.forEach((g, i) => {
       const { dimension, action } = gapAction(g, byId.get(g.techniqueId.toUpperCase()));
       const current = dimension === 'detection' ? g.detection : g.prevention;
-      lines.push(`${i + 1}. ${g.techniqueId}${g.name ? ` ${md(g.name)}` : ''}: ${dimension} ${current ?? 'not tested'} → ${action} (priority ${g.priority})`);
+      const ranked = g.prevalenceSource ? `; prevalence ${g.prevalence} from ${md(g.prevalenceSource)}` : '';
+      lines.push(`${i + 1}. ${g.techniqueId}${g.name ? ` ${md(g.name)}` : ''}: ${dimension} ${current ?? 'not tested'}${g.covers?.length ? ` (also ${g.covers.join(', ')})` : ''} → ${action} (priority ${g.priority}${ranked})`);
     });
   } else {
     lines.push('', tested.length > 0 ? 'No gap ranked.' : 'Nothing was tested: no gap can be ranked.');

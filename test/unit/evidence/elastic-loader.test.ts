@@ -22,6 +22,7 @@ describe('Elastic loader', () => {
       riskScore: 73,
       dataSources: ['logs-endpoint.events.process-*', 'winlogbeat-*', 'endpoint', 'windows', 'sysmon', 'elastic defend'],
       hasEnrichment: true,
+      platforms: ['windows'],
     });
   });
 

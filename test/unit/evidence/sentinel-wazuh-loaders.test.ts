@@ -62,6 +62,7 @@ describe('Sentinel template loader', () => {
         severity: 'high',
         dataSources: ['securityevents', 'securityevent'],
         hasEnrichment: true,
+        platforms: ['windows'],
       },
     });
   });
@@ -103,6 +104,7 @@ describe('Wazuh ruleset loader', () => {
         severity: 'medium',
         dataSources: ['syslog', 'sshd'],
         hasEnrichment: false,
+        platforms: ['linux'],
       },
     ]);
   });

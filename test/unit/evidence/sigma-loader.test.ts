@@ -20,6 +20,7 @@ describe('Sigma loader', () => {
       severity: 'high',
       dataSources: ['windows/process_creation', 'windows', 'process_creation'],
       hasEnrichment: true,
+      platforms: ['windows'],
     });
   });
 

@@ -20,6 +20,7 @@ describe('Splunk loader', () => {
         riskScore: 56,
         dataSources: ['sysmon eventid 1', 'windows event log security 4688'],
         hasEnrichment: true,
+        platforms: ['windows'],
       },
     });
   });

@@ -66,9 +66,11 @@ describe('Detection rubric (docs/scoring.md)', () => {
       'T1003.001',
     );
     expect(t.detectionParts?.dataSource).toBe(13);
-    expect(t.detectionParts?.ruleQuality).toBe(16);
-    expect(t.detection).toBe(29);
+    // Only the fed rule can fire: test + medium = 13, no depth bonus for a rule without its data.
+    expect(t.detectionParts?.ruleQuality).toBe(13);
+    expect(t.detection).toBe(26);
     expect(t.why.join('\n')).toMatch(/1 of 2 enabled rule\(s\) fed .*not collected: windows\/process_access/);
+    expect(t.why.join('\n')).toMatch(/1 enabled rule needs data that is not collected \(windows\/process_access\): not counted for rule quality or enrichment/);
     expect(t.dataSources).toEqual(['windows/process_access', 'windows/process_creation']);
   });
 
