@@ -56,7 +56,7 @@ function parseArgs(argv: string[]): Args {
 function capSeconds(suite: string, quick: boolean): number {
   if (quick) return { inventory: 90, assess: 30, enrichment: 150, scheduler: 120 }[suite] ?? 60;
   const enrichment = 420 + Number(process.env.BENCH_MEMORY_CAP_S ?? 90);
-  return { inventory: 240, assess: 120, enrichment, scheduler: 240, scheduler_1m: 420 }[suite] ?? 240;
+  return { inventory: 240, assess: 120, enrichment, scheduler: 300, scheduler_1m: 600 }[suite] ?? 240;
 }
 
 function runSuite(buildDir: string, suite: string, options: Omit<SuiteOptions, 'log' | 'report'>, capS: number, say: (l: string) => void): Promise<Figure[]> {
