@@ -122,3 +122,11 @@ export function trendPoints(runs: HistoryRun[]): TrendPoint[] {
 
 export const coverageTrendSvg = (report: CoverageHistoryReport): string =>
   renderTrendSvg(trendPoints(report.runs), { title: `${report.coverageName ?? report.coverageId}: score trend` });
+
+/** For the report page (src/app/report/coverage-report.ts `trend`): the SVG of the last `runs` runs, undefined without history. */
+export function trendProvider(store: HistoryStore, runs = 90): (coverageId: string) => Promise<string | undefined> {
+  return async (coverageId) => {
+    const report = await coverageHistory(store, coverageId, { limit: runs });
+    return report ? coverageTrendSvg(report) : undefined;
+  };
+}

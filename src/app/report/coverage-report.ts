@@ -31,6 +31,8 @@ export interface CoverageReportDeps {
   assessor: Assessor;
   clock: () => Date;
   settings: CoverageReportSettings;
+  /** The coverage's score trend as inline SVG, from the score history (src/app/history-report.ts trendProvider). */
+  trend?: (coverageId: string) => Promise<string | undefined>;
 }
 
 export type ReportAnswer = { status: 200 | 404; contentType: string; body: string; filename?: string };
@@ -102,8 +104,11 @@ export function createCoverageReportService(deps: CoverageReportDeps): CoverageR
         return { status: 200, contentType: JSON_TYPE, body: `${JSON.stringify(layer, null, 2)}\n`, filename: `coverage-${uuid}-${kind.toLowerCase()}.json` };
       }
       const input = reportInputOf(request, result);
+      // The trend is a bonus: a history store that is down still serves the page.
+      const trendSvg = deps.trend ? await deps.trend(request.coverageId).catch(() => undefined) : undefined;
       const html = renderReportHtml({
         ...input,
+        ...(trendSvg ? { trendSvg } : {}),
         links: { detectionLayer: `${uuid}/layer-detection.json`, preventionLayer: `${uuid}/layer-prevention.json`, bundle: `${uuid}/bundle.json` },
       });
       return { status: 200, contentType: HTML, body: html };
