@@ -51,6 +51,8 @@ export function kibanaRuleToDetection(rule: KibanaRule, spaceId: string): Detect
     ...(riskScore !== undefined ? { riskScore } : {}),
     dataSources,
     hasEnrichment: (rule.note?.trim() ?? '') !== '' || riskScore !== undefined,
+    // Building blocks feed other rules and raise no alert of their own (as in the TOML loader).
+    ...(rule.building_block_type ? { buildingBlock: true } : {}),
     ...(failed ? { failing: { ...(since ? { since } : {}), ...(last?.message ? { message: last.message.slice(0, 300) } : {}) } } : {}),
   };
 }
