@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EnrichmentMessageSchema, entityIdOf, workIdOf, type EnrichmentMessage } from '../../schemas/message';
 import type { Delivery } from '../adapters/amqp/broker';
-import type { DeadLetterPublisher } from '../adapters/amqp/dead-letter';
+import { DEAD_LETTER_KEY_HEADER, type DeadLetterPublisher } from '../adapters/amqp/dead-letter';
 import { priorFailures } from '../adapters/amqp/dlq-admin';
 import { workIdTime } from './metrics';
 import type { WorkApi } from '../adapters/opencti/work-api';
@@ -45,6 +45,8 @@ export interface WorkerOptions {
   work: WorkApi;
   job: Omit<JobDeps, 'observer' | 'clock'>;
   deadLetter: DeadLetterPublisher;
+  /** Whether the DLQ holds a dead letter with this header value (see Broker.deadLetterHas). */
+  deadLetterHas?: (header: string, value: string) => Promise<boolean>;
   listenQueue: string;
   concurrency: number;
   maxMessageBytes: number;
@@ -138,6 +140,8 @@ export function createWorker(options: WorkerOptions): Worker {
   const attempts = new Map<string, AttemptRecord>();
   /** Keys whose dead letter the broker confirmed: a redelivered copy (ack lost in a broker crash) is acked, not dead-lettered twice. */
   const deadLettered = new Set<string>();
+  /** Keys whose dead-letter publish was sent but not confirmed (link broken): the DLQ is checked before publishing again. */
+  const uncertain = new Set<string>();
   const waiting: Entry[] = [];
   /** Entries waiting for their retry delay; `cancel` clears the timer and the listener. */
   const retrying = new Map<Entry, { cancel: () => void }>();
@@ -213,13 +217,16 @@ export function createWorker(options: WorkerOptions): Worker {
         firstFailure: rec.firstFailure ?? now,
         lastFailure: now,
         originalQueue: options.listenQueue,
+        key,
         ...ids,
       });
     } catch (err) {
+      if ((err as { uncertain?: boolean }).uncertain) boundedAdd(uncertain, key, MAX_TRACKED);
       jobLog.error({ err: { message: errorMessageOf(err) }, code }, 'dead-letter publish failed; requeueing the message');
       delivery.nackRequeue();
       return;
     }
+    uncertain.delete(key);
     boundedAdd(deadLettered, key, MAX_TRACKED);
     attempts.delete(key);
     delivery.ack();
@@ -256,8 +263,17 @@ export function createWorker(options: WorkerOptions): Worker {
       const ms = published > 1e11 ? published : published * 1000;
       observer.lag(Math.max(0, (clock().getTime() - ms) / 1000));
     }
+    if (delivery.redelivered && uncertain.has(key) && options.deadLetterHas) {
+      // Its dead-letter publish was cut off before the confirm: look before publishing it again.
+      uncertain.delete(key);
+      try {
+        if (await options.deadLetterHas(DEAD_LETTER_KEY_HEADER, key)) boundedAdd(deadLettered, key, MAX_TRACKED);
+      } catch (err) {
+        log.warn({ err: { message: errorMessageOf(err) } }, 'could not check the dead-letter queue; the message may be dead-lettered twice');
+      }
+    }
     if (delivery.redelivered && deadLettered.has(key)) {
-      // Its dead letter is confirmed; the ack was lost with the connection. One DLQ entry per message.
+      // Its dead letter is in the DLQ; the ack was lost with the connection. One DLQ entry per message.
       delivery.ack();
       progressed();
       log.info({ delivery_tag: delivery.deliveryTag }, 'redelivered copy of a message already dead-lettered; acknowledged without a second dead letter');

@@ -76,8 +76,17 @@ export interface Broker {
   readonly paused: boolean;
   /** Publishes on a confirm channel and resolves once the broker confirmed. */
   publish(exchange: string, routingKey: string, body: Buffer, options: PublishOptions): Promise<void>;
-  /** Publishes to our dead-letter queue (confirmed). */
+  /**
+   * Publishes to our dead-letter queue (confirmed). Rejects with `uncertain: true` when the link broke
+   * after the publish was sent: the broker may or may not have it.
+   */
   publishDeadLetter(body: Buffer, options: PublishOptions): Promise<void>;
+  /**
+   * Whether our dead-letter queue holds a message whose `header` equals `value`: reads up to `limit`
+   * messages without acknowledging them (closing the channel puts them back where they were). For
+   * the rare publish whose confirm was lost with the connection.
+   */
+  deadLetterHas(header: string, value: string, limit?: number): Promise<boolean>;
   readonly connected: boolean;
   close(): Promise<void>;
 }
@@ -259,7 +268,8 @@ export function createBroker(options: BrokerOptions): Broker {
     await new Promise<void>((resolve, reject) => {
       try {
         channel.publish(exchange, routingKey, body, { persistent: true, ...publishOptions }, (err) =>
-          err ? reject(new BrokerError(`broker did not confirm the publish to ${exchange || routingKey}`, { cause: err })) : resolve(),
+          // Sent, then nacked or cut off before the confirm: whether the broker kept it is unknown.
+          err ? reject(Object.assign(new BrokerError(`broker did not confirm the publish to ${exchange || routingKey}`, { cause: err }), { uncertain: true })) : resolve(),
         );
       } catch (err) {
         reject(new BrokerError(`publish to ${exchange || routingKey} failed: ${(err as Error).message}`, { cause: err }));
@@ -316,6 +326,23 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     publish: confirmedPublish,
     publishDeadLetter: (body, publishOptions) => confirmedPublish('', options.deadLetterQueue, body, publishOptions),
+    async deadLetterHas(header, value, limit = 10000) {
+      if (!connection) throw new BrokerError('broker not connected');
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        const { messageCount } = await channel.checkQueue(options.deadLetterQueue);
+        for (let i = 0; i < Math.min(messageCount, limit); i++) {
+          const m = await channel.get(options.deadLetterQueue, { noAck: false });
+          if (!m) break;
+          if ((m.properties.headers as Record<string, unknown> | undefined)?.[header] === value) return true;
+        }
+        return false;
+      } finally {
+        // Unacknowledged gets go back to the queue, in their places.
+        await channel.close().catch(() => undefined);
+      }
+    },
     close() {
       if (!closed) {
         closing = true;

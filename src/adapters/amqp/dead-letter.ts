@@ -15,7 +15,12 @@ export interface DeadLetterInfo {
   originalQueue: string;
   workId?: string;
   coverageId?: string;
+  /** Identity of the original message (message id or body hash), to find its dead letter again. */
+  key?: string;
 }
+
+/** Header carrying DeadLetterInfo.key: how a redelivered copy finds out it was already dead-lettered. */
+export const DEAD_LETTER_KEY_HEADER = 'x-dead-letter-key';
 
 export const MAX_REASON_BYTES = 1024;
 
@@ -39,6 +44,7 @@ export function deadLetterHeaders(original: Record<string, unknown>, info: DeadL
     'x-original-queue': info.originalQueue,
     ...(info.workId ? { 'x-work-id': info.workId } : {}),
     ...(info.coverageId ? { 'x-coverage-id': info.coverageId } : {}),
+    ...(info.key ? { [DEAD_LETTER_KEY_HEADER]: info.key } : {}),
   };
 }
 
