@@ -186,10 +186,10 @@ export async function runInventory(options: SuiteOptions): Promise<Figure[]> {
       ),
     ];
   } finally {
+    // The reload figure appended a comment to a few files of the real trees: put them back as they were.
+    if (real.length > 0) for (const [path, text] of edited) writeFileSync(path, text);
     await rm(root, { recursive: true, force: true });
     await rm(cacheFile, { force: true });
-    // The reload figure appends a comment to a few files: put them back as they were.
-    for (const [path, text] of edited) writeFileSync(path, text);
   }
 }
 
