@@ -12,7 +12,8 @@ import type { StixBundle, StixObject } from '../domain/stix/stix-types';
 import { AssessmentError, InvalidMessageError } from '../errors';
 import type { JobObserver } from './job-observer';
 import type { Logger } from './logger';
-import { pushObjects, type PushOne, type PushProgress, type WorkCounter } from './result-pusher';
+import type { WorkApi } from '../adapters/opencti/work-api';
+import { pushObjects, type PushOne, type PushProgress } from './result-pusher';
 import type { RunRecorder } from './run-record';
 
 /**
@@ -42,13 +43,15 @@ export interface JobSettings {
   periodBounds?: { minPeriodicity?: string; maxDuration?: string };
   /** Where the coverage's external_uri points (docs/processing-flow.md). */
   externalUri: ExternalUriSettings;
+  /** This connector's id (a new work is added under it when the enrichment work cannot count our pushes). */
+  connectorId?: string;
 }
 
 export interface JobDeps {
   coverage: CoverageApi;
   assessor: Assessor;
-  /** The work's expectation counter (read after pushing, topped up when the platform did not count). */
-  work: WorkCounter;
+  /** Works: expectation counter (topped up when the platform did not count), a new work when needed. */
+  work: Pick<WorkApi, 'expected' | 'addExpectations' | 'tracking' | 'add' | 'toProcessed'>;
   /** Pushes a one-object bundle in `workId`; a draft run must reach the draft (the broker push carries `draft_id`). */
   pushOne: (workId: string | null, draftId: string | null) => PushOne;
   observer: JobObserver;
@@ -192,7 +195,7 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
 
   const writeStarted = process.hrtime.bigint();
   for (const rel of plan.deletions) await deps.coverage.deleteRelationship(rel.id, platformOptions);
-  const workId = internal.work_id;
+  const workId = await resultWork(deps, message, ctx, state.name);
   await pushObjects(plan.pushes, {
     workId,
     pushOne: deps.pushOne(workId, draftId),
@@ -200,10 +203,39 @@ export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, c
     progress: ctx.progress,
     parallelism: settings.pushParallelism ?? 1,
   });
+  if (workId && workId !== internal.work_id) await deps.work.toProcessed(workId, planNote(plan, ctx.progress.pushed.size, scores, request, result.backend), false);
   deps.observer.pushed(Number(process.hrtime.bigint() - writeStarted) / 1e9);
   ctx.log.info({ objects: plan.pushes.length, deleted: plan.deletions.length, foreign: plan.foreignTargets.length, scores, reasons: plan.reasons.slice(0, 20) }, 'result pushed');
   await record(deps, ctx, { state, runAt, outcome: 'pushed', request, result, draftId });
   return { outcome: 'pushed', note: planNote(plan, ctx.progress.pushed.size, scores, request, result.backend) };
+}
+
+/**
+ * The work this delivery's pushes go to. Normally the enrichment work. But when this process finds it
+ * already written into (a process that died mid-run pushed, and its imports may still be arriving
+ * uncounted), those imports would let the work complete before ours are imported, and the platform
+ * drops imports into a complete work: our pushes then go into a new work whose count is ours alone,
+ * and the enrichment work closes as usual once the earlier imports are in.
+ */
+async function resultWork(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext, coverageName: string): Promise<string | null> {
+  const enrichmentWork = message.internal.work_id;
+  if (ctx.progress.workId !== undefined) return ctx.progress.workId;
+  let chosen = enrichmentWork;
+  if (enrichmentWork) {
+    const used = await deps.work.tracking(enrichmentWork);
+    if ((used.expected > 0 || used.processed > 0) && deps.settings.connectorId) {
+      // Imports already reported but never counted (the interrupted run died before counting them):
+      // count them now, so the work ends with processed = expected.
+      if (used.processed > used.expected) await deps.work.addExpectations(enrichmentWork, used.processed - used.expected);
+      chosen = await deps.work.add(deps.settings.connectorId, `${coverageName}: results after an interrupted run`);
+      ctx.log.warn({ work_id: enrichmentWork, results_work_id: chosen, expected: used.expected, processed: used.processed }, 'the enrichment work was written into by an interrupted run: results go to a new work');
+      ctx.progress.baseline = 0;
+    } else {
+      ctx.progress.baseline = used.expected;
+    }
+  }
+  ctx.progress.workId = chosen;
+  return chosen;
 }
 
 async function record(

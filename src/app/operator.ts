@@ -7,7 +7,7 @@ import {
   OPERATOR_CONNECTOR,
   OPERATOR_COVERAGE_BUNDLE,
   OPERATOR_COVERAGES,
-  OPERATOR_WORK_ADD,
+  WORK_ADD,
   SCHEDULE_ASK_ENRICHMENT,
 } from '../adapters/opencti/documents';
 import { createGraphQLClient, type GraphQLClient } from '../adapters/opencti/graphql-client';
@@ -242,7 +242,7 @@ async function queueDirectly(ctx: OperatorContext, view: ConnectorView, queues: 
   if (!c) throw new Error(`no coverage ${coverage.id} in the platform`);
   if (!c.toStixBundle) throw new Error(`the platform returned no toStixBundle for ${coverage.id}`);
   const resolved = { id: c.id, standardId: c.standard_id, name: c.name };
-  const added = await ctx.gql.request<{ workAdd: { id: string } }>(OPERATOR_WORK_ADD, { connectorId: ctx.connectorId, friendlyName: RETRIGGER_WORK_NAME });
+  const added = await ctx.gql.request<{ workAdd: { id: string } }>(WORK_ADD, { connectorId: ctx.connectorId, friendlyName: RETRIGGER_WORK_NAME });
   const workId = added.workAdd.id;
   const messageId = uuidv4();
   try {
@@ -291,7 +291,7 @@ export async function withFreshWork(ctx: OperatorContext, m: QueuedMessage): Pro
   }
   const oldWork = message?.internal?.work_id;
   if (!message?.internal || typeof oldWork !== 'string' || oldWork === '') return { body: m.body };
-  const added = await ctx.gql.request<{ workAdd: { id: string } }>(OPERATOR_WORK_ADD, { connectorId: ctx.connectorId, friendlyName: REPLAY_WORK_NAME });
+  const added = await ctx.gql.request<{ workAdd: { id: string } }>(WORK_ADD, { connectorId: ctx.connectorId, friendlyName: REPLAY_WORK_NAME });
   const workId = added.workAdd.id;
   message.internal.work_id = workId;
   const work = createWorkApi({ gql: ctx.gql as GraphQLClient });
@@ -356,8 +356,10 @@ export function daemonUrlOf(config: Readonly<Config>): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
 }
 
-export async function readDaemonStatus(baseUrl: string, timeoutMs = 2000): Promise<DaemonStatus> {
-  const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+/** `token`: the daemon's HTTP_AUTH_TOKEN, when it protects /status. */
+export async function readDaemonStatus(baseUrl: string, timeoutMs = 2000, token?: string): Promise<DaemonStatus> {
+  const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/status`, { signal: AbortSignal.timeout(timeoutMs), ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
+  if (res.status === 401) throw new Error('HTTP 401: the daemon protects /status; set HTTP_AUTH_TOKEN to its value');
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return (await res.json()) as DaemonStatus;
 }
@@ -387,7 +389,7 @@ export async function collectStatus(ctx: OperatorContext, options: { daemonUrl?:
     report.broker.error = errorMessageOf(err);
   }
   try {
-    const status = await readDaemonStatus(report.daemon.url);
+    const status = await readDaemonStatus(report.daemon.url, undefined, ctx.config.http.auth_token);
     report.daemon.reachable = true;
     if (status.connector_id && status.connector_id !== view.id) report.daemon.otherConnector = status.connector_id;
     else report.daemon.status = status;

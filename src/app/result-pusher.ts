@@ -21,6 +21,8 @@ export type PushOne = (bundle: StixBundle) => Promise<void>;
 export interface PushProgress {
   /** Ids of objects pushed in this work by this process. */
   pushed: Set<string>;
+  /** The work this delivery's results go to, once chosen (src/app/enrichment-job.ts). */
+  workId?: string | null;
   /** The work's expectation count before this process pushed into it (read once). */
   baseline?: number;
   /** Whether the expectations of every push so far are on the work. */

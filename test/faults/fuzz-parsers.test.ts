@@ -91,11 +91,11 @@ describe('fuzzing the message parser and the bundle reader', () => {
     const worker = createWorker({
       log: createLogger('silent'),
       observer: noopObserver,
-      work: { toReceived: async () => undefined, toProcessed: async () => undefined, addExpectations: async () => undefined, ping: async () => undefined, expected: async () => 0 },
+      work: { toReceived: async () => undefined, toProcessed: async () => undefined, addExpectations: async () => undefined, ping: async () => undefined, expected: async () => 0, tracking: async () => ({ expected: 0, processed: 0 }), add: async () => 'w2' },
       job: {
         coverage: memoryCoverage(),
         assessor: fakeAssessor(),
-        work: { expected: async () => 0, addExpectations: async () => undefined },
+        work: { expected: async () => 0, addExpectations: async () => undefined, tracking: async () => ({ expected: 0, processed: 0 }), add: async () => 'w2', toProcessed: async () => undefined },
         pushOne: () => async () => undefined,
         settings: {
           scope: ['security-coverage'],

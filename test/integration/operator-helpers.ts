@@ -18,7 +18,7 @@ export function envFor(fake: FakeOpenCti, connectorId: string, extra: Record<str
     OPENCTI_URL: fake.url,
     OPENCTI_TOKEN: fake.token,
     CONNECTOR_ID: connectorId,
-    OPENCTI_TIMEOUT_MS: '3000',
+    OPENCTI_TIMEOUT_MS: '15000',
     // No daemon listens there: status must say "unknown (daemon HTTP not reachable)".
     HTTP_PORT: '1',
     ...extra,
@@ -47,7 +47,7 @@ export async function runCli(register: (program: Command, io: CommandIo) => void
 
 /** Registers the connector in the fake platform (which declares its queues) without starting a daemon. */
 export async function registerConnector(fake: FakeOpenCti, connectorId: string): Promise<void> {
-  const client = createOpenCtiClient({ url: fake.url, token: fake.token, timeoutMs: 3000 });
+  const client = createOpenCtiClient({ url: fake.url, token: fake.token, timeoutMs: 15000 });
   try {
     await client.connector.register({ id: connectorId, name: 'Coverage test', scope: ['security-coverage'], auto: true, autoUpdate: true });
   } finally {

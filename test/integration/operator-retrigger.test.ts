@@ -40,7 +40,7 @@ describeWithBroker('retrigger', () => {
       expect(messages[i].properties.messageId).toMatch(/^[0-9a-f-]{36}$/);
       expect(p.event.stix_objects?.some((o) => o.type === 'attack-pattern')).toBe(true);
     }
-    expect(h.fake.callsOf('OperatorWorkAdd')).toHaveLength(2);
+    expect(h.fake.callsOf('WorkAdd')).toHaveLength(2);
   });
 
   it('--stale queues only coverages whose valid_to has passed', async () => {
@@ -68,7 +68,7 @@ describeWithBroker('retrigger', () => {
     const refused = await run('--all');
     expect(refused.error?.message).toBe('--all would re-run 3 coverage(s); add --yes to confirm');
     expect(await h.queueDepth(listen)).toBe(0);
-    expect(h.fake.callsOf('OperatorWorkAdd')).toHaveLength(0);
+    expect(h.fake.callsOf('WorkAdd')).toHaveLength(0);
 
     const result = await run('--all', '--yes');
     expect(result.out).toContain('queued 3 of 3');
@@ -84,7 +84,7 @@ describeWithBroker('retrigger', () => {
     const result = await run('--via-platform', coverage.standardId);
     expect(result.out).toContain('through the platform (askEnrichment)');
     expect(h.fake.callsOf('ScheduleAskEnrichment')).toHaveLength(1);
-    expect(h.fake.callsOf('OperatorWorkAdd')).toHaveLength(0);
+    expect(h.fake.callsOf('WorkAdd')).toHaveLength(0);
     const [m] = await h.takeMessages(listen, 1);
     const p = parse(m);
     expect(p.internal).toMatchObject({ mode: 'manual', trigger: 'update' });

@@ -1,3 +1,4 @@
+import { createOpenCtiClient } from '../../src/adapters/opencti';
 import { hasCoveredRelationshipId } from '../../src/domain/ids/stix-ids';
 import { describeWithBroker } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
@@ -160,6 +161,37 @@ describeWithBroker.each(FAKE_PLATFORM_VERSIONS.map((v) => [v]))('converging on t
     // The analyst's fields are not reverted by our writes.
     expect(coverage).toMatchObject({ description: 'reviewed by the SOC', periodicity: 'P7D' });
     expectEveryWorkComplete(h);
+  });
+});
+
+describeWithBroker.each(FAKE_PLATFORM_VERSIONS.map((v) => [v]))('a run interrupted mid-push on OpenCTI %s', (version) => {
+  it('is finished by the next process: results stored, no import dropped, every work complete, then nothing to write', async () => {
+    const h = await createHarness({ version, maxPageSize: 50 });
+    try {
+      await h.start({ config: { connector: { auto: true, auto_update: true } } });
+      const { coverage, patterns } = h.reportCoverage(['T1059', 'T1003', 'T1105']);
+      // What a process that died mid-push left: two of our has-covered pushed into the enrichment work,
+      // uncounted, and the message back in the queue.
+      await h.daemon?.close();
+      const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
+      const client = createOpenCtiClient({ url: h.fake.url, token: h.fake.token, timeoutMs: 5000 });
+      for (const p of patterns.slice(0, 2)) {
+        const rel = { type: 'relationship', spec_version: '2.1', id: hasCoveredRelationshipId(coverage.standardId, p.standardId), relationship_type: 'has-covered', source_ref: coverage.standardId, target_ref: p.standardId, coverage: [{ name: 'DETECTION', score: 60 }] };
+        await client.coverage.pushBundle(h.connectorId, { type: 'bundle', id: `bundle--${p.internalId}`, objects: [rel] }, workId);
+      }
+      client.close();
+      await h.fake.until(() => h.fake.idle && h.fake.state.works.get(workId)?.processed === 2, 5000, 'the dead run imports');
+      await h.start({ config: { connector: { auto: true, auto_update: true } } });
+      await h.fake.settle();
+      expect(coverage.coverage).toEqual(expect.arrayContaining([{ coverage_name: 'DETECTION', coverage_score: 60 }]));
+      expect(ownHasCovered(h, coverage)).toHaveLength(3);
+      expect(h.fake.state.pushes.filter((p) => p.dropped)).toEqual([]);
+      expectEveryWorkComplete(h);
+      await expectConverged(h, coverage, { runs: 1, notes: ['nothing pushed'] });
+      expect(h.fake.rejected).toEqual([]);
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -76,7 +76,7 @@ const SAMPLE_VARIABLES: Record<string, Record<string, unknown>> = {
   OperatorConnector: { id: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11' },
   OperatorCoverages: { first: 100, after: null },
   OperatorCoverageBundle: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30' },
-  OperatorWorkAdd: { connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', friendlyName: 'Manual enrichment (coverage-connector retrigger)' },
+  WorkAdd: { connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', friendlyName: 'Manual enrichment (coverage-connector retrigger)' },
   PlatformVersion: {},
   PlatformSchemaFacts: {},
   RelationshipDelete: { id: '5c2f1e9a-0d3b-4e7a-9f11-2b4c1e0a9f11' },

@@ -93,10 +93,10 @@ export const WORK_ADD_EXPECTATIONS = /* GraphQL */ `
   }
 `;
 
-/** A redelivered job reads how many expectations its work already has, so it never adds them twice. */
+/** What a work already holds: expectations added and imports reported (a redelivered job must not guess). */
 export const WORK_EXPECTED = /* GraphQL */ `
   query WorkExpected($id: ID!) {
-    work(id: $id) { id tracking { import_expected_number } }
+    work(id: $id) { id tracking { import_expected_number import_processed_number } }
   }
 `;
 
@@ -308,9 +308,12 @@ export const OPERATOR_COVERAGE_BUNDLE = /* GraphQL */ `
   }
 `;
 
-/** A work for an operator-queued request, so the run shows in the connector's works (§5.3). */
-export const OPERATOR_WORK_ADD = /* GraphQL */ `
-  mutation OperatorWorkAdd($connectorId: String!, $friendlyName: String) {
+/**
+ * A work of our own (§5.3): an operator-queued request, or the results of a run whose enrichment
+ * work was already written into by a process that died (src/app/enrichment-job.ts).
+ */
+export const WORK_ADD = /* GraphQL */ `
+  mutation WorkAdd($connectorId: String!, $friendlyName: String) {
     workAdd(connectorId: $connectorId, friendlyName: $friendlyName) { id }
   }
 `;
@@ -360,7 +363,7 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   OperatorConnector: OPERATOR_CONNECTOR,
   OperatorCoverages: OPERATOR_COVERAGES,
   OperatorCoverageBundle: OPERATOR_COVERAGE_BUNDLE,
-  OperatorWorkAdd: OPERATOR_WORK_ADD,
+  WorkAdd: WORK_ADD,
   PlatformVersion: PLATFORM_VERSION,
   PlatformSchemaFacts: PLATFORM_SCHEMA_FACTS,
   RelationshipDelete: RELATIONSHIP_DELETE,

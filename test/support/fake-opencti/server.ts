@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { graphql, GraphQLError } from 'graphql';
 import { v4 as uuidv4 } from 'uuid';
 import { createPlatformBroker, topology, type PlatformBroker } from './platform-broker';
-import { executionSchema, PLATFORM_RULES, rejectDocument, type FakePlatformVersion, type PlatformRules } from './platform-rules';
+import { executionSchema, PLATFORM_RULES, rejectDocument, validationSchemaOf, type FakePlatformVersion, type PlatformRules } from './platform-rules';
 import { createResolvers, type RequestContext, type SubmittedPush } from './resolvers';
 import { FakeState, type FakeCoverage, type FakeEntity, type FakeRelationship, type PushRecord, type Score } from './state';
 
@@ -137,6 +137,9 @@ export class FakeOpenCti {
   }
 
   async start(): Promise<this> {
+    // Build the version's schemas now, not inside the first request (seconds on a loaded machine).
+    validationSchemaOf(this.rules.version);
+    executionSchema();
     this.server = http.createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
