@@ -76,7 +76,7 @@ function table(columns: Column[], rows: string[][], width: number, indent = ''):
     indent +
     cells
       .map((cell, i) => {
-        if (i === last) return fit(cell, lastRoom);
+        if (i === last) return columns[i].right ? padLeft(fit(cell, widths[i]), widths[i]) : fit(cell, lastRoom);
         const cut = fit(cell, widths[i]);
         return columns[i].right ? padLeft(cut, widths[i]) : pad(cut, widths[i]);
       })
@@ -170,37 +170,59 @@ function techniqueTable(run: AssessRun, width: number, explain: ReportOptions['e
   return out;
 }
 
+/** What the scores are relative to: the platforms, the ATT&CK version, what ranked the gaps. */
+function scopeLines(run: AssessRun, width: number): string[] {
+  const { request, result } = run;
+  const out: string[] = [];
+  const notApplicable = result.techniques.filter((t) => t.notApplicable).length;
+  if (request.platformsAffinity?.length) {
+    out.push(...wrap(`Platforms:          ${request.platformsAffinity.join(', ')}${notApplicable > 0 ? ` (${notApplicable} technique(s) not applicable: ATT&CK lists none of these platforms for them)` : ''}`, width, '  '));
+  }
+  if (result.attackVersion) out.push(`ATT&CK:             ${result.attackVersion}`);
+  if (run.prevalence) out.push(...wrap(`Gaps ranked by:     ${run.prevalence.label} (${run.prevalence.uses} technique uses)`, width, '  '));
+  return out;
+}
+
 function gapLines(run: AssessRun, width: number): string[] {
   const { result } = run;
   const tested = result.techniques.filter((t) => t.tested).length;
   const untested = result.techniques.length - tested;
   if (tested === 0) return ['Top gaps: none ranked: no technique was tested, so this run says nothing about coverage'];
-  const out = [fit(`Top gaps (priority = prevalence × impact × feasibility, ${result.gaps.length} in all):`, width)];
+  const out = [fit(`Top gaps (priority = prevalence × impact × feasibility × exposure, ${result.gaps.length} in all):`, width)];
   if (result.gaps.length === 0) {
     out.push(`  none among the ${tested} tested technique(s): each scores at least 50${untested > 0 ? `; ${untested} not tested` : ''}`);
     return out;
   }
-  const rows = result.gaps.slice(0, GAP_ROWS).map((g, i) => [
+  const shown = result.gaps.slice(0, GAP_ROWS);
+  const rows = shown.map((g, i) => [
     String(i + 1),
     g.techniqueId,
     g.name ?? '',
     String(g.priority),
-    `${g.prevalence}×${g.impact}×${g.feasibility}`,
+    `${g.prevalence}×${g.impact}×${g.feasibility}${g.exposure !== undefined ? `×${g.exposure}` : ''}`,
     scoreCell(g.detection),
     scoreCell(g.prevention),
-    g.missingDataSources.length ? g.missingDataSources.join(', ') : '-',
   ]);
   const columns: Column[] = [
     { header: '#', right: true },
     { header: 'TECHNIQUE' },
-    { header: 'NAME', max: Math.max(14, width - 70) },
+    { header: 'NAME', max: Math.max(14, width - 62) },
     { header: 'PRIORITY', right: true },
-    { header: 'P×I×F' },
+    { header: 'P×I×F×E' },
     { header: 'DET', right: true },
     { header: 'PREV', right: true },
-    { header: 'MISSING DATA SOURCES' },
   ];
-  out.push(...table(columns, rows, width, '  '));
+  const [head, rule, ...lines] = table(columns, rows, width, '  ');
+  out.push(head, rule);
+  // What to do goes under its row, whole: it is the point of the list.
+  lines.forEach((line, i) => {
+    const g = shown[i];
+    const todo = g.dimension && g.action ? `${g.dimension}: ${g.action}` : g.missingDataSources.length ? `collect ${g.missingDataSources.join(', ')}` : '';
+    // With intelligence, each gap's prevalence has its own story (how many adversaries use it).
+    const ranked = run.prevalence && g.prevalenceSource ? `prevalence ${g.prevalence}: ${g.prevalenceSource}` : '';
+    const extra = [g.covers?.length ? `also closes ${g.covers.join(', ')}` : '', ranked].filter(Boolean).join('; ');
+    out.push(line, ...(todo ? wrap(`      → ${todo}`, width, '        ') : []), ...(extra ? wrap(`        (${extra})`, width, '         ') : []));
+  });
   return out;
 }
 
@@ -222,6 +244,7 @@ export function formatAssessReport(run: AssessRun, options: ReportOptions = {}):
   out.push(
     ...wrap(`Techniques tested:  ${tested} of ${result.techniques.length}${request.unmatched.length ? ` (${request.unmatched.length} attack pattern(s) without an ATT&CK id)` : ''}`, width, '  '),
   );
+  out.push(...scopeLines(run, width));
   out.push('');
   out.push(...gapLines(run, width));
 

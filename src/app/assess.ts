@@ -13,6 +13,13 @@ import { buildNavigatorLayer, type NavigatorLayer } from '../domain/stix/navigat
 import { buildResultBundle } from '../domain/stix/result-bundle';
 import type { StixBundle, StixObject } from '../domain/stix/stix-types';
 import { errorMessageOf } from '../errors';
+import { parseBytes } from '../adapters/evidence/attack-catalogue-file';
+import { loadPrevalenceBundle } from '../adapters/evidence/prevalence-bundle';
+import { normalisePlatforms } from '../domain/coverage/platforms';
+import type { PrevalenceTable } from '../domain/gaps/prevalence';
+
+/** Recency window of prevalence intelligence when none is given: a year. */
+export const DEFAULT_PREVALENCE_WINDOW_DAYS = 365;
 import { readPriorities } from './embedded-setup';
 
 /**
@@ -36,6 +43,12 @@ export interface AssessOptions extends LoadEvidenceOptions {
   /** The coverage report page, self-contained HTML (the page the daemon serves). */
   outHtml?: string;
   outPreventionLayer?: string;
+  /** The platforms to assess for (windows, linux…); replaces the coverage's `platforms_affinity`. */
+  platforms?: string[];
+  /** A STIX bundle whose `uses` relationships and reports rank the gaps (e.g. enterprise-attack.json.gz). */
+  prevalenceBundle?: string;
+  /** Recency window of that intelligence, days (default 365). */
+  prevalenceWindowDays?: number;
   rollupSubtechniques?: boolean;
   aggregate?: Aggregate;
   maxTechniques?: number;
@@ -70,6 +83,8 @@ export interface AssessRun {
   issues: LoadIssue[];
   /** Notes about the evidence as a whole (e.g. mitigation mappings without a catalogue). */
   notes: string[];
+  /** What ranked the gaps: the prevalence bundle read, when one was given. */
+  prevalence?: PrevalenceTable;
   /** Files written. */
   written: string[];
 }
@@ -84,19 +99,17 @@ export class AssessInputError extends Error {
 }
 
 async function readBundle(path: string): Promise<StixObject[]> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new AssessInputError(code === 'ENOENT' ? `bundle file not found: ${path}` : `cannot read bundle file ${path}: ${errorMessageOf(err)}`, { cause: err });
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new AssessInputError(`bundle file ${path} is not JSON: ${errorMessageOf(err)}`, { cause: err });
-  }
+  // Plain or gzip JSON: the enterprise-attack bundle itself can be assessed (--container G0016).
+  const read = parseBytes(bytes);
+  if (!read.ok) throw new AssessInputError(`bundle file ${path} is not JSON: ${read.reason}`);
+  const parsed = read.value;
   const objects = (parsed as { objects?: unknown } | null)?.objects;
   if (!Array.isArray(objects)) throw new AssessInputError(`bundle file ${path} is not a STIX bundle (no "objects" array)`);
   return objects as StixObject[];
@@ -114,7 +127,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim
 function findContainer(objects: StixObject[], wanted: string, file: string): StixObject {
   const containers = objects.filter((o) => o && COVERABLE.has(o.type));
   const listed = containers.map((c) => `${c.id}${str(c.name) ? ` (${String(c.name)})` : ''}`).join(', ') || 'none';
-  const byId = objects.find((o) => o?.id === wanted);
+  const byId = objects.find((o) => o?.id === wanted) ?? attackContainer(containers, wanted);
   if (byId) {
     if (COVERABLE.has(byId.type)) return byId;
     throw new AssessInputError(`--container ${wanted} is a ${byId.type}, not a container (${COVERABLE_TYPES.join(', ')}); containers in ${file}: ${listed}`);
@@ -123,6 +136,13 @@ function findContainer(objects: StixObject[], wanted: string, file: string): Sti
   if (byName.length === 1) return byName[0];
   if (byName.length > 1) throw new AssessInputError(`--container "${wanted}" names ${byName.length} containers in ${file}; give one id: ${byName.map((c) => c.id).join(', ')}`);
   throw new AssessInputError(`--container ${wanted}: no such container in ${file}; containers: ${listed}`);
+}
+
+/** A container by its ATT&CK id (G0016, C0024): intrusion sets and campaigns of an ATT&CK bundle. */
+function attackContainer(containers: StixObject[], wanted: string): StixObject | undefined {
+  if (!/^[GC]\d{4}$/i.test(wanted)) return undefined;
+  const refs = (c: StixObject): Array<Record<string, unknown>> => (Array.isArray(c.external_references) ? (c.external_references as Array<Record<string, unknown>>) : []);
+  return containers.find((c) => c.revoked !== true && refs(c).some((r) => String(r?.source_name ?? '').startsWith('mitre-') && String(r?.external_id ?? '').toUpperCase() === wanted.toUpperCase()));
 }
 
 /** Every container of the bundle with the number of techniques assessing it would score. */
@@ -238,14 +258,24 @@ export async function runAssess(options: AssessOptions, deps: { loadEvidence?: L
   checkDetectionEvidence(options, evidence);
   const issues: LoadIssue[] = [...evidence.issues];
   const priorities = options.prioritiesFile ? await readPriorities(options.prioritiesFile, issues) : undefined;
+  const now = options.now ?? new Date();
+  if (options.platforms) request.platformsAffinity = normalisePlatforms(options.platforms);
+  let prevalence: PrevalenceTable | undefined;
+  if (options.prevalenceBundle) {
+    try {
+      prevalence = await loadPrevalenceBundle(options.prevalenceBundle, { now, windowDays: options.prevalenceWindowDays ?? DEFAULT_PREVALENCE_WINDOW_DAYS });
+    } catch (err) {
+      throw new AssessInputError(`--prevalence-bundle: ${errorMessageOf(err)}`, { cause: err });
+    }
+  }
 
   const assessor = createEmbeddedAssessor(evidence, {
+    ...(prevalence ? { prevalence: () => prevalence } : {}),
     rollupSubtechniques: options.rollupSubtechniques ?? true,
     ...(options.aggregate ? { aggregate: options.aggregate } : {}),
     ...(priorities ? { priorities } : {}),
     ...(options.externalUri ? { externalUri: options.externalUri } : {}),
   });
-  const now = options.now ?? new Date();
   const result = await assessor.assess(request, { now });
   const validity = validityWindow(now, request.periodicity, 'UTC', 'P1D');
   const bundle = buildResultBundle(request, result, { now, validity, explanations: true, ...(options.externalUri ? { externalUri: options.externalUri } : {}) });
@@ -275,5 +305,5 @@ export async function runAssess(options: AssessOptions, deps: { loadEvidence?: L
     rulesById.set(rule.id, [...(rulesById.get(rule.id) ?? []), shown]);
   }
   const controlsById = new Map(evidence.controls.map((c) => [c.id, c]));
-  return { request, container, otherContainers, rulesById, controlsById, result, bundle, layers, issues, notes: assessor.notes, written };
+  return { request, container, otherContainers, rulesById, controlsById, result, bundle, layers, issues, notes: assessor.notes, written, ...(prevalence ? { prevalence } : {}) };
 }

@@ -1,4 +1,7 @@
 import { Option, type Command } from 'commander';
+import { Duration } from 'luxon';
+import { KNOWN_PLATFORMS, normalisePlatform, normalisePlatforms } from '../domain/coverage/platforms';
+import { checkPeriod } from '../domain/schedule/period';
 import { AssessInputError, runAssess } from '../app/assess';
 import { assessJson, DEFAULT_WIDTH, formatAssessReport } from '../app/assess-report';
 import { addLiveAssessOptions, runLiveAssess, type LiveAssessFlags } from './assess-live'; // live mode (OPERATOR)
@@ -28,6 +31,22 @@ const processIo: CliIo = {
 };
 
 const TECHNIQUE_LIST = /^T\d{4}(\.\d{3})?(,T\d{4}(\.\d{3})?)*$/i;
+
+/** `--platforms windows,linux` → normalised list, or the problem (an unknown name is a typo, not a platform). */
+export function platformList(value: string): string[] | string {
+  const names = value.split(',').map((p) => p.trim()).filter(Boolean);
+  const platforms = normalisePlatforms(names);
+  const unknown = names.filter((n) => !KNOWN_PLATFORMS.includes(normalisePlatform(n) as string));
+  if (platforms.length === 0) return `--platforms ${value}: expected platform names such as windows,linux`;
+  if (unknown.length > 0) return `--platforms ${value}: unknown platform ${unknown.join(', ')} (known: ${KNOWN_PLATFORMS.join(', ')})`;
+  return platforms;
+}
+
+/** An ISO-8601 duration of at least a day, in days, or the problem. */
+export function windowDaysOf(value: string): number | string {
+  const checked = checkPeriod(value, { min: Duration.fromObject({ days: 1 }) });
+  return checked.ok ? checked.period.as('days') : `${checked.reason}; expected e.g. P6M, P1Y, P2Y`;
+}
 
 /** An absolute http(s) URL, or the reason it is not one. */
 export function httpUrlProblem(value: string): string | undefined {
@@ -62,6 +81,9 @@ interface AssessFlags {
   aggregate?: 'mean' | 'min' | 'max';
   externalUri?: string;
   now?: string;
+  platforms?: string;
+  prevalenceBundle?: string;
+  prevalenceWindow?: string;
   baseline?: string;
   failOnRegression?: boolean | string;
 }
@@ -94,6 +116,9 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
     .option('--json', 'print machine-readable JSON instead of the table')
     .option('--no-rollup', 'do not credit parent techniques with their sub-techniques\' rules')
     .addOption(new Option('--aggregate <how>', 'technique scores → container score').choices(['mean', 'min', 'max']))
+    .option('--platforms <list>', `platforms to assess for, comma-separated (${KNOWN_PLATFORMS.slice(0, 4).join(', ')}…): rules and controls count on the platforms they run on, techniques ATT&CK lists for none of them are not applicable (replaces the coverage's platforms_affinity)`)
+    .option('--prevalence-bundle <file>', 'rank gaps by how many intrusion sets, campaigns and reports of this STIX bundle use each technique (e.g. enterprise-attack-18.1.json.gz)')
+    .option('--prevalence-window <duration>', 'uses dated within this ISO-8601 duration weigh fully, older ones less (default P1Y)')
     .option('--external-uri <url>', 'link written on the result (external_uri)')
     .option('--baseline <file>', 'compare with an earlier run: its `assess --json` output or `--out-bundle` result bundle (per-technique diff with causes; docs/history.md)')
     .option('--fail-on-regression [points]', `with --baseline: exit code ${REGRESSION_EXIT_CODE} when a score dropped by at least this many points (default 10)`)
@@ -121,6 +146,11 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
       const uriProblem = flags.externalUri !== undefined ? httpUrlProblem(flags.externalUri) : undefined;
       if (uriProblem) return usage(`--external-uri ${flags.externalUri}: ${uriProblem} (e.g. https://assessor.example.org/runs/42)`);
       const width = flags.width === undefined ? (io.columns ?? DEFAULT_WIDTH) : Number(flags.width);
+      const platforms = flags.platforms !== undefined ? platformList(flags.platforms) : undefined;
+      if (typeof platforms === 'string') return usage(platforms);
+      const windowDays = flags.prevalenceWindow !== undefined ? windowDaysOf(flags.prevalenceWindow) : undefined;
+      if (typeof windowDays === 'string') return usage(`--prevalence-window ${flags.prevalenceWindow}: ${windowDays}`);
+      if (windowDays !== undefined && !flags.prevalenceBundle) return usage('--prevalence-window needs --prevalence-bundle <file>');
       if (!Number.isInteger(width) || width < 0) return usage(`--width ${flags.width}: expected a number of columns (0 = no limit)`);
       if (flags.failOnRegression !== undefined && !flags.baseline) return usage('--fail-on-regression needs --baseline <file> (the --json output or --out-bundle of an earlier assess run)');
       try {
@@ -143,6 +173,9 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
           ...(flags.externalUri ? { externalUri: flags.externalUri } : {}),
           ...(now ? { now } : {}),
           rollupSubtechniques: flags.rollup,
+          ...(platforms ? { platforms } : {}),
+          ...(flags.prevalenceBundle ? { prevalenceBundle: flags.prevalenceBundle } : {}),
+          ...(windowDays !== undefined ? { prevalenceWindowDays: windowDays } : {}),
         }, flags.rulesFrom ? { loadEvidence: evidenceFromRuleSources(flags.rulesFrom) } : {});
         const diff = flags.baseline ? await baselineDiffOf(run, flags.baseline, flags.failOnRegression) : undefined;
         io.stdout(

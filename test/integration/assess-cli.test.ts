@@ -73,7 +73,10 @@ describe('coverage-connector assess (CLI)', () => {
     expect(run.stdout).toMatch(/^Overall DETECTION:\s+\d+\/100$/m);
     expect(run.stdout).toMatch(/^Overall PREVENTION:\s+\d+\/100$/m);
     expect(run.stdout).toMatch(/^Techniques tested:\s+15 of 15 \(1 attack pattern\(s\) without an ATT&CK id\)$/m);
-    expect(run.stdout).toMatch(/^Top gaps \(priority = prevalence × impact × feasibility, \d+ in all\):$/m);
+    expect(run.stdout).toMatch(/^Top gaps \(priority = prevalence × impact × feasibility × exposure, \d+ in all\):$/m);
+    // Each gap says what to do, under its row; the first is not a technique detected at 99.
+    expect(run.stdout).toMatch(/^ {3}1 {2}T1021\.001 .+\n {6}→ detection: /m);
+    expect(run.stdout).toMatch(/→ prevention: switch control "AppLocker script rules" from audit to block/);
   });
 
   it('prints one warning line per broken example rule, naming the file', () => {
@@ -87,7 +90,8 @@ describe('coverage-connector assess (CLI)', () => {
   it('fits 100 columns when piped (the demo): no line is wider', () => {
     const widths = run.stdout.split('\n').map((l) => l.length);
     expect(Math.max(...widths)).toBeLessThanOrEqual(100);
-    expect(widths.length).toBeLessThan(60);
+    // One line per technique and per warning, two per gap (its row and what to do).
+    expect(widths.length).toBeLessThan(80);
   });
 
   it('names the container it assessed and lists the other containers of the bundle', () => {

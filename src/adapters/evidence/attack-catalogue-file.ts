@@ -32,7 +32,7 @@ export async function readAttackBundle(path: string): Promise<unknown> {
 }
 
 /** JSON from plain or gzip bytes; a reason that never echoes binary content. */
-function parseBytes(bytes: Buffer): { ok: true; value: unknown } | { ok: false; reason: string } {
+export function parseBytes(bytes: Buffer): { ok: true; value: unknown } | { ok: false; reason: string } {
   let text: string;
   try {
     text = (isGzip(bytes) ? gunzipSync(bytes) : bytes).toString('utf8');

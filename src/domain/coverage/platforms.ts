@@ -33,6 +33,9 @@ const ALIASES: Record<string, string> = {
   pre: 'pre',
 };
 
+/** Every platform name the vocabulary knows (what `--platforms` accepts). */
+export const KNOWN_PLATFORMS: readonly string[] = [...new Set(Object.values(ALIASES))];
+
 /** "macOS" → macos, "Network Devices" → network-devices, "Office 365" → office-suite; empty → undefined. */
 export function normalisePlatform(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
