@@ -30,13 +30,16 @@ import { writeSampleTree } from '../lib/sample-tree';
 /** A fresh process: load through the cache, print the figures (spawned by this suite). */
 async function warmChild(): Promise<void> {
   const { dirs, cacheFile } = JSON.parse(process.env.BENCH_WARM ?? '{}') as { dirs: string[]; cacheFile: string };
+  const c = process.cpuUsage();
   const t = nowMs();
   const loaded = await loadEvidenceDetailed({ rulesDirs: dirs, cacheFile });
   const ms = nowMs() - t;
-  process.stdout.write(`${JSON.stringify({ ms, cached: loaded.cached, unread: loaded.unread, files: loaded.files, rules: loaded.evidence.rules.length, uptimeMs: process.uptime() * 1000 })}\n`);
+  const used = process.cpuUsage(c);
+  const cpuMs = (used.user + used.system) / 1000;
+  process.stdout.write(`${JSON.stringify({ ms, cpuMs, cached: loaded.cached, unread: loaded.unread, files: loaded.files, rules: loaded.evidence.rules.length, uptimeMs: process.uptime() * 1000 })}\n`);
 }
 
-function runWarmChild(dirs: string[], cacheFile: string, profileArgs: string[]): Promise<{ ms: number; cached: number; unread: number; files: number; rules: number; uptimeMs: number; wallMs: number }> {
+function runWarmChild(dirs: string[], cacheFile: string, profileArgs: string[]): Promise<{ ms: number; cpuMs: number; cached: number; unread: number; files: number; rules: number; uptimeMs: number; wallMs: number }> {
   return new Promise((resolve, reject) => {
     const t = nowMs();
     const child = spawn(process.execPath, [...profileArgs, __filename], { env: { ...process.env, BENCH_WARM: JSON.stringify({ dirs, cacheFile }) }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -45,7 +48,7 @@ function runWarmChild(dirs: string[], cacheFile: string, profileArgs: string[]):
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`warm-start process exited ${code}`));
-      resolve({ ...(JSON.parse(out.trim().split('\n').pop() ?? '{}') as { ms: number; cached: number; unread: number; files: number; rules: number; uptimeMs: number }), wallMs: nowMs() - t });
+      resolve({ ...(JSON.parse(out.trim().split('\n').pop() ?? '{}') as { ms: number; cpuMs: number; cached: number; unread: number; files: number; rules: number; uptimeMs: number }), wallMs: nowMs() - t });
     });
   });
 }
@@ -81,6 +84,7 @@ export async function runInventory(options: SuiteOptions): Promise<Figure[]> {
     const parseOnly: number[] = [];
     const cold: number[] = [];
     const coldCpu: number[] = [];
+    const floorCpu: number[] = [];
     const noThread: number[] = [];
     const blocks: number[] = [];
     let rules = 0;
@@ -94,9 +98,11 @@ export async function runInventory(options: SuiteOptions): Promise<Figure[]> {
     await loadEvidenceDetailed({ rulesDirs: dirs });
     for (let r = 0; r < reps; r += 1) {
       // The floor: each file read as plainly as Node can (readFileSync) and parsed, one after the other.
+      const c0 = cpuMs();
       let t = nowMs();
       for (const f of files) parse({ toml: /\.toml$/i.test(f.absolute), text: readFileSync(f.absolute, 'utf8') });
       floor.push(nowMs() - t);
+      floorCpu.push(cpuMs() - c0);
       t = nowMs();
       texts.forEach(parse);
       parseOnly.push(nowMs() - t);
@@ -166,6 +172,9 @@ export async function runInventory(options: SuiteOptions): Promise<Figure[]> {
           load_to_floor: round(ratio, 2),
           parse_in_memory_s: round(median(parseOnly) / 1000, 3),
           load_cpu_s: round(median(coldCpu) / 1000, 3),
+          parse_floor_cpu_s: round(median(floorCpu) / 1000, 3),
+          load_to_floor_cpu: round(median(coldCpu) / median(floorCpu), 2),
+          warm_cpu_s: round(median(warm.map((w) => w.cpuMs)) / 1000, 3),
           rules_load_without_reader_thread_s: round(median(noThread) / 1000, 3),
           warm_s: round(warmS, 3),
           warm_process_s: round(median(warm.map((w) => w.wallMs)) / 1000, 3),
@@ -182,7 +191,7 @@ export async function runInventory(options: SuiteOptions): Promise<Figure[]> {
           reps,
         },
         ratio <= 1.5 && warmS <= 0.5,
-        `${source}; medians of ${reps} interleaved runs; parse floor = each file read with readFileSync and parsed with js-yaml / smol-toml, one after the other, no checks (parse_in_memory_s: the parsing alone); load_cpu_s = CPU of a cold load, both threads; warm = loadEvidence in a new process through coverage.cache_file (warm_from_cache: files not parsed, warm_not_read: of which not even read, their metadata unchanged; warm_process_s: spawn to exit); reload = load with the cache after one file changed; load_max_block_ms = longest event-loop stall during a cold load; yaml_library_parse_s = the YAML files with the \`yaml\` library this replaced (full runs)`,
+        `${source}; medians of ${reps} interleaved runs; parse floor = each file read with readFileSync and parsed with js-yaml / smol-toml, one after the other, no checks (parse_in_memory_s: the parsing alone); load_cpu_s = CPU of a cold load, both threads, against the floor's (load_to_floor_cpu: the ratio without the machine's other load); warm_cpu_s = CPU of the warm load; warm = loadEvidence in a new process through coverage.cache_file (warm_from_cache: files not parsed, warm_not_read: of which not even read, their metadata unchanged; warm_process_s: spawn to exit); reload = load with the cache after one file changed; load_max_block_ms = longest event-loop stall during a cold load; yaml_library_parse_s = the YAML files with the \`yaml\` library this replaced (full runs)`,
       ),
     ];
   } finally {
