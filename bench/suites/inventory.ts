@@ -6,7 +6,6 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parse as parseWithYamlLibrary } from 'yaml';
 import { loadEvidenceDetailed, openInventoryCache } from '../../src/adapters/evidence';
 import { parseToml, parseYaml } from '../../src/adapters/evidence/parse-text';
-import { loadRulesFromDirs } from '../../src/adapters/evidence/rule-files';
 import { walkRoot } from '../../src/adapters/evidence/safe-files';
 import { figure, type Figure, type SuiteOptions } from '../lib/figures';
 import { generateTechniques } from '../lib/generate-evidence';
@@ -85,7 +84,6 @@ export async function runInventory(options: SuiteOptions): Promise<Figure[]> {
     const cold: number[] = [];
     const coldCpu: number[] = [];
     const floorCpu: number[] = [];
-    const noThread: number[] = [];
     const blocks: number[] = [];
     let rules = 0;
     let issues = 0;
@@ -117,9 +115,6 @@ export async function runInventory(options: SuiteOptions): Promise<Figure[]> {
       blocks.push(loop.max / 1e6);
       rules = loaded.evidence.rules.length;
       issues = loaded.evidence.issues.length;
-      t = nowMs();
-      await loadRulesFromDirs(dirs, { readerThread: false });
-      noThread.push(nowMs() - t);
     }
 
     // Warm start: the cache written by one load, then fresh processes reading through it.
@@ -175,7 +170,6 @@ export async function runInventory(options: SuiteOptions): Promise<Figure[]> {
           parse_floor_cpu_s: round(median(floorCpu) / 1000, 3),
           load_to_floor_cpu: round(median(coldCpu) / median(floorCpu), 2),
           warm_cpu_s: round(median(warm.map((w) => w.cpuMs)) / 1000, 3),
-          rules_load_without_reader_thread_s: round(median(noThread) / 1000, 3),
           warm_s: round(warmS, 3),
           warm_process_s: round(median(warm.map((w) => w.wallMs)) / 1000, 3),
           warm_from_cache: Math.min(...warm.map((w) => w.cached)),

@@ -3,9 +3,8 @@ import type { DetectionRule, LoadIssue } from '../../domain/evidence/evidence-ty
 import { elasticRuleFromDocument } from './elastic-loader';
 import type { CacheEntry, InventoryCache } from './inventory-cache';
 import { fail, isRecord, parseToml, parseYaml, type Loaded } from './parse-text';
-import { readFiles } from './reader-thread';
 import { retiredByLocation } from './rule-common';
-import { DEFAULT_MAX_RULE_FILE_BYTES, textOf, walkRoot, type FileRead, type FoundFile } from './safe-files';
+import { DEFAULT_MAX_RULE_FILE_BYTES, readFilesInBatches, textOf, walkRoot, type FileRead, type FoundFile } from './safe-files';
 import { sigmaRuleFromDocument } from './sigma-loader';
 import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loader';
 import { looksLikeSentinelRule, sentinelRuleFromDocument } from './sentinel-loader';
@@ -65,8 +64,6 @@ export interface RulesLoadResult {
 
 export interface RulesLoadOptions {
   maxRuleFileBytes?: number;
-  /** false: read the files on the event loop (default: on a reader thread from 200 files up). */
-  readerThread?: boolean;
   /** Parsed results of unchanged files (inventory-cache.ts); updated with this load's files. */
   cache?: InventoryCache;
   /**
@@ -91,9 +88,8 @@ function parseRead(file: FoundFile, read: FileRead): Loaded<FileRules> {
 }
 
 /**
- * Walks every folder (recursively, confined to it), then reads the files found (off the event loop
- * for large sets, reader-thread.ts) and parses each batch as it arrives, or takes its result from the
- * cache when the file is unchanged.
+ * Walks every folder (recursively, confined to it), then reads the files found a batch at a time and
+ * parses each batch, or takes a file's result from the cache when it is unchanged.
  */
 export async function loadRulesFromDirs(dirs: readonly string[], options: RulesLoadOptions = {}): Promise<RulesLoadResult> {
   const maxBytes = options.maxRuleFileBytes ?? DEFAULT_MAX_RULE_FILE_BYTES;
@@ -127,8 +123,7 @@ export async function loadRulesFromDirs(dirs: readonly string[], options: RulesL
     if (cache && i % STAT_CHUNK === STAT_CHUNK - 1) await nextTurn();
   }
   const hashedAt = Date.now();
-  const readOptions = { maxBytes, ...(options.readerThread !== undefined ? { thread: options.readerThread } : {}) };
-  await readFiles(toRead.map((i) => found[i].absolute), readOptions, (start, reads) => {
+  await readFilesInBatches(toRead.map((i) => found[i].absolute), maxBytes, (start, reads) => {
     reads.forEach((read, j) => {
       const i = toRead[start + j];
       const file = found[i];

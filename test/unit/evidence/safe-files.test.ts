@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFiles } from '../../../src/adapters/evidence/reader-thread';
-import { mapLimit, readFileBoundedSync, readTextBounded, resolveWithinRoot, textOf } from '../../../src/adapters/evidence/safe-files';
+import { mapLimit, readFileBoundedSync, readFilesInBatches, readTextBounded, resolveWithinRoot, textOf } from '../../../src/adapters/evidence/safe-files';
 
 describe('safe file access', () => {
   it('rejects paths that climb out of the root with ..', () => {
@@ -39,7 +38,7 @@ describe('safe file access', () => {
     expect(peak).toBe(3);
   });
 
-  it('reads text the same way on the event loop and on the reader thread: BOM dropped, size limit, missing file, folder', async () => {
+  it('reads text with size, mtime and hash: BOM dropped, size limit, missing file, folder; in batches, in order', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'read-bounded-'));
     try {
       writeFileSync(join(dir, 'bom.yml'), '\uFEFFtitle: x\n');
@@ -54,32 +53,25 @@ describe('safe file access', () => {
         expect(await readTextBounded(join(dir, name), 1024)).toEqual(expected);
       }
       const paths = cases.map(([name]) => join(dir, name));
-      const onThread: unknown[] = [];
-      await readFiles(paths, { maxBytes: 1024, thread: true }, (start, results) => results.forEach((r, i) => (onThread[start + i] = r)));
-      expect(onThread).toEqual(paths.map((p) => readFileBoundedSync(p, 1024)));
-      expect(onThread[0]).toEqual(expect.objectContaining({ ok: true, size: 12, hash: expect.stringMatching(/^[0-9a-f]{40}$/) }));
-      expect(textOf((onThread[0] as { bytes: Buffer }).bytes)).toBe('title: x\n');
+      const batched: unknown[] = [];
+      await readFilesInBatches(paths, 1024, (start, results) => results.forEach((r, i) => (batched[start + i] = r)));
+      expect(batched).toEqual(paths.map((p) => readFileBoundedSync(p, 1024)));
+      expect(batched[0]).toEqual(expect.objectContaining({ ok: true, size: 12, hash: expect.stringMatching(/^[0-9a-f]{40}$/) }));
+      expect(textOf((batched[0] as { bytes: Buffer }).bytes)).toBe('title: x\n');
+      // Several batches: every file once, in order.
+      const many = Array.from({ length: 70 }, (_, i) => join(dir, `r${i}.yml`));
+      many.forEach((p, i) => writeFileSync(p, `n: ${i}\n`));
+      const texts: string[] = [];
+      let batches = 0;
+      await readFilesInBatches(many, 1024, (start, results) => {
+        batches += 1;
+        results.forEach((r, i) => (texts[start + i] = r.ok ? textOf(r.bytes) : r.reason));
+      });
+      expect(batches).toBe(3);
+      expect(texts).toEqual(many.map((_, i) => `n: ${i}\n`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('reads here whatever the reader thread did not deliver when it dies', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'read-thread-dies-'));
-    try {
-      const paths = Array.from({ length: 150 }, (_, i) => join(dir, `r${i}.yml`));
-      paths.forEach((p, i) => writeFileSync(p, `n: ${i}\n`));
-      const dying = "require('node:worker_threads').parentPort.on('message', () => { throw new Error('reader boom'); });";
-      const got: Array<{ ok: boolean; bytes?: Buffer }> = [];
-      let batches = 0;
-      await readFiles(paths, { maxBytes: 1024, thread: true, threadSource: dying }, (start, results) => {
-        batches += 1;
-        results.forEach((r, i) => (got[start + i] = r));
-      });
-      expect(batches).toBe(5); // 150 files in batches of 32
-      expect(got.map((r) => r.bytes && textOf(r.bytes))).toEqual(paths.map((_, i) => `n: ${i}\n`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
 });

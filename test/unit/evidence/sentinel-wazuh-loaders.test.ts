@@ -139,13 +139,13 @@ describe('Wazuh ruleset loader', () => {
     try {
       writeFileSync(join(dir, 'local_rules.xml'), WAZUH);
       writeFileSync(join(dir, 'hide.yaml'), SENTINEL);
-      const result = await loadRulesFromDirs([dir], { readerThread: false });
+      const result = await loadRulesFromDirs([dir]);
       expect(result.files).toBe(2);
       expect(result.rules.map((r) => r.id).sort()).toEqual(['6dd2629c-534b-4275-8201-d7968b4fa77e', 'wazuh:5700', 'wazuh:5712']);
       expect(Array.isArray(result.byFile.get(join(dir, 'local_rules.xml')))).toBe(true);
       // A broken edit keeps the file's previous rules, as for one-rule formats.
       writeFileSync(join(dir, 'local_rules.xml'), '<group name="x">');
-      const again = await loadRulesFromDirs([dir], { readerThread: false, previous: result.byFile });
+      const again = await loadRulesFromDirs([dir], { previous: result.byFile });
       expect(again.rules.filter((r) => r.format === 'wazuh')).toHaveLength(2);
       expect(again.issues[0].reason).toMatch(/previous version of this rule is kept/);
     } finally {
