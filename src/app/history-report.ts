@@ -1,7 +1,7 @@
 import { formatDistanceStrict } from 'date-fns';
 import { causeText, changesSummary } from '../domain/history/describe';
 import type { CoverageSummary, HistoryRun, HistoryStore } from '../domain/history/history-ports';
-import type { OpenRegression, RunSnapshot } from '../domain/history/history-types';
+import type { OpenRegression } from '../domain/history/history-types';
 import { renderTrendSvg, type TrendPoint } from '../domain/history/trend-svg';
 
 /**
@@ -45,14 +45,12 @@ export async function coverageHistory(store: HistoryStore, coverage: string, opt
   };
   if (options.technique) {
     const id = options.technique.trim().toUpperCase();
-    // Runs that changed nothing share a snapshot: read each one once.
-    const snapshots = new Map<string, RunSnapshot | undefined>();
-    report.runs = [];
-    for (const run of runs) {
-      if (!snapshots.has(run.snapshotHash)) snapshots.set(run.snapshotHash, await store.snapshot(coverageId, run.snapshotHash));
-      const t = snapshots.get(run.snapshotHash)?.techniques.find((x) => x.id === id);
-      report.runs.push({ ...run, technique: t ? { id, ...(t.detection !== undefined ? { detection: t.detection } : {}), ...(t.prevention !== undefined ? { prevention: t.prevention } : {}) } : { id, absent: true } });
-    }
+    // Scores only (not the evidence), once per distinct snapshot: runs that changed nothing share one.
+    const scores = await store.techniqueScores(coverageId, runs.map((r) => r.snapshotHash));
+    report.runs = runs.map((run) => {
+      const pair = scores.get(run.snapshotHash)?.[id];
+      return { ...run, technique: pair ? { id, ...(pair[0] !== null ? { detection: pair[0] } : {}), ...(pair[1] !== null ? { prevention: pair[1] } : {}) } : { id, absent: true } };
+    });
   }
   return report;
 }

@@ -57,6 +57,11 @@ function storeContract(name: string, open: (maxRuns: number) => HistoryStore, re
         // Either id finds the coverage: operators paste the internal id from the platform's URL.
         expect((await store.runs(INTERNAL)).map((r) => r.id)).toEqual([second.run.id, first.run.id]);
         expect(await store.snapshot(COVERAGE, first.run.snapshotHash)).toEqual(JSON.parse(JSON.stringify(base)));
+        const lsass = (s: RunSnapshot) => s.techniques.find((t) => t.id === 'T1003.001')!;
+        const scores = await store.techniqueScores(INTERNAL, [first.run.snapshotHash, second.run.snapshotHash, first.run.snapshotHash]);
+        expect([...scores.keys()].sort()).toEqual([first.run.snapshotHash, second.run.snapshotHash].sort());
+        expect(scores.get(first.run.snapshotHash)?.['T1003.001']).toEqual([lsass(base).detection, lsass(base).prevention]);
+        expect(scores.get(second.run.snapshotHash)?.['T1003.001']).toEqual([lsass(worse).detection, lsass(worse).prevention]);
       } finally {
         await store.close();
       }

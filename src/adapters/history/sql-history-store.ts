@@ -7,9 +7,10 @@ import type {
   CoverageSummary,
   HistoryRun,
   HistoryStore,
+  TechniqueScores,
 } from '../../domain/history/history-ports';
 import type { OpenRegression, RunChanges, RunSnapshot } from '../../domain/history/history-types';
-import { testedCount } from '../../domain/history/snapshot';
+import { techniqueScoresOf, testedCount } from '../../domain/history/snapshot';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-codec';
 
 /**
@@ -71,6 +72,7 @@ export function schemaStatements(idColumn: string, binaryType: string): string[]
       coverage_id TEXT NOT NULL,
       hash TEXT NOT NULL,
       payload ${binaryType} NOT NULL,
+      scores TEXT NOT NULL,
       PRIMARY KEY (coverage_id, hash)
     )`,
     `CREATE TABLE IF NOT EXISTS coverage_history_state (
@@ -179,7 +181,12 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
         }
         const decision = decide(context);
         const { hash, payload } = encodeSnapshot(input.snapshot);
-        await tx.run('INSERT INTO coverage_snapshots (coverage_id, hash, payload) VALUES (?, ?, ?) ON CONFLICT (coverage_id, hash) DO NOTHING', [input.coverageId, hash, payload]);
+        await tx.run('INSERT INTO coverage_snapshots (coverage_id, hash, payload, scores) VALUES (?, ?, ?, ?) ON CONFLICT (coverage_id, hash) DO NOTHING', [
+          input.coverageId,
+          hash,
+          payload,
+          JSON.stringify(techniqueScoresOf(input.snapshot)),
+        ]);
         const detection = input.snapshot.overall.DETECTION ?? null;
         const prevention = input.snapshot.overall.PREVENTION ?? null;
         const inserted = await tx.all<{ id: number | string }>(
@@ -237,6 +244,19 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
 
     async snapshot(coverageId, hash) {
       return snapshotIn(exec, await resolve(coverageId), hash);
+    },
+
+    async techniqueScores(coverageId, hashes) {
+      const id = await resolve(coverageId);
+      const out = new Map<string, TechniqueScores>();
+      const unique = [...new Set(hashes)];
+      // Chunks keep the statement under both databases' bound-parameter limits.
+      for (let i = 0; i < unique.length; i += 500) {
+        const chunk = unique.slice(i, i + 500);
+        const rows = await exec.all<{ hash: string; scores: string }>(`SELECT hash, scores FROM coverage_snapshots WHERE coverage_id = ? AND hash IN (${chunk.map(() => '?').join(', ')})`, [id, ...chunk]);
+        for (const row of rows) out.set(row.hash, JSON.parse(row.scores) as TechniqueScores);
+      }
+      return out;
     },
 
     async state(coverageId) {

@@ -59,6 +59,9 @@ export interface AppendResult {
   pruned: number;
 }
 
+/** Per technique of one snapshot: [detection, prevention], null when not measured. */
+export type TechniqueScores = Record<string, [number | null, number | null]>;
+
 export interface CoverageSummary {
   coverageId: string;
   coverageInternalId?: string;
@@ -83,6 +86,8 @@ export interface HistoryStore {
   /** Runs of a coverage (by standard or internal id), newest first. */
   runs(coverageId: string, options?: { limit?: number }): Promise<HistoryRun[]>;
   snapshot(coverageId: string, hash: string): Promise<RunSnapshot | undefined>;
+  /** Technique scores of snapshots by hash, without reading their evidence (one technique across many runs). */
+  techniqueScores(coverageId: string, hashes: string[]): Promise<Map<string, TechniqueScores>>;
   state(coverageId: string): Promise<CoverageHistoryState | undefined>;
   coverages(options?: { limit?: number }): Promise<CoverageSummary[]>;
   /** Coverages with at least one open regression (the gauge). */

@@ -51,3 +51,10 @@ export function canonicalJson(value: unknown): string {
 
 /** Techniques measured (at least one score) in a snapshot. */
 export const testedCount = (snapshot: RunSnapshot): number => snapshot.techniques.filter((t) => t.detection !== undefined || t.prevention !== undefined).length;
+
+/** [detection, prevention] per technique, null when not measured: the small part of a snapshot kept beside it. */
+export function techniqueScoresOf(snapshot: RunSnapshot): Record<string, [number | null, number | null]> {
+  const out: Record<string, [number | null, number | null]> = {};
+  for (const t of snapshot.techniques) out[t.id] = [t.detection ?? null, t.prevention ?? null];
+  return out;
+}
