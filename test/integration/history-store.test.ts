@@ -6,7 +6,12 @@ import type { AppendContext, HistoryStore } from '../../src/domain/history/histo
 import type { RunSnapshot } from '../../src/domain/history/history-types';
 import { compareRuns } from '../../src/domain/history/regression';
 import { snapshotOf } from '../../src/domain/history/snapshot';
-import { assessWith, edits, evidenceWith, LSASS_RULE } from '../support/history-fixtures';
+import type { RegressionMarker } from '../../src/adapters/opencti/regression-api';
+import { createHistoryRecorder } from '../../src/app/history-recorder';
+import { createLogger } from '../../src/app/logger';
+import type { CoverageRunRecord } from '../../src/app/run-record';
+import { coverageRequest } from '../support/coverage-request';
+import { assessWith, edits, evidenceWith, LSASS_RULE, TECHNIQUES } from '../support/history-fixtures';
 import { describeWithPostgres, dropSchema, POSTGRES_URL, uniqueSchema } from '../support/postgres';
 
 /**
@@ -194,6 +199,45 @@ describeWithPostgres('PostgreSQL history store', () => {
       expect((await b.runs('security-coverage--replicas')).length).toBe(12);
     } finally {
       await a.close();
+      await b.close();
+    }
+  });
+
+  it('a second replica (and a restarted daemon) continues the history and the mark of the first', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const notes: Array<string | null> = [];
+    const marker: RegressionMarker = {
+      sync: async (_coverage, note) => {
+        notes.push(note?.content ?? null);
+        return { found: true, actions: [] };
+      },
+    };
+    const recorderOn = (store: HistoryStore) => createHistoryRecorder({ store, log: createLogger('silent'), threshold: 10, retentionDays: 400, marker, label: 'coverage-regression' });
+    const run = async (i: number, evidence: ReturnType<typeof evidenceWith>): Promise<CoverageRunRecord> => ({
+      coverageId: 'security-coverage--two-replicas',
+      runAt: day(i),
+      outcome: 'pushed',
+      request: coverageRequest(TECHNIQUES),
+      result: await assessWith(evidence, TECHNIQUES, day(i)),
+    });
+    const a = openPg(1000, schema);
+    try {
+      await recorderOn(a).record(await run(0, evidenceWith()));
+      await recorderOn(a).record(await run(1, evidenceWith(edits.disableRule(LSASS_RULE))));
+    } finally {
+      await a.close();
+    }
+    expect(notes).toHaveLength(1);
+    const b = openPg(1000, schema);
+    try {
+      // The re-triggered run lands on the other replica: same regressions, same note, nothing written.
+      await recorderOn(b).record(await run(2, evidenceWith(edits.disableRule(LSASS_RULE))));
+      expect(notes).toHaveLength(1);
+      await recorderOn(b).record(await run(3, evidenceWith()));
+      expect(notes).toEqual([expect.stringContaining('rule "LSASS Memory Access" disabled'), null]);
+      expect((await b.runs('security-coverage--two-replicas')).map((r) => r.changes.recoveries.length > 0)).toEqual([true, false, false, false]);
+    } finally {
       await b.close();
     }
   });
