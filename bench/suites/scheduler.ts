@@ -150,7 +150,7 @@ interface Run {
   closeMs: number;
 }
 
-async function drive(scheduler: Scheduler, platform: Platform, ticks: number): Promise<Run> {
+async function drive(scheduler: Scheduler, platform: Platform, ticks: number, beforeClose: () => void = () => undefined): Promise<Run> {
   const g = globalThis as { phase?: string };
   g.phase = 'start';
   let t = nowMs();
@@ -176,6 +176,7 @@ async function drive(scheduler: Scheduler, platform: Platform, ticks: number): P
     started += r.started.length;
     await nextTurn();
   }
+  beforeClose();
   g.phase = 'close';
   t = nowMs();
   await scheduler.close();
@@ -202,15 +203,19 @@ async function measure(id: FigureId, options: SuiteOptions, count: number, ticks
   gcWatch.observe({ entryTypes: ['gc'] });
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
-  const first = await drive(createScheduler({ ...deps, cache: timedCache(createScheduleCache(file), saves) }), platform, ticks);
+  // Memory is sampled with the scheduler still holding every coverage, the monitors off: the forced
+  // full GC of the sample is the bench's, not the scheduler's.
+  let memory = { rssMb: 0, heapUsedMb: 0 };
+  const sampling = [0, 0];
+  const first = await drive(createScheduler({ ...deps, cache: timedCache(createScheduleCache(file), saves) }), platform, ticks, () => {
+    loop.disable();
+    sampling[0] = performance.now();
+    memory = memorySample();
+    sampling[1] = performance.now();
+    loop.enable();
+  });
   const firstBlock = maxMs(loop);
-  // Sampled with the monitor off: the forced full GC of the sample is the bench's, not the scheduler's.
-  loop.disable();
-  const sampling = [performance.now(), 0];
-  const memory = memorySample();
-  sampling[1] = performance.now();
   loop.reset();
-  loop.enable();
   // A restart: the due index comes from the state file, then the leader reconciles.
   const restart = restartToo ? await drive(createScheduler({ ...deps, cache: timedCache(createScheduleCache(file), saves) }), platform, Math.min(ticks, 10)) : undefined;
   const restartBlock = restartToo ? maxMs(loop) : 0;

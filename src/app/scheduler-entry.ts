@@ -20,6 +20,7 @@ function intern(value: string | null | undefined): string | null | undefined {
 }
 
 const msOf = (d?: Date | null): number | undefined => (d ? d.getTime() : undefined);
+const latest = (a?: number, b?: number): number | undefined => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 const dateOf = (ms: number | undefined): Date | undefined => (ms === undefined ? undefined : new Date(ms));
 
 export class ScheduleEntry {
@@ -46,6 +47,20 @@ export class ScheduleEntry {
     this.lastTriggeredAt = msOf(input.lastTriggeredAt);
     this.manual = input.manual;
     this.seenAt = seenAt;
+  }
+
+  /** Platform data wins for what users edit; run dates only move forward (a report may be newer than a read). */
+  update(input: CoverageScheduleInput, seenAt: number): this {
+    this.id = input.id;
+    this.name = input.name;
+    this.createdAt = input.createdAt.getTime();
+    this.periodicity = intern(input.periodicity);
+    this.duration = intern(input.duration);
+    this.lastResultAt = latest(this.lastResultAt, msOf(input.lastResultAt));
+    this.lastTriggeredAt = latest(this.lastTriggeredAt, msOf(input.lastTriggeredAt));
+    this.manual = input.manual;
+    this.seenAt = seenAt;
+    return this;
   }
 
   get input(): CoverageScheduleInput {

@@ -84,7 +84,6 @@ function* cacheEntriesOf(entries: Iterable<Entry>): Generator<ReturnType<typeof 
   for (const e of entries) yield toCacheEntry(e.input);
 }
 
-const latest = (a?: number, b?: number): number | undefined => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { source, trigger, lock, clock, policy, cache, observer } = deps;
@@ -113,11 +112,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   /** Platform data wins for what users edit; dates only move forward (a report may be newer than a read). */
   function upsert(item: CoverageScheduleInput, now: Date): Entry {
     const existing = entries.get(item.standardId);
-    const entry = new Entry(item, now.getTime());
-    if (existing) {
-      entry.lastResultAt = latest(existing.lastResultAt, entry.lastResultAt);
-      entry.lastTriggeredAt = latest(existing.lastTriggeredAt, entry.lastTriggeredAt);
-    }
+    // Updated in place: a reconciliation then leaves no 100,000 replaced entries for the collector.
+    const entry = existing ? existing.update(item, now.getTime()) : new Entry(item, now.getTime());
     entries.set(item.standardId, entry);
     replan(entry, now);
     return entry;
