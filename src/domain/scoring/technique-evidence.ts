@@ -19,7 +19,16 @@ export interface EvidenceInputs {
 
 const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/**
+ * A rule's record depends only on the rule and the inventory, both fixed for the life of an index:
+ * built once and shared by every technique and run that credits the rule (the daemon assesses
+ * thousands of coverages with one index). Records are read-only.
+ */
+const records = new WeakMap<IndexedRule, EvidenceRule>();
+
 function ruleRecord(r: IndexedRule, inventory: boolean): EvidenceRule {
+  const cached = records.get(r);
+  if (cached) return cached;
   const out: EvidenceRule = {
     id: r.rule.id,
     title: r.rule.title,
@@ -28,6 +37,7 @@ function ruleRecord(r: IndexedRule, inventory: boolean): EvidenceRule {
   };
   if (r.feed.primary) out.source = r.feed.primary;
   if (inventory && r.feed.declared && r.feed.known) out.fed = r.feed.fed;
+  records.set(r, out);
   return out;
 }
 
