@@ -196,6 +196,8 @@ async function measure(id: FigureId, options: SuiteOptions, count: number, ticks
   const saves: number[] = [];
   const deps = { source: platform, trigger: platform, lock: alwaysLeader, clock: { now: () => T0 }, policy: policy(), logger: nullLogger(), maxRunsPerTick: 100 };
 
+  // The process before any coverage is scheduled (modules loaded, platform process connected).
+  const before = memorySample();
   const gcPauses: Array<{ at: number; ms: number }> = [];
   const gcWatch = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcPauses.push({ at: e.startTime, ms: e.duration });
@@ -244,13 +246,15 @@ async function measure(id: FigureId, options: SuiteOptions, count: number, ticks
       saves: saves.length,
       state_file_mb: round(statSync(file).size / 1024 / 1024, 1),
       heap_mb: memory.heapUsedMb,
+      rss_before_scheduler_mb: before.rssMb,
+      heap_before_scheduler_mb: before.heapUsedMb,
       rss_after_restart_mb: memorySample().rssMb,
       coverages: count,
       ticks: first.ticksMs.length,
       runs_started: first.started,
     },
     id === 'scheduler' ? maxBlock <= 50 && rss <= 200 : null,
-    `rss = RSS of the scheduler's process after the first run's ticks (the platform and its coverages live in another process, as over HTTP); max_block = longest event-loop stall (monitorEventLoopDelay) over start, reconcile, ${first.ticksMs.length} ticks with ${saves.length} state saves (save_ms_max: one whole save, spread over turns), close${restartToo ? ', and a restart from the state file' : ''}; idle_loop_max_block_ms = the same monitor on an idle event loop for 3 s before (the machine's noise)`,
+    `rss = RSS of the scheduler's process after the first run's ticks, every coverage still held (the platform and its coverages live in another process, as over HTTP; rss_before_scheduler_mb: the same process before); max_block = longest event-loop stall (monitorEventLoopDelay) over start, reconcile, ${first.ticksMs.length} ticks with ${saves.length} state saves (save_ms_max: one whole save, spread over turns), close${restartToo ? ', and a restart from the state file' : ''}; idle_loop_max_block_ms = the same monitor on an idle event loop for 3 s before (the machine's noise)`,
   );
 }
 
