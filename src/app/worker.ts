@@ -120,6 +120,16 @@ const MAX_TRACKED = 10000;
 /** Refunds of platform-wide failures per message (see AttemptRecord.refunds). */
 const MAX_REFUNDS = 3;
 const DEFAULT_JOB_TIMEOUT_MS = 5 * 60 * 1000;
+/** Longest look into the DLQ for an uncertain dead letter; past it, publishing again beats waiting. */
+const DLQ_LOOK_TIMEOUT_MS = 15000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 function keyOf(delivery: Delivery): string {
   if (delivery.messageId) return `id:${delivery.messageId}`;
@@ -142,6 +152,8 @@ export function createWorker(options: WorkerOptions): Worker {
   const deadLettered = new Set<string>();
   /** Keys whose dead-letter publish was sent but not confirmed (link broken): the DLQ is checked before publishing again. */
   const uncertain = new Set<string>();
+  /** Dead letters being published right now: a redelivered copy waits for the outcome before deciding. */
+  const publishing = new Map<string, Promise<void>>();
   const waiting: Entry[] = [];
   /** Entries waiting for their retry delay; `cancel` clears the timer and the listener. */
   const retrying = new Map<Entry, { cancel: () => void }>();
@@ -209,6 +221,8 @@ export function createWorker(options: WorkerOptions): Worker {
     const { delivery, rec, key } = entry;
     const now = clock();
     await closeWork(ids.workId, `Failed (${code}): ${reason}`, true, jobLog);
+    let published!: () => void;
+    publishing.set(key, new Promise<void>((resolve) => (published = resolve)));
     try {
       await options.deadLetter(delivery, {
         code,
@@ -225,6 +239,9 @@ export function createWorker(options: WorkerOptions): Worker {
       jobLog.error({ err: { message: errorMessageOf(err) }, code }, 'dead-letter publish failed; requeueing the message');
       delivery.nackRequeue();
       return;
+    } finally {
+      publishing.delete(key);
+      published();
     }
     uncertain.delete(key);
     boundedAdd(deadLettered, key, MAX_TRACKED);
@@ -263,11 +280,13 @@ export function createWorker(options: WorkerOptions): Worker {
       const ms = published > 1e11 ? published : published * 1000;
       observer.lag(Math.max(0, (clock().getTime() - ms) / 1000));
     }
+    // The copy on the lost channel may be publishing this message's dead letter right now.
+    if (delivery.redelivered) await publishing.get(key);
     if (delivery.redelivered && uncertain.has(key) && options.deadLetterHas) {
       // Its dead-letter publish was cut off before the confirm: look before publishing it again.
       uncertain.delete(key);
       try {
-        if (await options.deadLetterHas(DEAD_LETTER_KEY_HEADER, key)) boundedAdd(deadLettered, key, MAX_TRACKED);
+        if (await withTimeout(options.deadLetterHas(DEAD_LETTER_KEY_HEADER, key), DLQ_LOOK_TIMEOUT_MS)) boundedAdd(deadLettered, key, MAX_TRACKED);
       } catch (err) {
         log.warn({ err: { message: errorMessageOf(err) } }, 'could not check the dead-letter queue; the message may be dead-lettered twice');
       }

@@ -262,6 +262,26 @@ export function createBroker(options: BrokerOptions): Broker {
     });
   }
 
+  let scanning: Promise<unknown> = Promise.resolve();
+
+  async function scanDeadLetters(header: string, value: string, limit: number): Promise<boolean> {
+    if (!connection) throw new BrokerError('broker not connected');
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      const { messageCount } = await channel.checkQueue(options.deadLetterQueue);
+      for (let i = 0; i < Math.min(messageCount, limit); i++) {
+        const m = await channel.get(options.deadLetterQueue, { noAck: false });
+        if (!m) break;
+        if ((m.properties.headers as Record<string, unknown> | undefined)?.[header] === value) return true;
+      }
+      return false;
+    } finally {
+      // Unacknowledged gets go back to the queue, in their places.
+      await channel.close().catch(() => undefined);
+    }
+  }
+
   async function confirmedPublish(exchange: string, routingKey: string, body: Buffer, publishOptions: PublishOptions): Promise<void> {
     const channel = confirmChannel;
     if (!channel) throw new BrokerError('broker not connected: cannot publish');
@@ -326,22 +346,11 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     publish: confirmedPublish,
     publishDeadLetter: (body, publishOptions) => confirmedPublish('', options.deadLetterQueue, body, publishOptions),
-    async deadLetterHas(header, value, limit = 10000) {
-      if (!connection) throw new BrokerError('broker not connected');
-      const channel = await connection.createChannel();
-      channel.on('error', () => undefined);
-      try {
-        const { messageCount } = await channel.checkQueue(options.deadLetterQueue);
-        for (let i = 0; i < Math.min(messageCount, limit); i++) {
-          const m = await channel.get(options.deadLetterQueue, { noAck: false });
-          if (!m) break;
-          if ((m.properties.headers as Record<string, unknown> | undefined)?.[header] === value) return true;
-        }
-        return false;
-      } finally {
-        // Unacknowledged gets go back to the queue, in their places.
-        await channel.close().catch(() => undefined);
-      }
+    deadLetterHas(header, value, limit = 10000) {
+      // One look at a time: messages one look holds unacknowledged are invisible to another.
+      const look = scanning.then(() => scanDeadLetters(header, value, limit));
+      scanning = look.catch(() => undefined);
+      return look;
     },
     close() {
       if (!closed) {
