@@ -191,6 +191,18 @@ export const ConfigSchema = z.object({
     mark_in_opencti: field.bool(true, { description: 'Label a regressed coverage and attach a Note with the cause; both are removed when it recovers' }),
     regression_label: field.string('coverage-regression', { description: 'Label put on a regressed coverage (and on its regression note)' }),
   }),
+  prevalence: section({
+    source: field.enumOf(['opencti', 'bundle', 'table'] as const, 'opencti', {
+      description:
+        'What ranks the gaps (docs/scoring.md §7): opencti = how many intrusion sets, campaigns and reports in this OpenCTI use each technique; bundle = the uses stated in PREVALENCE_BUNDLE_FILE; table = the shipped table. Until read, and when the intelligence states fewer than 20 uses, the shipped table ranks',
+    }),
+    bundle_file: field.optionalString({ description: 'STIX bundle (plain or gzip JSON) whose intrusion-set and campaign `uses` and reports rank the gaps when PREVALENCE_SOURCE=bundle', example: '/data/enterprise-attack-18.1.json.gz' }),
+    window_days: field.int(365, 1, 3650, { description: 'Uses dated within this many days weigh fully; older ones weigh half for every further window' }),
+    refresh_minutes: field.int(360, 5, 10080, { description: 'How long the intelligence read is kept before it is read again (assessments never wait for it)' }),
+    identity: field.optionalString({ description: 'OpenCTI id of your organisation or sector: only the intrusion sets and campaigns that target it rank the gaps (every one when none does)', example: 'identity--7b82b010-b1c0-4dae-981f-7756374a17df' }),
+    reports: field.bool(true, { description: 'Count the reports that contain each technique too (not with PREVALENCE_IDENTITY)' }),
+    max_pages: field.int(40, 1, 1000, { description: 'Pages read per refresh and per kind (500 relationships or 100 reports a page): bounds the platform calls; what lies beyond is not counted (logged)' }),
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -133,6 +133,9 @@ export function assertDaemonConfig(config: Config): void {
   if (config.opencti.breaker_probe_base_ms > config.opencti.breaker_probe_max_ms) {
     problems.push('OPENCTI_BREAKER_PROBE_BASE_MS (opencti.breaker_probe_base_ms): must not exceed OPENCTI_BREAKER_PROBE_MAX_MS');
   }
+  if (config.prevalence.source === 'bundle' && !config.prevalence.bundle_file) {
+    problems.push('PREVALENCE_SOURCE (prevalence.source) is bundle but PREVALENCE_BUNDLE_FILE (prevalence.bundle_file) is not set');
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
 

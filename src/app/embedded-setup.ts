@@ -6,6 +6,7 @@ import { loadEvidenceDetailed, openInventoryCache, watchEvidence, type EvidenceW
 import type { Assessor } from '../domain/assessment/assessment-types';
 import type { EvidenceSet, LoadIssue } from '../domain/evidence/evidence-types';
 import type { PriorityOverrides } from '../domain/gaps/gap-priorities';
+import type { PrevalenceTable } from '../domain/gaps/prevalence';
 import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
 import { errorMessageOf } from '../errors';
 import type { RuleSource } from '../adapters/evidence/rule-source';
@@ -78,7 +79,11 @@ export interface LiveEvidence {
  * A rule file that breaks keeps its previous rule (its issue says so); a reload that fails as a whole
  * keeps the evidence in force. Only new issues are logged at a reload.
  */
-export async function startLiveEvidence(config: Readonly<Config>, log: Logger, options: { watch?: boolean; ruleSources?: RuleSource[] } = {}): Promise<LiveEvidence> {
+export async function startLiveEvidence(
+  config: Readonly<Config>,
+  log: Logger,
+  options: { watch?: boolean; ruleSources?: RuleSource[]; prevalence?: GapPrevalence } = {},
+): Promise<LiveEvidence> {
   const started = Date.now();
   let cache: InventoryCache | undefined;
   const cacheFile = config.coverage.cache_file;
@@ -92,7 +97,7 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
   const load = async (previousRules?: ReadonlyMap<string, FileRules>) => {
     const loaded = await loadEvidenceDetailed({ ...evidenceOptionsOf(config), ...(cache ? { cache } : {}), ...(previousRules ? { previousRules } : {}) });
     // Read with the evidence: a bad `coverage.priorities_file` is one of its issues.
-    const factory = await embeddedFactoryOf(config, loaded.evidence.issues);
+    const factory = await embeddedFactoryOf(config, loaded.evidence.issues, options.prevalence);
     const evidence = withLiveRules(loaded.evidence);
     return { loaded, factory, evidence, engine: factory(evidence) };
   };
@@ -202,7 +207,7 @@ export async function startLiveEvidence(config: Readonly<Config>, log: Logger, o
 }
 
 /** The embedded-engine factory for `createAssessor`; reads `coverage.priorities_file` (a bad file is an issue, defaults apply). */
-export async function embeddedFactoryOf(config: Readonly<Config>, issues: LoadIssue[]): Promise<(evidence: EvidenceSet) => Assessor> {
+export async function embeddedFactoryOf(config: Readonly<Config>, issues: LoadIssue[], prevalence?: GapPrevalence): Promise<(evidence: EvidenceSet) => Assessor> {
   const file = config.coverage.priorities_file;
   const priorities = file ? await readPriorities(file, issues) : undefined;
   return (evidence) =>
@@ -210,8 +215,12 @@ export async function embeddedFactoryOf(config: Readonly<Config>, issues: LoadIs
       aggregate: config.coverage.aggregate,
       rollupSubtechniques: config.coverage.rollup_subtechniques,
       ...(priorities ? { priorities } : {}),
+      ...(prevalence ? { prevalence } : {}),
     });
 }
+
+/** The gap prevalence in force (src/app/prevalence-source.ts), asked for at each assessment. */
+export type GapPrevalence = () => PrevalenceTable | undefined;
 
 /** Gap prevalence/impact overrides (schemas/priorities.ts); problems become issues and the defaults apply. */
 export async function readPriorities(path: string, issues: LoadIssue[]): Promise<PriorityOverrides | undefined> {

@@ -15,6 +15,8 @@ import { ConfigError, ConnectorError, PlatformSettingError, StartupCancelledErro
 import { redactError } from '../redact';
 import { createAssessor } from './assessors';
 import { embeddedFactoryOf, logEvidenceIssues, startLiveEvidence } from './embedded-setup';
+import { configuredPrevalenceSource, type PrevalenceSource } from './prevalence-source';
+import type { PrevalenceTable } from '../domain/gaps/prevalence';
 import { assertDaemonConfig, loadConfig, secretValues } from './config';
 import type { JobDeps } from './enrichment-job';
 import { noopObserver, type JobObserver } from './job-observer';
@@ -194,7 +196,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     if (!config.mq.ssl_verify) log.warn('MQ_SSL_VERIFY=false: the broker TLS certificate is NOT verified');
 
     // From the configured files, reloaded when they change (embedded-setup.ts), unless handed in.
-    const loading = options.evidence || options.assessor ? undefined : startLiveEvidence(config, log);
+    // Gap prevalence from the platform's intelligence: the source is attached once the client exists.
+    let prevalenceSource: PrevalenceSource | undefined;
+    const prevalence = (): PrevalenceTable | undefined => prevalenceSource?.current();
+    const loading = options.evidence || options.assessor ? undefined : startLiveEvidence(config, log, { prevalence });
     // Cancelled meanwhile: the watcher it starts must not keep the process alive.
     const liveEvidence = loading && (await untilCancelled(loading, options.signal, 'while loading the evidence').catch((err: unknown) => {
       void loading.then((l) => l.close(), () => undefined);
@@ -206,7 +211,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     // Built before the issues are logged: a bad `coverage.priorities_file` is one of them.
     const assessor =
       options.assessor ??
-      createAssessor(config, evidence as EvidenceSet, { createEmbedded: liveEvidence?.createEmbedded ?? (await embeddedFactoryOf(config, (evidence as EvidenceSet).issues)) });
+      createAssessor(config, evidence as EvidenceSet, { createEmbedded: liveEvidence?.createEmbedded ?? (await embeddedFactoryOf(config, (evidence as EvidenceSet).issues, prevalence)) });
     // A skipped evidence file (too large, hostile YAML, symlink escaping its folder…) must be visible
     // to the operator (startLiveEvidence logs its own).
     if (options.evidence) logEvidenceIssues(log, options.evidence.issues);
@@ -240,6 +245,13 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const platform = await untilCancelled(createPlatformProbe({ gql: opencti.gql }).probe(), options.signal, 'while probing OpenCTI');
     log.info({ platform_version: platform.version, security_coverage: platform.securityCoverage, result_entity: platform.resultEntity }, 'platform detected');
     for (const note of platform.notes) log.warn({ platform_version: platform.version }, note);
+    // Gap prevalence: read in the background once the platform answers, so the first assessments are
+    // likely ranked by it (they never wait for it).
+    prevalenceSource = configuredPrevalenceSource(config, log, opencti.gql);
+    if (prevalenceSource) {
+      void prevalenceSource.refresh();
+      cleanups.push({ name: 'gap prevalence', run: () => prevalenceSource?.close() });
+    }
 
     const url = brokerUrl(registration.config.connection, config.mq);
     const deadLetterQueue = config.mq.dead_letter_queue ?? `${registration.config.listen}.dlq`;

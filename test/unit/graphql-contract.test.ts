@@ -80,6 +80,10 @@ const SAMPLE_VARIABLES: Record<string, Record<string, unknown>> = {
   PlatformVersion: {},
   PlatformSchemaFacts: {},
   RelationshipDelete: { id: '5c2f1e9a-0d3b-4e7a-9f11-2b4c1e0a9f11' },
+  // Gap prevalence (src/adapters/opencti/technique-prevalence-api.ts)
+  TechniqueUses: { fromTypes: ['Intrusion-Set', 'Campaign'], fromId: null, first: 500, after: null },
+  TargetingAdversaries: { toId: ['identity--7b82b010-b1c0-4dae-981f-7756374a17df'], first: 500, after: 'MQ==' },
+  ReportTechniques: { first: 100, after: null, perReport: 500 },
 };
 
 /** True when every root field of the document exists in the fake schema (the fake serves it). */

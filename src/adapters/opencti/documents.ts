@@ -5,6 +5,8 @@
  * Shapes follow pycti (`opencti_api_connector.py`, `opencti_api_work.py`) and protocol §5/§6.
  */
 
+import { PREVALENCE_DOCUMENTS } from './technique-prevalence-api';
+
 // Selections several documents share. One-line leaf selections are interpolated strings; a named
 // object selection is a GraphQL fragment, appended to each document that spreads it (a document
 // must define every fragment it spreads and no other, or it fails validation).
@@ -367,4 +369,6 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   PlatformVersion: PLATFORM_VERSION,
   PlatformSchemaFacts: PLATFORM_SCHEMA_FACTS,
   RelationshipDelete: RELATIONSHIP_DELETE,
+  // Gap prevalence from the platform's intelligence (technique-prevalence-api.ts)
+  ...PREVALENCE_DOCUMENTS,
 };

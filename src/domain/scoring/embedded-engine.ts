@@ -35,13 +35,8 @@ export interface EngineOptions {
 
 /** Prevalence of a gap and what it came from (operator entry > intelligence > shipped table). */
 function prevalenceLookup(table: PrevalenceTable | undefined, tables: PriorityTables, index: EvidenceIndex): (id: string) => RankedPrevalence {
-  if (!table || table.uses < MIN_USES) {
-    const why = table ? ` (${table.label} states only ${table.uses} technique uses)` : '';
-    return (id) => {
-      const ranked = rankedPrevalence(id, tables);
-      return why && ranked.source !== 'your priorities file' ? { ...ranked, source: `${ranked.source}${why}` } : ranked;
-    };
-  }
+  // Too little intelligence ranks like none at all (the same words too: an unchanged result writes nothing).
+  if (!table || table.uses < MIN_USES) return (id) => rankedPrevalence(id, tables);
   const intelligence = { values: table.values, describe: (id: string) => `${table.label}: ${describeUsers(table.users[id])}` };
   return (id) => rankedPrevalence(id, tables, intelligence, index.crosswalk.equivalents(id).map((e) => e.id));
 }

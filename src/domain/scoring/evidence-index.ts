@@ -129,6 +129,7 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
   }
 
   const crosswalk = buildAttackCrosswalk(evidence.catalogue);
+  const liveEquivalents = (id: string): string[] => crosswalk.equivalents(id).filter((e) => crosswalk.known(e.id)).map((e) => e.id);
   /** The ids and their equivalents in other ATT&CK versions: evidence for either counts for both. */
   const withEquivalents = (ids: string[]): Set<string> => {
     const out = new Set<string>();
@@ -150,7 +151,7 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
     const ids = techniqueKeys(rule.techniques);
     for (const id of ids) {
       if (!evidence.catalogue || crosswalk.known(id)) continue;
-      const bucket = crosswalk.placed(id) ? translated : unknownTags;
+      const bucket = liveEquivalents(id).length > 0 ? translated : unknownTags;
       bucket.set(id, (bucket.get(id) ?? 0) + 1);
     }
     const parentsSeen = new Set<string>();
@@ -190,11 +191,14 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
   const catalogue = evidence.catalogue;
   const attack = `ATT&CK ${catalogue?.version ?? ''}`.trim();
   if (translated.size > 0) {
-    const listed = [...translated].sort().map(([id, n]) => `${id} → ${crosswalk.placed(id)?.id} (${n} rule${n === 1 ? '' : 's'})`);
+    const listed = [...translated].sort().map(([id, n]) => `${id} → ${liveEquivalents(id).join(', ')} (${n} rule${n === 1 ? '' : 's'})`);
     notes.push(`rules tagged with ids ${attack} does not use are credited under the id it does: ${listed.join(', ')}`);
   }
   if (unknownTags.size > 0) {
-    const listed = [...unknownTags].sort().map(([id, n]) => `${id} (${n} rule${n === 1 ? '' : 's'})`);
+    const listed = [...unknownTags].sort().map(([id, n]) => {
+      const placed = crosswalk.placed(id);
+      return `${id} (${n} rule${n === 1 ? '' : 's'}${placed ? `; a variant of what ${attack} calls ${placed.id}` : ''})`;
+    });
     notes.push(`rules tagged with ids unknown to ${attack} and to the v18↔v19 table count only for those exact ids: ${listed.join(', ')}`);
   }
   const directControls = new Map<string, PreventionControl[]>();

@@ -70,6 +70,7 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       entity_type: e.entityType,
       name: e.name,
       x_mitre_id: e.xMitreId ?? null,
+      published: e.published ?? null,
       killChainPhases: (e.tactics ?? []).map((phase_name) => ({ kill_chain_name: 'mitre-attack', phase_name })),
       stixCoreRelationships: (args: Args) =>
         relConnection(store.relationships.filter((r) => r.from === e.standardId && (!args.relationship_type || r.type === args.relationship_type)), args, store),
@@ -137,6 +138,10 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       entity_type: 'stix-core-relationship',
       relationship_type: r.type,
       coverage_information: r.coverage,
+      fromId: state.entities.get(r.from)?.internalId ?? r.from,
+      fromType: state.entities.get(r.from)?.entityType ?? (state.coverage(r.from, store) ? 'Security-Coverage' : ''),
+      created: r.created ?? null,
+      modified: r.modified ?? r.created ?? null,
       from: anyNode(r.from, store),
       to: anyNode(r.to, store),
     };
@@ -202,13 +207,24 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       const from = (args.fromId as string[] | undefined) ?? [];
       const types = (args.relationship_type as string[] | undefined) ?? [];
       const toTypes = (args.toTypes as string[] | undefined) ?? [];
+      const fromTypes = (args.fromTypes as string[] | undefined) ?? [];
+      const to = (args.toId as string[] | undefined) ?? [];
+      // Ids are internal or standard, as on the platform.
+      const idMatches = (ids: string[], standardId: string): boolean => ids.length === 0 || ids.includes(standardId) || ids.includes(state.entities.get(standardId)?.internalId ?? '');
       const rels = store.relationships.filter(
         (r) =>
-          (from.length === 0 || from.includes(r.from)) &&
+          idMatches(from, r.from) &&
+          idMatches(to, r.to) &&
           (types.length === 0 || types.includes(r.type)) &&
+          (fromTypes.length === 0 || fromTypes.includes(state.entities.get(r.from)?.entityType ?? '')) &&
           (toTypes.length === 0 || toTypes.includes(state.entities.get(r.to)?.entityType ?? '')),
       );
       return relConnection(rels, args, store);
+    },
+    reports: (args: Args) => {
+      const items = [...state.entities.values()].filter((e) => e.entityType === 'Report').sort((a, b) => (b.published ?? '').localeCompare(a.published ?? ''));
+      const { pageInfo, slice } = page(items, args, deps.maxPageSize);
+      return { pageInfo, edges: slice.map(({ item, cursor }) => ({ cursor, node: entityNode(item) })) };
     },
 
     work: ({ id }: Args) => {

@@ -21,7 +21,8 @@ type Query {
   securityCoverage(id: String!): SecurityCoverage
   securityCoverages(first: Int, after: ID, orderBy: SecurityCoverageOrdering, orderMode: OrderingMode): SecurityCoverageConnection
   container(id: String): Container
-  stixCoreRelationships(first: Int, after: ID, fromId: [String], toTypes: [String], relationship_type: [String]): StixCoreRelationshipConnection
+  stixCoreRelationships(first: Int, after: ID, orderBy: StixCoreRelationshipsOrdering, orderMode: OrderingMode, fromId: [String], fromTypes: [String], toId: [String], toTypes: [String], relationship_type: [String]): StixCoreRelationshipConnection
+  reports(first: Int, after: ID, orderBy: ReportsOrdering, orderMode: OrderingMode): ReportConnection
   connector(id: String!): Connector
   work(id: ID!): Work
 }
@@ -82,6 +83,26 @@ enum SecurityCoverageOrdering {
 enum OrderingMode {
   asc
   desc
+}
+
+enum StixCoreRelationshipsOrdering {
+  created
+  created_at
+}
+
+enum ReportsOrdering {
+  created
+  published
+}
+
+type ReportEdge {
+  cursor: String!
+  node: Report!
+}
+
+type ReportConnection {
+  pageInfo: PageInfo!
+  edges: [ReportEdge]
 }
 
 type SecurityCoverageEdge {
@@ -242,6 +263,7 @@ type Report implements StixCoreObject & StixDomainObject & Container {
   standard_id: String!
   entity_type: String!
   name: String!
+  published: DateTime
   objects(first: Int, after: ID, types: [String]): StixObjectOrStixRelationshipRefConnection
   stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
 }
@@ -280,6 +302,10 @@ type StixCoreRelationship {
   entity_type: String!
   relationship_type: String!
   coverage_information: [CoverageResult!]
+  fromId: String!
+  fromType: String!
+  created: DateTime
+  modified: DateTime
   from: StixObjectOrStixRelationshipOrCreator
   to: StixObjectOrStixRelationshipOrCreator
 }

@@ -9,13 +9,17 @@ import { v4 as uuidv4, v5 as uuidv5 } from 'uuid';
 export interface FakeEntity {
   internalId: string;
   standardId: string;
-  entityType: 'Report' | 'Attack-Pattern' | 'Intrusion-Set' | 'Grouping' | 'Identity';
+  entityType: 'Report' | 'Attack-Pattern' | 'Intrusion-Set' | 'Campaign' | 'Grouping' | 'Identity';
   name: string;
   xMitreId?: string;
   /** ATT&CK tactics (kill chain phases of mitre-attack) of an attack pattern. */
   tactics?: string[];
   /** Standard ids of contained objects (containers). */
   objectIds: string[];
+  /** A report's publication date. */
+  published?: string;
+  /** An attack pattern's `x_mitre_platforms` (the platform exports them as stored). */
+  platforms?: string[];
 }
 
 export interface Score {
@@ -58,6 +62,9 @@ export interface FakeRelationship {
   description?: string;
   /** Who wrote it: a connector id, or e.g. "analyst" / "openaev". */
   writer: string;
+  /** STIX created / modified (intelligence relationships: how recent a use is). */
+  created?: string;
+  modified?: string;
 }
 
 export interface FakeNote {
@@ -292,6 +299,8 @@ export class FakeState extends EventEmitter implements FakeStore {
       ...(c.lastResult ? { last_result: c.lastResult } : {}),
       ...(c.validFrom ? { valid_from: c.validFrom } : {}),
       ...(c.validTo ? { valid_to: c.validTo } : {}),
+      ...(c.typeAffinity ? { type_affinity: c.typeAffinity } : {}),
+      ...(c.platformsAffinity?.length ? { platforms_affinity: c.platformsAffinity } : {}),
       auto_enrichment_disable: c.autoEnrichmentDisable,
       covered_ref: c.coveredRef,
       extensions: {
@@ -307,6 +316,7 @@ export class FakeState extends EventEmitter implements FakeStore {
       base.external_references = [{ source_name: 'mitre-attack', external_id: e.xMitreId }];
       base.extensions = { 'extension-definition--322b8f77-262a-4cb8-a915-1e441e00329b': { extension_type: 'property-extension', id: e.xMitreId } };
       if (e.tactics?.length) base.kill_chain_phases = e.tactics.map((phase_name) => ({ kill_chain_name: 'mitre-attack', phase_name }));
+      if (e.platforms?.length) base.x_mitre_platforms = e.platforms;
     }
     if (e.objectIds.length > 0) base.object_refs = e.objectIds;
     return base;
