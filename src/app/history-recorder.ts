@@ -36,11 +36,13 @@ export interface HistoryRecorder extends RunRecorder {
 }
 
 const PRUNE_EVERY_MS = 3600_000;
+const GAUGE_EVERY_MS = 60_000;
 
 export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorder {
   const { store, log, threshold, marker, metrics } = deps;
   const clock = deps.clock ?? (() => new Date());
   let lastPrune = 0;
+  let lastGauge = 0;
   let pruning: Promise<void> = Promise.resolve();
 
   function maybePrune(): void {
@@ -109,7 +111,13 @@ export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorde
         metrics?.recovery(r);
         log.info({ ...who, technique: r.techniqueId ?? null, score: r.score, from: r.from, to: r.to ?? null, since: r.since, reason: r.reason }, `coverage recovered: ${recoveryText(r)}`);
       }
-      if (metrics && (changes.regressions.length > 0 || changes.recoveries.length > 0)) metrics.regressedCoverages(await store.regressedCount());
+      // From the store, so replicas agree: at once after a transition here, else at most once a minute
+      // (another replica's transitions show up within that).
+      const now = clock().getTime();
+      if (metrics && (changes.regressions.length > 0 || changes.recoveries.length > 0 || now - lastGauge >= GAUGE_EVERY_MS)) {
+        lastGauge = now;
+        metrics.regressedCoverages(await store.regressedCount());
+      }
       await syncMark(run, appended.state.open, appended.state.markedNote);
       maybePrune();
     },
