@@ -27,6 +27,8 @@ import { createWorker, type Worker } from './worker';
 // operator (OPERATOR): metrics + HTTP endpoint
 import { createHttpServer, daemonReadiness, daemonStatus, type DaemonLiveState } from './http-server';
 import { createCoverageReportService } from './report/coverage-report';
+import { startDaemonHistory } from './history-setup';
+import { trendProvider } from './history-report';
 import { combineObservers, createMetrics } from './metrics';
 import { assertSchedulerConfig, startScheduling, type Scheduling } from './scheduler-setup';
 
@@ -237,6 +239,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     });
     probeTarget = opencti;
     cleanups.push({ name: 'opencti', run: () => opencti.close() });
+    // Score history and regressions (docs/history.md); a shared store that is down delays history, never the daemon.
+    const history = await startDaemonHistory(config, { log, gql: opencti.gql, ...(metrics ? { registry: metrics.registry } : {}), clock });
+    if (history) cleanups.push({ name: 'history', run: () => history.close() });
 
     const registration = await registerWithRetry(opencti, config, log, options.signal);
     log.info({ connector_id: connectorId, listen: registration.config.listen }, 'connector registered');
@@ -296,6 +301,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         assessor,
         work: opencti.work,
         pushOne,
+        ...(history ? { recorder: history.recorder } : {}),
         settings: {
           pushParallelism: config.worker.push_parallelism,
           scope: [...config.connector.scope],
@@ -340,6 +346,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         coverage: opencti.coverage,
         assessor,
         clock,
+        ...(history ? { trend: trendProvider(history.store) } : {}),
         settings: {
           rollupSubtechniques: config.coverage.rollup_subtechniques,
           maxTechniques: config.limits.max_techniques,

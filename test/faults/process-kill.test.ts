@@ -59,6 +59,7 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
         OPENCTI_URL: h.fake.url,
         OPENCTI_TOKEN: h.fake.token,
         CONNECTOR_ID: h.connectorId,
+        HISTORY_ENABLED: 'false',
         CONNECTOR_LOG_LEVEL: 'info',
         COVERAGE_RULES_DIRS: join(PROJECT_DIR, 'config/examples/rules'),
         WORKER_CONCURRENCY: String(CONCURRENCY),

@@ -54,7 +54,7 @@ const figures: Record<string, unknown> = {};
 
 describe('fault: settings that cannot work stop the daemon at once, naming the variable', () => {
   afterAll(() => recordFigures('startup_config', configFigures));
-  const base = { OPENCTI_URL: 'http://127.0.0.1:9', OPENCTI_TOKEN: TOKEN_IN_ENV, CONNECTOR_ID: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', HTTP_ENABLED: 'false' };
+  const base = { OPENCTI_URL: 'http://127.0.0.1:9', OPENCTI_TOKEN: TOKEN_IN_ENV, CONNECTOR_ID: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', HTTP_ENABLED: 'false', HISTORY_ENABLED: 'false' };
 
   it.each([
     ['MQ_URL with port notaport', { MQ_URL: 'amqp://guest:guest@127.0.0.1:notaport/' }, /MQ_URL \(mq\.url\): expected an amqp:\/\/ or amqps:\/\/ URL/],
@@ -155,6 +155,7 @@ describeWithBroker('fault: startup against the stand-in platform', () => {
         OPENCTI_URL: h.fake.url,
         OPENCTI_TOKEN: h.fake.token,
         CONNECTOR_ID: h.connectorId,
+        HISTORY_ENABLED: 'false',
         COVERAGE_RULES_DIRS: join(PROJECT_DIR, 'config/examples/rules'),
         MQ_URL: `amqp://guest:guest@127.0.0.1:${deadPort}/`,
         HTTP_ENABLED: 'false',

@@ -33,6 +33,7 @@ describeWithBroker('coverage-connector run (process)', () => {
         OPENCTI_URL: fake.url,
         OPENCTI_TOKEN: fake.token,
         CONNECTOR_ID: connectorId,
+        HISTORY_ENABLED: 'false',
         CONNECTOR_LOG_LEVEL: 'info',
         COVERAGE_RULES_DIRS: join(examples, 'rules'),
         COVERAGE_CONTROLS_FILE: join(examples, 'controls.yml'),

@@ -84,6 +84,8 @@ export function baseConfig(fake: FakeOpenCti, connectorId: string, extra: Config
     worker: { concurrency: 4, prefetch: 10, max_attempts: 3, backoff_base_ms: 20, backoff_max_ms: 100, shutdown_grace_ms: 3000, ...e.worker },
     http: { enabled: false, ...e.http },
     scheduler: { enabled: false, ...e.scheduler },
+    // Score history only where a test asks for it (with its own store).
+    history: { enabled: false, ...e.history },
   } as ConfigInput;
 }
 

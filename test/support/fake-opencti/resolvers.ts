@@ -1,4 +1,5 @@
 import type { PlatformBroker, PlatformTopology } from './platform-broker';
+import { v4 as uuidv4, v5 as uuidv5 } from 'uuid';
 import { CONNECTOR_USER_ID, type FakeCoverage, type FakeEntity, type FakeRelationship, type FakeState, type FakeStore } from './state';
 
 /**
@@ -32,6 +33,8 @@ export interface ResolverDeps {
   askEnrichment: (coverage: FakeCoverage, connectorId: string) => Promise<string>;
   /** Queues a pushed bundle for import. */
   submitPush: (push: SubmittedPush) => void;
+  /** A direct write changed a stored field of a coverage (labels): the platform re-triggers its enrichment. */
+  coverageChanged: (coverage: FakeCoverage, cause: string) => Promise<void>;
 }
 
 type Args = Record<string, unknown>;
@@ -105,11 +108,12 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       duration: c.duration ?? null,
       auto_enrichment_disable: c.autoEnrichmentDisable,
       coverage_information: c.coverage ?? null,
+      objectLabel: labelNodes(c.labels),
       notes: (args: Args) => {
         const items = store.notes.filter((n) => n.objectRefs.includes(c.standardId)).slice(0, typeof args.first === 'number' ? args.first : 100);
         const edges = items.map((n, i) => ({
           cursor: Buffer.from(String(i)).toString('base64'),
-          node: { id: n.internalId, standard_id: n.standardId, x_opencti_stix_ids: n.stixIds, attribute_abstract: n.abstract ?? null, content: n.content },
+          node: { id: n.internalId, standard_id: n.standardId, x_opencti_stix_ids: n.stixIds, attribute_abstract: n.abstract ?? null, content: n.content, objectLabel: labelNodes(n.labels) },
         }));
         return { pageInfo: { startCursor: '', endCursor: '', hasNextPage: false, hasPreviousPage: false, globalCount: items.length }, edges };
       },
@@ -120,6 +124,13 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       coverage_valid_to: c.validTo ?? null,
       toStixBundle: () => JSON.stringify(state.stixBundle(c)),
     };
+  }
+
+  function labelNodes(ids: string[] | undefined): Array<Record<string, unknown>> {
+    return (ids ?? []).flatMap((id) => {
+      const l = state.labels.find((x) => x.id === id);
+      return l ? [{ id: l.id, value: l.value, color: l.color ?? null }] : [];
+    });
   }
 
   function anyNode(id: string, store: FakeStore): Record<string, unknown> | null {
@@ -331,6 +342,75 @@ export function createResolvers(state: FakeState, deps: ResolverDeps): Record<st
       if (!state.connectors.has(String(connectorId))) throw new Error('Invalid bundle');
       deps.submitPush({ connectorId: String(connectorId), objects: parsed.objects as Array<Record<string, unknown>>, workId: (workId as string | null) ?? null, draftId: null, via: 'graphql' });
       return true;
+    },
+    // Labels and notes written directly (src/domain/label.js, src/modules/... noteAdd/noteEdit): synchronous.
+    labelAdd: ({ input }: Args) => {
+      const { value, color } = input as { value: string; color?: string };
+      const existing = state.labels.find((l) => l.value.toLowerCase() === value.toLowerCase());
+      if (existing) return existing;
+      const label = { id: uuidv4(), value, ...(color ? { color } : {}) };
+      state.labels.push(label);
+      return label;
+    },
+    stixDomainObjectEdit: ({ id }: Args, ctx: RequestContext) => {
+      const c = state.coverage(String(id), storeOf(state, ctx));
+      if (!c) throw new Error('Cant find element to update');
+      return {
+        // An object-label added to or removed from the coverage changes it: the platform re-triggers.
+        relationAdd: async ({ input }: Args) => {
+          const { toId, relationship_type: type } = input as { toId: string; relationship_type: string };
+          if (type !== 'object-label') throw new Error(`unsupported ref ${type}`);
+          if (!(c.labels ?? []).includes(toId)) {
+            c.labels = [...(c.labels ?? []), toId];
+            c.modified = new Date().toISOString();
+            await deps.coverageChanged(c, 'label added');
+          }
+          return { id: uuidv4() };
+        },
+        relationDelete: async ({ toId }: Args) => {
+          if ((c.labels ?? []).includes(String(toId))) {
+            c.labels = (c.labels ?? []).filter((l) => l !== toId);
+            c.modified = new Date().toISOString();
+            await deps.coverageChanged(c, 'label removed');
+          }
+          return coverageNode(c);
+        },
+      };
+    },
+    noteAdd: ({ input }: Args, ctx: RequestContext) => {
+      const i = input as { content: string; attribute_abstract?: string; objects?: string[]; objectLabel?: string[] };
+      const store = storeOf(state, ctx);
+      const refs = (i.objects ?? []).map((ref) => state.coverage(ref, store)?.standardId ?? state.findAny(ref)?.standardId ?? ref);
+      const note = {
+        internalId: uuidv4(),
+        standardId: `note--${uuidv5(i.content, '00abedb4-aa42-466c-9c01-fed23315a9b7')}`,
+        stixIds: [],
+        ...(i.attribute_abstract ? { abstract: i.attribute_abstract } : {}),
+        content: i.content,
+        objectRefs: refs,
+        writer: 'connector',
+        labels: i.objectLabel ?? [],
+      };
+      store.notes.push(note);
+      return { id: note.internalId, standard_id: note.standardId, x_opencti_stix_ids: [], attribute_abstract: note.abstract ?? null, content: note.content, objectLabel: labelNodes(note.labels) };
+    },
+    noteEdit: ({ id }: Args, ctx: RequestContext) => {
+      const store = storeOf(state, ctx);
+      const note = store.notes.find((n) => n.internalId === id || n.standardId === id);
+      if (!note) throw new Error('Cant find element to update');
+      return {
+        fieldPatch: ({ input }: Args) => {
+          for (const { key, value } of input as Array<{ key: string; value: unknown[] }>) {
+            if (key === 'content') note.content = String(value[0]);
+            if (key === 'attribute_abstract') note.abstract = String(value[0]);
+          }
+          return { id: note.internalId, standard_id: note.standardId, content: note.content, attribute_abstract: note.abstract ?? null, objectLabel: labelNodes(note.labels) };
+        },
+        delete: () => {
+          store.notes.splice(store.notes.indexOf(note), 1);
+          return note.internalId;
+        },
+      };
     },
     stixCoreRelationshipEdit: ({ id }: Args, ctx: RequestContext) => ({
       delete: () => {

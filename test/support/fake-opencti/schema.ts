@@ -16,6 +16,8 @@ const CONNECTOR_INFO_FIELDS = `  run_and_terminate: Boolean!
 export const FAKE_OPENCTI_SDL = /* GraphQL */ `
 scalar DateTime
 scalar StixId
+scalar StixRef
+scalar Any
 
 type Query {
   securityCoverage(id: String!): SecurityCoverage
@@ -34,7 +36,53 @@ type Mutation {
   stixBundlePush(connectorId: String!, bundle: String!, work_id: String): Boolean
   stixCoreObjectEdit(id: ID!): StixCoreObjectEditMutations
   stixCoreRelationshipEdit(id: ID!): StixCoreRelationshipEditMutations
+  labelAdd(input: LabelAddInput!): Label
+  stixDomainObjectEdit(id: ID!): StixDomainObjectEditMutations
+  noteAdd(input: NoteAddInput!): Note
+  noteEdit(id: ID!): NoteEditMutations
   workAdd(connectorId: String!, friendlyName: String): Work!
+}
+
+type Label {
+  id: ID!
+  value: String
+  color: String
+}
+
+input LabelAddInput {
+  value: String!
+  color: String
+}
+
+input StixRefRelationshipAddInput {
+  toId: StixRef
+  relationship_type: String!
+}
+
+input NoteAddInput {
+  attribute_abstract: String
+  content: String!
+  objects: [String]
+  objectLabel: [String]
+}
+
+input EditInput {
+  key: String!
+  value: [Any]!
+}
+
+type StixRefRelationship {
+  id: ID!
+}
+
+type StixDomainObjectEditMutations {
+  relationAdd(input: StixRefRelationshipAddInput!): StixRefRelationship
+  relationDelete(toId: StixRef!, relationship_type: String): StixDomainObject
+}
+
+type NoteEditMutations {
+  delete: ID
+  fieldPatch(input: [EditInput]!): Note
 }
 
 type StixCoreRelationshipEditMutations {
@@ -235,6 +283,7 @@ type SecurityCoverage implements StixCoreObject & StixDomainObject {
   duration: String
   auto_enrichment_disable: Boolean
   coverage_information: [CoverageResult!]
+  objectLabel: [Label!]
   notes(first: Int): NoteConnection
   objectCovered: StixDomainObject
   stixCoreRelationships(first: Int, after: ID, relationship_type: String): StixCoreRelationshipConnection
@@ -282,6 +331,7 @@ type Note {
   x_opencti_stix_ids: [StixId]
   attribute_abstract: String
   content: String!
+  objectLabel: [Label!]
 }
 
 type NoteEdge {

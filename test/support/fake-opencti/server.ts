@@ -132,6 +132,7 @@ export class FakeOpenCti {
       maxPageSize: options.maxPageSize ?? 2,
       askEnrichment: (coverage, connectorId) => this.publishEnrichment(connectorId, coverage, { mode: 'manual', trigger: 'update', cause: 'askEnrichment' }),
       submitPush: (push) => this.submitPush(push),
+      coverageChanged: (coverage, cause) => this.autoEnrich(coverage, 'update', cause),
     });
     Object.assign(this.resolvers, { about: () => ({ version: this.rules.about }) });
   }

@@ -48,6 +48,8 @@ export interface FakeCoverage {
   modified: string;
   /** The connector user cannot read it (outside its groups, organisation or markings). */
   hidden?: boolean;
+  /** Ids of the labels on it (`objectLabel`). */
+  labels?: string[];
 }
 
 export interface FakeRelationship {
@@ -76,6 +78,13 @@ export interface FakeNote {
   content: string;
   objectRefs: string[];
   writer: string;
+  labels?: string[];
+}
+
+export interface FakeLabel {
+  id: string;
+  value: string;
+  color?: string;
 }
 
 export interface FakeWork {
@@ -174,6 +183,7 @@ export class FakeState extends EventEmitter implements FakeStore {
   coverages = new Map<string, FakeCoverage>();
   relationships: FakeRelationship[] = [];
   notes: FakeNote[] = [];
+  labels: FakeLabel[] = [];
   works = new Map<string, FakeWork>();
   connectors = new Map<string, FakeConnector>();
   pushes: PushRecord[] = [];
