@@ -13,5 +13,6 @@ runBuiltCli([
   '--controls', 'config/examples/controls.yml',
   '--data-sources', 'config/examples/data-sources.yml',
   '--validation', 'config/examples/validation.yml',
+  '--platforms', 'windows',
   ...process.argv.slice(2),
 ]);
