@@ -4,9 +4,10 @@
 #   docker run --rm opencti-security-coverage-connector:0.1.0 config options
 # Three stages: `build` compiles TypeScript with the dev dependencies, `deps` installs the production
 # dependencies only, `runtime` gets dist/ + those node_modules and nothing else (no compiler, no tests).
-# Every stage uses the same pinned Node base, so the native ABI is the one the code runs on.
+# Every stage uses the same pinned Node base (24, the active LTS until 2028-04-30), so the native ABI
+# of better-sqlite3 (the embedded score-history store) is the one the code runs on.
 
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:24.18.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would compile before the sources are copied; the only install scripts in
@@ -18,12 +19,19 @@ COPY src ./src
 # Type-checks and emits dist/src and dist/schemas; fails the build on a type error.
 RUN npm run build
 
-FROM node:20.20.2-bookworm-slim AS deps
+FROM node:24.18.0-bookworm-slim AS deps
+# Build tools for the one native module, in this stage only (prebuild-install uses a prebuilt binary
+# when it can download one and compiles otherwise).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild better-sqlite3 \
+ && npm cache clean --force
 
-FROM node:20.20.2-bookworm-slim AS runtime
+FROM node:24.18.0-bookworm-slim AS runtime
 # tini is PID 1: it forwards SIGTERM to node (which then stops consuming, drains in-flight jobs for up
 # to WORKER_SHUTDOWN_GRACE_MS and closes) and reaps zombies. Safe alongside `docker run --init` too.
 RUN apt-get update \
@@ -33,7 +41,8 @@ WORKDIR /app
 ENV NODE_ENV=production \
     HTTP_PORT=9464 \
     COVERAGE_RULES_DIRS=/data/rules \
-    SCHEDULER_STATE_FILE=/var/lib/coverage-connector/schedule.json
+    SCHEDULER_STATE_FILE=/var/lib/coverage-connector/schedule.json \
+    HISTORY_SQLITE_PATH=/var/lib/coverage-connector/history.db
 # The unprivileged `node` user (uid 1000) of the base image owns the only directory it writes: the
 # state dir. Rules and inventories under /data are read-only inputs (mount them :ro).
 RUN mkdir -p /var/lib/coverage-connector /data/rules \

@@ -37,9 +37,9 @@ function buildOutDir(): string {
 }
 
 describe('Dockerfile', () => {
-  it('builds in several stages, all on one Node 20 slim base pinned to a patch version', () => {
+  it('builds in several stages, all on one Node 24 LTS slim base pinned to a patch version', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage.image).toMatch(/^node:20\.\d+\.\d+-[a-z]+-slim$/);
+    for (const stage of stages) expect(stage.image).toMatch(/^node:24\.\d+\.\d+-[a-z]+-slim$/);
     expect(new Set(stages.map((s) => s.image)).size).toBe(1);
   });
 
