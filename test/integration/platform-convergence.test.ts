@@ -3,6 +3,7 @@ import { hasCoveredRelationshipId } from '../../src/domain/ids/stix-ids';
 import { describeWithBroker } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
 import { FAKE_PLATFORM_VERSIONS } from '../support/fake-opencti/platform-rules';
+import { recordFigures } from '../faults/fault-results';
 import type { FakeCoverage } from '../support/fake-opencti/state';
 
 /**
@@ -19,14 +20,26 @@ interface ChangeOutcome {
   notes: string[];
 }
 
+/** Runs per change and whether the last one wrote nothing, by platform (printed for the docs and the closing figures). */
+const figures: Record<string, Array<{ change: string; runs: number; lastWroteNothing: boolean }>> = {};
+
 /** Applies `change`, waits for the platform to be at rest, and reports the runs it caused. */
 async function runsAfter(h: Harness, coverage: FakeCoverage, change: () => Promise<unknown>): Promise<ChangeOutcome> {
   const before = h.fake.enrichmentsOf(coverage.standardId).length;
   await change();
   await h.fake.settle();
   const runs = h.fake.enrichmentsOf(coverage.standardId).slice(before);
-  return { runs: runs.length, notes: runs.map((r) => h.fake.state.works.get(r.workId)?.processedCalls.map((c) => c.message).join(' | ') ?? '') };
+  const notes = runs.map((r) => h.fake.state.works.get(r.workId)?.processedCalls.map((c) => c.message).join(' | ') ?? '');
+  const causes = [...new Set(runs.map((r) => r.cause))].join(' + ');
+  (figures[h.fake.rules.version] ??= []).push({ change: `${expect.getState().currentTestName ?? ''}: ${causes}`, runs: runs.length, lastWroteNothing: /nothing pushed/.test(notes[notes.length - 1] ?? '') });
+  return { runs: runs.length, notes };
 }
+
+afterAll(() => {
+  for (const [version, rows] of Object.entries(figures)) {
+    recordFigures(`convergence_${version}`, { changes: rows.length, max_runs_per_change: Math.max(...rows.map((r) => r.runs)), last_run_wrote_nothing: rows.filter((r) => r.lastWroteNothing).length, rows: rows.map((r) => `${r.runs} ${r.lastWroteNothing ? 'ok' : 'WROTE'} ${r.change.slice(-60)}`) });
+  }
+});
 
 /**
  * The chain a change started has ended within two runs: when a run wrote the coverage (which
