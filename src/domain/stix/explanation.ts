@@ -60,12 +60,21 @@ function preventionLines(t: TechniqueAssessment): string[] {
   return lines;
 }
 
+/** Several platforms: each one's scores; the technique's are the weakest (docs/scoring.md §2). */
+function platformLines(t: TechniqueAssessment): string[] {
+  if (!t.platforms || t.platforms.length < 2) return [];
+  const cell = (p: NonNullable<TechniqueAssessment['platforms']>[number]): string =>
+    `${md(p.platform)} ${[p.detection !== undefined ? `detection ${p.detection}` : '', p.prevention !== undefined ? `prevention ${p.prevention}` : ''].filter(Boolean).join(', ')}`;
+  return [`- per platform: ${t.platforms.map(cell).join('; ')} (the weakest bounds the score)`];
+}
+
 /** Markdown explanation of one technique's scores (the has-covered `description`); undefined when there is nothing to say. */
 export function techniqueExplanation(t: TechniqueAssessment): string | undefined {
+  if (t.notApplicable) return `Not applicable: no score. ${t.why.length > 0 ? md(t.why[0].replace(/^not applicable: /, '')) : ''}`.trim();
   if (!t.tested) return `Not tested by ${md(t.source)}: no score. ${t.why.length > 0 ? md(t.why[0]) : ''}`.trim();
   const lines: string[] = [];
   const detection = detectionLine(t);
-  if (detection) lines.push(detection, ...ruleLines(t), ...sourceLines(t));
+  if (detection) lines.push(detection, ...platformLines(t), ...ruleLines(t), ...sourceLines(t));
   const emulation = t.evidence?.emulation;
   if (emulation) lines.push(`- latest emulation: ${emulation.outcome} on ${md(emulation.date)}${emulation.test ? ` (${md(emulation.test)})` : ''}`);
   lines.push(...preventionLines(t));

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importAttackCatalogue, loadRulesFromDirs, readAttackBundle } from '../../../src/adapters/evidence';
@@ -12,6 +12,8 @@ import { createEmbeddedAssessor } from '../../../src/domain/scoring/embedded-eng
 import { buildResultBundle } from '../../../src/domain/stix/result-bundle';
 import type { StixObject } from '../../../src/domain/stix/stix-types';
 import { describeWithShared, sharedPath } from '../../support/env';
+import { runAssess } from '../../../src/app/assess';
+import { assessJson, formatAssessReport } from '../../../src/app/assess-report';
 import { evidence, NOW, request } from './evidence-fixtures';
 
 /**
@@ -102,6 +104,26 @@ describeWithShared('Scoring on ATT&CK 18.1 and the shared rule samples', () => {
       expect(rel).toMatchObject({ covered: false });
       expect(rel).not.toHaveProperty('coverage');
       for (const o of bundle.objects) if ('coverage' in o) expect((o.coverage as unknown[]).length).toBeGreaterThan(0);
+    });
+
+    it('says nothing was tested (not "each scores at least 50") when no technique applies to the platforms', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'apt29-'));
+      try {
+        const group = objects.find((o) => o.id === apt29.coveredRef) as StixObject;
+        const uses = objects.filter((o) => o.type === 'relationship' && o.relationship_type === 'uses' && o.source_ref === group.id);
+        const patterns = objects.filter((o) => uses.some((u) => u.target_ref === o.id));
+        const file = join(dir, 'apt29.json');
+        writeFileSync(file, JSON.stringify({ type: 'bundle', id: 'bundle--1', objects: [group, ...uses, ...patterns] }));
+        const run = await runAssess({ bundleFile: file, rulesDirs: SAMPLES, platforms: ['android'], now: NOW }, { loadEvidence: async () => ev });
+        const text = formatAssessReport(run, { width: 0 });
+        expect(text).toMatch(/^Platforms: {10}android \(66 technique\(s\) not applicable/m);
+        expect(text).toMatch(/^ATT&CK: {13}18\.1$/m);
+        expect(text).toContain('Top gaps: none ranked: no technique was tested');
+        expect(text).not.toMatch(/at least 50/);
+        expect(assessJson(run)).toMatchObject({ attack_version: '18.1', platforms: ['android'], overall: [] });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('does not count a control on the platforms it does not protect', async () => {

@@ -48,6 +48,13 @@ describe('techniqueExplanation (has-covered description)', () => {
     expect((techniqueExplanation(many) ?? '').length).toBeLessThanOrEqual(MAX_TECHNIQUE_EXPLANATION);
   });
 
+  it('says "not applicable" for a technique none of the coverage\'s platforms runs, and shows each platform\'s scores', () => {
+    const na = technique({ tested: false, notApplicable: true, detection: undefined, prevention: undefined, why: ['not applicable: T1547.001 runs on windows (ATT&CK), none of this coverage\'s platforms (linux); no score'] });
+    expect(techniqueExplanation(na)).toBe("Not applicable: no score. T1547.001 runs on windows (ATT&CK), none of this coverage's platforms (linux); no score");
+    const both = technique({ platforms: [{ platform: 'windows', detection: 94, prevention: 100, rules: 3 }, { platform: 'linux', detection: 72, prevention: 100, rules: 1 }] });
+    expect(techniqueExplanation(both)?.split('\n')[1]).toBe('- per platform: windows detection 94, prevention 100; linux detection 72, prevention 100 (the weakest bounds the score)');
+  });
+
   it('says "not tested" rather than inventing a 0', () => {
     expect(techniqueExplanation(technique({ tested: false, detection: undefined, prevention: undefined, source: 'openaev', why: ['no injector for this technique'] }))).toBe(
       'Not tested by openaev: no score. no injector for this technique',
@@ -66,6 +73,13 @@ describe('gaps: dimension and action', () => {
     expect(gapAction(gap({ missingDataSources: ['Process: OS API Execution'] }), technique({ evidence: { rules: [], dataSources: [], controls: [] } })).action).toBe(
       'collect Process: OS API Execution',
     );
+  });
+
+  it('takes the dimension and action the engine gave the gap (a prevention gap with detection untested stays a prevention gap)', () => {
+    expect(gapAction(gap({ prevention: 0, dimension: 'prevention', action: 'switch control "AppLocker_scripts" from audit to block' }), technique({ detection: undefined }))).toEqual({
+      dimension: 'prevention',
+      action: 'switch control "AppLocker\\_scripts" from audit to block',
+    });
   });
 });
 
@@ -94,6 +108,19 @@ describe('coverageSummary (the summary note)', () => {
     expect(s.content).toContain('1. T1003.001 LSASS Memory: detection 72 → enable rule "Mimikatz command line" (priority 8)');
     expect(s.content).not.toMatch(/2026-12-07/);
     expect(coverageSummary(request, result)).toEqual(s);
+  });
+
+  it('names what ranked each gap, the parent it stands for, the platforms not applicable and the ATT&CK version', () => {
+    const ranked: AssessmentResult = {
+      ...result,
+      attackVersion: '18.1',
+      techniques: [technique(), { techniqueId: 'T1059', tested: false, notApplicable: true, why: [], rules: [], controls: [], source: 'embedded' }],
+      gaps: [{ ...result.gaps[0], techniqueId: 'T1003.001', covers: ['T1003'], dimension: 'detection', action: 'collect windows/process_access', prevalenceSource: 'OpenCTI: used by 12 intrusion sets (3 within the window)' }],
+    };
+    const s = coverageSummary({ ...request, platformsAffinity: ['linux'] }, ranked);
+    expect(s.content).toContain('- 1 not applicable to linux (ATT&CK platforms): no score');
+    expect(s.content).toContain('- judged against ATT&CK 18.1');
+    expect(s.content).toContain('1. T1003.001 LSASS Memory: detection 72 (also T1003) → collect windows/process\\_access (priority 8; prevalence 4 from OpenCTI: used by 12 intrusion sets (3 within the window))');
   });
 
   it('never claims a ranking when nothing was tested', () => {
