@@ -22,7 +22,8 @@ import type { JobDeps } from './enrichment-job';
 import { noopObserver, type JobObserver } from './job-observer';
 import { createLogger, installProcessGuards, type Logger } from './logger';
 import { createPlatformBreaker, registerBreakerMetrics, type PlatformBreaker } from './platform-breaker';
-import { backoffDelay, type RetryPolicy } from './outcome';
+import type { RetryPolicy } from './outcome';
+import { backoffDelay, sleep } from '../retry';
 import { createWorker, type Worker } from './worker';
 // operator (OPERATOR): metrics + HTTP endpoint
 import { createHttpServer, daemonReadiness, daemonStatus, type DaemonLiveState } from './http-server';
@@ -88,12 +89,8 @@ function retryPolicyOf(config: Config): RetryPolicy {
 }
 
 const wait = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(new StartupCancelledError('startup cancelled (signal received while waiting for OpenCTI)'));
-    }, { once: true });
+  sleep(ms, signal).catch((err: unknown) => {
+    throw new StartupCancelledError('startup cancelled (signal received while waiting for OpenCTI)', { cause: err });
   });
 
 /** `work`, or a StartupCancelledError as soon as `signal` fires (the work is left to finish on its own). */

@@ -1,16 +1,14 @@
+import { backoffDelay, type Backoff } from '../retry';
+
 /**
  * The one place that decides what happens after an attempt (code-style §3): pure, no I/O.
  * Matches on `code` / `retryable` rather than `instanceof` only (bullmq `shouldRetryJob`), so errors
  * crossing module copies or coming from backends decide the same way.
  */
 
-export interface RetryPolicy {
+export interface RetryPolicy extends Backoff {
   /** Attempts in total (the first one included) before a transient failure is dead-lettered. */
   maxAttempts: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  /** [0, 1) source of jitter; Math.random by default. */
-  random?: () => number;
 }
 
 export type Outcome =
@@ -38,17 +36,6 @@ function classify(err: unknown): Classified {
   }
   // Unknown failure: may be transient (socket reset inside a library); bounded retries, then DLQ.
   return { code: UNEXPECTED_CODE, retryable: true, reason };
-}
-
-/**
- * Capped exponential backoff with "equal jitter": half the step is fixed, half random, so retries of
- * many messages spread out but never collapse to 0. attempt 1 → base, 2 → 2×base, … ≤ max.
- */
-export function backoffDelay(attempt: number, policy: RetryPolicy): number {
-  const random = policy.random ?? Math.random;
-  const exp = policy.backoffBaseMs * 2 ** Math.max(0, attempt - 1);
-  const step = Math.min(policy.backoffMaxMs, exp);
-  return Math.round(step / 2 + random() * (step / 2));
 }
 
 /**

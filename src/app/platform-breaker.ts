@@ -3,7 +3,8 @@ import { PlatformCircuitOpenError, errorCodeOf, errorMessageOf } from '../errors
 import type { CallGate } from '../adapters/opencti/graphql-client';
 import type { Logger } from './logger';
 import { METRIC_PREFIX } from './metrics';
-import { backoffDelay, platformFailureOf, type RetryPolicy } from './outcome';
+import { platformFailureOf, type RetryPolicy } from './outcome';
+import { backoffDelay } from '../retry';
 
 /**
  * Circuit breaker in front of the platform (every GraphQL call goes through it as a CallGate).

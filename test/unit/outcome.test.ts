@@ -1,4 +1,5 @@
-import { backoffDelay, decide, type RetryPolicy } from '../../src/app/outcome';
+import { decide, type RetryPolicy } from '../../src/app/outcome';
+import { backoffDelay } from '../../src/retry';
 import {
   AssessmentError,
   BrokerError,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage, type Options } from 'amqplib';
 import type { Logger } from 'pino';
 import type { LeaderLock } from '../../domain/schedule/schedule-ports';
+import { backoffDelay } from '../../retry';
 
 /**
  * "One scheduler among N replicas" on RabbitMQ alone, with a single-active-consumer queue
@@ -40,7 +41,7 @@ export interface LeaderLockOptions {
   heartbeatMs?: number;
   /** Silence after which a leader steps down (default 3 × heartbeatMs). */
   leaseMs?: number;
-  /** Delay before reconnecting after a connection loss (default 2 s, doubling to 30 s). */
+  /** Delay before reconnecting after a connection loss (default 2 s, doubling to 30 s, jittered: src/retry.ts). */
   reconnectDelayMs?: number;
   /** Expiration of messages sent with `send` (default 10 minutes). */
   messageTtlMs?: number;
@@ -91,7 +92,7 @@ export function createLeaderLock(options: LeaderLockOptions): AmqpLeaderLock {
   let lastDeliveryAt = 0;
   let probeTimer: NodeJS.Timeout | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
-  let reconnectDelay = baseReconnectMs;
+  let reconnectAttempts = 0;
   let closed = false;
   let recycling = false;
   let consumerTag: string | undefined;
@@ -194,8 +195,8 @@ export function createLeaderLock(options: LeaderLockOptions): AmqpLeaderLock {
 
   function scheduleReconnect(): void {
     if (closed || reconnectTimer) return;
-    const delay = reconnectDelay;
-    reconnectDelay = Math.min(reconnectDelay * 2, 30_000);
+    reconnectAttempts += 1;
+    const delay = backoffDelay(reconnectAttempts, { backoffBaseMs: baseReconnectMs, backoffMaxMs: Math.max(baseReconnectMs, 30_000) });
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
       void establish();
@@ -225,7 +226,7 @@ export function createLeaderLock(options: LeaderLockOptions): AmqpLeaderLock {
         }
       });
       await openChannel(conn);
-      reconnectDelay = baseReconnectMs;
+      reconnectAttempts = 0;
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'could not join the scheduler lock; retrying');
       if (conn && connection === conn) {

@@ -1,3 +1,5 @@
+import { backoffDelay, sleep } from '../../retry';
+
 /**
  * A small JSON-over-HTTP client for the simulation backends (OpenAEV, SIEM). It classifies every
  * failure once (unreachable / auth / rejected) and retries only what can heal — network errors,
@@ -33,8 +35,8 @@ export interface JsonHttpOptions {
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
-  /** Injected for tests; defaults to setTimeout. */
-  sleep?: (ms: number) => Promise<void>;
+  /** Injected for tests; defaults to the abortable sleep of src/retry.ts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Jitter source in [0, 1); defaults to Math.random. */
   random?: () => number;
   fetchImpl?: typeof fetch;
@@ -53,14 +55,6 @@ export interface JsonHttp {
   request<T>(method: string, path: string, body?: RequestBody, options?: RequestOptions): Promise<JsonResponse<T>>;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Full-jitter exponential backoff, capped: delay ∈ [cap/2, cap] of min(max, base × 2^(attempt-1)). */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + (ceiling / 2) * random());
-}
-
 function retryAfterMs(header: string | null): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header);
@@ -76,7 +70,7 @@ function describeNetworkError(err: unknown): string {
 }
 
 export function createJsonHttp(options: JsonHttpOptions): JsonHttp {
-  const sleep = options.sleep ?? defaultSleep;
+  const wait = options.sleep ?? sleep;
   const random = options.random ?? Math.random;
   const doFetch = options.fetchImpl ?? fetch;
   const base = options.baseUrl.replace(/\/+$/, '');
@@ -127,8 +121,13 @@ export function createJsonHttp(options: JsonHttpOptions): JsonHttp {
           lastMessage = `${method} ${url}: ${describeNetworkError(err)}`;
         }
         if (attempt < options.maxAttempts) {
-          const computed = backoffDelay(attempt, options.backoffBaseMs, options.backoffMaxMs, random);
-          await sleep(Math.min(options.backoffMaxMs, Math.max(computed, waitHint ?? 0)));
+          const computed = backoffDelay(attempt, { backoffBaseMs: options.backoffBaseMs, backoffMaxMs: options.backoffMaxMs, random });
+          try {
+            await wait(Math.min(options.backoffMaxMs, Math.max(computed, waitHint ?? 0)), req.signal);
+          } catch (err) {
+            if (req.signal?.aborted) throw new HttpFailure('unreachable', `${method} ${url}: aborted`, undefined, attempt, { cause: err });
+            throw err;
+          }
         }
       }
       throw new HttpFailure('unreachable', `${lastMessage} (after ${options.maxAttempts} attempt(s))`, undefined, options.maxAttempts);

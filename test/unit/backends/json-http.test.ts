@@ -1,4 +1,5 @@
-import { backoffDelay, createJsonHttp, HttpFailure } from '../../../src/adapters/http/json-http';
+import { createJsonHttp, HttpFailure } from '../../../src/adapters/http/json-http';
+import { backoffDelay } from '../../../src/retry';
 
 type Step = { status: number; body?: unknown; headers?: Record<string, string> } | Error;
 
@@ -83,8 +84,8 @@ describe('JSON HTTP client', () => {
   });
 
   it('computes jittered exponential delays within [ceiling/2, ceiling], ceiling capped', () => {
-    expect(backoffDelay(1, 100, 1000, () => 0)).toBe(50);
-    expect(backoffDelay(3, 100, 1000, () => 1)).toBe(400);
-    expect(backoffDelay(10, 100, 1000, () => 1)).toBe(1000);
+    expect(backoffDelay(1, { backoffBaseMs: 100, backoffMaxMs: 1000, random: () => 0 })).toBe(50);
+    expect(backoffDelay(3, { backoffBaseMs: 100, backoffMaxMs: 1000, random: () => 1 })).toBe(400);
+    expect(backoffDelay(10, { backoffBaseMs: 100, backoffMaxMs: 1000, random: () => 1 })).toBe(1000);
   });
 });
