@@ -5,7 +5,7 @@
  */
 export class ConnectorError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly retryable: boolean,
     options?: ErrorOptions,
@@ -31,7 +31,7 @@ export class InvalidMessageError extends ConnectorError {
 
 /** The request is well-formed but cannot be assessed (no attack patterns, too many techniques…). */
 export class AssessmentError extends ConnectorError {
-  constructor(message: string, code = 'ASSESSMENT_FAILED', options?: ErrorOptions) {
+  constructor(message: string, code: Extract<ErrorCode, 'ASSESSMENT_FAILED' | 'NO_ATTACK_PATTERNS'> = 'ASSESSMENT_FAILED', options?: ErrorOptions) {
     super(code, message, false, options);
   }
 }
@@ -106,7 +106,7 @@ export class BrokerError extends ConnectorError {
 
 /** A simulation backend (OpenAEV, SIEM) failed; `retryable` as the backend decides. */
 export class BackendError extends ConnectorError {
-  constructor(code: string, message: string, retryable: boolean, options?: ErrorOptions) {
+  constructor(code: BackendErrorCode, message: string, retryable: boolean, options?: ErrorOptions) {
     super(code, message, retryable, options);
   }
 }
@@ -152,12 +152,41 @@ export const ERROR_CODES = [
   'EXECUTION_LOG_INVALID',
 ] as const;
 
-export function errorCodeOf(err: unknown): string {
-  if (err instanceof ConnectorError) return err.code;
-  if (err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string') {
-    return (err as { code: string }).code;
+/** A code of the catalogue; a code that is not in ERROR_CODES does not compile. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+export type BackendErrorCode = Extract<ErrorCode, `OPENAEV_${string}` | `SIEM_${string}` | 'EXECUTION_LOG_INVALID'>;
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && KNOWN_CODES.has(value);
+}
+
+export interface ClassifiedError {
+  code: ErrorCode;
+  retryable: boolean;
+  reason: string;
+}
+
+/**
+ * The one classifier: what a failure is called (logs, metrics, dead-letter headers, scheduler reports)
+ * and whether waiting can heal it. Matches on `code` / `retryable` rather than `instanceof` only
+ * (bullmq `shouldRetryJob`), so an error from another copy of this module decides the same way. Anything
+ * else (a bug, a library's own code such as ECONNRESET) is UNEXPECTED and retryable: it may be a
+ * transient socket reset inside a library; bounded retries, then the dead-letter queue.
+ */
+export function classifyError(err: unknown): ClassifiedError {
+  const reason = errorMessageOf(err);
+  if (err && typeof err === 'object') {
+    const { code, retryable } = err as { code?: unknown; retryable?: unknown };
+    // A catalogue code without its decision (a hand-made error) is retried like an unknown failure.
+    if (isErrorCode(code)) return { code, retryable: typeof retryable === 'boolean' ? retryable : true, reason };
   }
-  return 'UNEXPECTED';
+  return { code: 'UNEXPECTED', retryable: true, reason };
+}
+
+export function errorCodeOf(err: unknown): ErrorCode {
+  return classifyError(err).code;
 }
 
 export function errorMessageOf(err: unknown): string {

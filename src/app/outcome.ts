@@ -1,9 +1,9 @@
+import { classifyError, type ErrorCode } from '../errors';
 import { backoffDelay, type Backoff } from '../retry';
 
 /**
- * The one place that decides what happens after an attempt (code-style §3): pure, no I/O.
- * Matches on `code` / `retryable` rather than `instanceof` only (bullmq `shouldRetryJob`), so errors
- * crossing module copies or coming from backends decide the same way.
+ * The one place that decides what happens after an attempt (code-style §3): pure, no I/O. What a
+ * failure is called and whether it can heal comes from the one classifier, classifyError (src/errors.ts).
  */
 
 export interface RetryPolicy extends Backoff {
@@ -13,30 +13,8 @@ export interface RetryPolicy extends Backoff {
 
 export type Outcome =
   | { kind: 'done' }
-  | { kind: 'retry'; delayMs: number; code: string; reason: string }
-  | { kind: 'deadLetter'; code: string; reason: string };
-
-/** Code used for errors that are not ours (bugs, library errors): retried, then dead-lettered. */
-export const UNEXPECTED_CODE = 'UNEXPECTED';
-
-interface Classified {
-  code: string;
-  retryable: boolean;
-  reason: string;
-}
-
-function classify(err: unknown): Classified {
-  const reason = err instanceof Error ? err.message : String(err);
-  if (err && typeof err === 'object') {
-    const { code, retryable } = err as { code?: unknown; retryable?: unknown };
-    // A ConnectorError (or look-alike): stable code + its own decision.
-    if (typeof code === 'string' && typeof retryable === 'boolean' && /^[A-Z][A-Z0-9_]*$/.test(code)) {
-      return { code, retryable, reason };
-    }
-  }
-  // Unknown failure: may be transient (socket reset inside a library); bounded retries, then DLQ.
-  return { code: UNEXPECTED_CODE, retryable: true, reason };
-}
+  | { kind: 'retry'; delayMs: number; code: ErrorCode; reason: string }
+  | { kind: 'deadLetter'; code: ErrorCode; reason: string };
 
 /**
  * @param err     what the attempt threw; null/undefined = it succeeded.
@@ -44,7 +22,7 @@ function classify(err: unknown): Classified {
  */
 export function decide(err: unknown, attempt: number, policy: RetryPolicy): Outcome {
   if (err === null || err === undefined) return { kind: 'done' };
-  const c = classify(err);
+  const c = classifyError(err);
   if (!c.retryable) return { kind: 'deadLetter', code: c.code, reason: c.reason };
   if (attempt >= policy.maxAttempts) {
     return { kind: 'deadLetter', code: c.code, reason: `gave up after ${attempt} attempt(s): ${c.reason}` };
