@@ -18,7 +18,7 @@ import { embeddedFactoryOf, logEvidenceIssues, startLiveEvidence } from './embed
 import { configuredPrevalenceSource, type PrevalenceSource } from './prevalence-source';
 import type { PrevalenceTable } from '../domain/gaps/prevalence';
 import { assertDaemonConfig, loadConfig, secretValues } from './config';
-import type { JobDeps } from './enrichment-job';
+import { runEnrichment, type JobDeps } from './enrichment-job';
 import { noopObserver, type JobObserver } from './job-observer';
 import { createLogger, installProcessGuards, type Logger } from './logger';
 import { createPlatformBreaker, registerBreakerMetrics, type PlatformBreaker } from './platform-breaker';
@@ -115,7 +115,7 @@ async function registerWithRetry(opencti: OpenCtiClient, config: Config, log: Lo
         opencti.connector.register({
           id: config.connector.id as string,
           name: config.connector.name,
-          scope: [...config.connector.scope],
+            scope: [...config.connector.scope],
           auto: config.connector.auto,
           autoUpdate: config.connector.auto_update,
         }),
@@ -287,30 +287,33 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     // ── scheduler (added by SCHEDULER): started after the broker, told about every run by the worker ──
     let scheduling: Scheduling | undefined;
     // ── end scheduler ──
+    const jobDeps: JobDeps = {
+      coverage: opencti.coverage,
+      assessor,
+      work: opencti.work,
+      pushOne,
+      observer,
+      clock,
+      ...(history ? { recorder: history.recorder } : {}),
+      settings: {
+        pushParallelism: config.worker.push_parallelism,
+        scope: [...config.connector.scope],
+        rollupSubtechniques: config.coverage.rollup_subtechniques,
+        maxTechniques: config.limits.max_techniques,
+        defaultPeriodicity: config.scheduler.default_periodicity,
+        timezone: config.scheduler.timezone,
+        periodBounds: { minPeriodicity: config.scheduler.min_periodicity, maxDuration: config.scheduler.max_duration },
+        externalUri,
+        connectorId,
+      },
+    };
     const worker = createWorker({
       log,
       observer,
       work: opencti.work,
       clock,
       onRun: (message, ranAt) => scheduling?.recordEnrichment(message, ranAt),
-      job: {
-        coverage: opencti.coverage,
-        assessor,
-        work: opencti.work,
-        pushOne,
-        ...(history ? { recorder: history.recorder } : {}),
-        settings: {
-          pushParallelism: config.worker.push_parallelism,
-          scope: [...config.connector.scope],
-          rollupSubtechniques: config.coverage.rollup_subtechniques,
-          maxTechniques: config.limits.max_techniques,
-          defaultPeriodicity: config.scheduler.default_periodicity,
-          timezone: config.scheduler.timezone,
-          periodBounds: { minPeriodicity: config.scheduler.min_periodicity, maxDuration: config.scheduler.max_duration },
-          externalUri,
-          connectorId,
-        },
-      },
+      job: (message, ctx) => runEnrichment(jobDeps, message, ctx),
       deadLetter: createDeadLetterPublisher(broker),
       deadLetterHas: (header, value) => broker.deadLetterHas(header, value),
       listenQueue: registration.config.listen,

@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
 import { EnrichmentMessageSchema, entityIdOf, workIdOf, type EnrichmentMessage } from '../../schemas/message';
 import type { Delivery } from '../adapters/amqp/broker';
-import { DEAD_LETTER_KEY_HEADER, type DeadLetterPublisher } from '../adapters/amqp/dead-letter';
-import { priorFailures } from '../adapters/amqp/dlq-admin';
+import { DEAD_LETTER_KEY_HEADER, messageKey, priorFailures, type DeadLetterPublisher } from '../adapters/amqp/dead-letter';
 import { workIdTime } from './metrics';
 import type { WorkApi } from '../adapters/opencti/work-api';
 import { InvalidMessageError, JobTimeoutError, LimitExceededError, errorMessageOf } from '../errors';
-import { runEnrichment, type JobDeps, type JobResult } from './enrichment-job';
+import type { JobContext, JobResult } from './enrichment-job';
 import type { JobObserver } from './job-observer';
 import type { Logger } from './logger';
 import { decide, platformFailureOf, type RetryPolicy } from './outcome';
@@ -39,11 +37,15 @@ export interface FlowControl {
   resume(): Promise<void> | void;
 }
 
+/** One attempt of the work a message asks for; aborts when `ctx.signal` fires. */
+export type EnrichmentJob = (message: EnrichmentMessage, ctx: JobContext) => Promise<JobResult>;
+
 export interface WorkerOptions {
   log: Logger;
   observer: JobObserver;
   work: WorkApi;
-  job: Omit<JobDeps, 'observer' | 'clock'>;
+  /** What a delivery runs: runEnrichment bound to its dependencies by the composition root. */
+  job: EnrichmentJob;
   deadLetter: DeadLetterPublisher;
   /** Whether the DLQ holds a dead letter with this header value (see Broker.deadLetterHas). */
   deadLetterHas?: (header: string, value: string) => Promise<boolean>;
@@ -132,8 +134,7 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 function keyOf(delivery: Delivery): string {
-  if (delivery.messageId) return `id:${delivery.messageId}`;
-  return `sha256:${createHash('sha256').update(delivery.content).digest('hex')}`;
+  return messageKey(delivery.messageId, delivery.content);
 }
 
 /** A Set that forgets its oldest members past `max` (insertion order). */
@@ -172,7 +173,6 @@ export function createWorker(options: WorkerOptions): Worker {
   let draining: Promise<void> | undefined;
   let lastProgress = clock();
 
-  const jobDeps: JobDeps = { ...options.job, observer, clock };
   const progressed = (): void => {
     lastProgress = clock();
   };
@@ -362,7 +362,7 @@ export function createWorker(options: WorkerOptions): Worker {
         await work.toReceived(job.workId, 'Security coverage assessment started');
         job.received = true;
       }
-      const result = await runEnrichment(jobDeps, job.message, { log: job.log, signal: ctl.signal, progress: job.progress });
+      const result = await options.job(job.message, { log: job.log, signal: ctl.signal, progress: job.progress });
       // Abandoned meanwhile (deadline, pause, shutdown): another attempt or replica owns the work now.
       if (ctl.signal.aborted) throw new JobTimeoutError('job aborted before closing its work');
       if (job.workId) await work.toProcessed(job.workId, result.note, result.inError === true);

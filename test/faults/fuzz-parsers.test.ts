@@ -1,6 +1,7 @@
 import { EnrichmentMessageSchema } from '../../schemas/message';
 import type { Delivery } from '../../src/adapters/amqp/broker';
 import type { CoverageApi } from '../../src/adapters/opencti/coverage-api';
+import { runEnrichment, type JobDeps } from '../../src/app/enrichment-job';
 import { createLogger } from '../../src/app/logger';
 import { noopObserver } from '../../src/app/job-observer';
 import { createWorker } from '../../src/app/worker';
@@ -88,24 +89,27 @@ describe('fuzzing the message parser and the bundle reader', () => {
     const heapStart = process.memoryUsage().heapUsed;
     let heapPeak = heapStart;
 
+    const jobDeps: JobDeps = {
+      coverage: memoryCoverage(),
+      assessor: fakeAssessor(),
+      work: { expected: async () => 0, addExpectations: async () => undefined, tracking: async () => ({ expected: 0, processed: 0 }), add: async () => 'w2', toProcessed: async () => undefined },
+      pushOne: () => async () => undefined,
+      settings: {
+        scope: ['security-coverage'],
+        rollupSubtechniques: true,
+        maxTechniques: MAX_TECHNIQUES,
+        defaultPeriodicity: 'P1D',
+        timezone: 'UTC',
+        externalUri: { platformPublicUrl: 'http://opencti.test' },
+      },
+      observer: noopObserver,
+      clock: () => new Date(),
+    };
     const worker = createWorker({
       log: createLogger('silent'),
       observer: noopObserver,
       work: { toReceived: async () => undefined, toProcessed: async () => undefined, addExpectations: async () => undefined, ping: async () => undefined, expected: async () => 0, tracking: async () => ({ expected: 0, processed: 0 }), add: async () => 'w2' },
-      job: {
-        coverage: memoryCoverage(),
-        assessor: fakeAssessor(),
-        work: { expected: async () => 0, addExpectations: async () => undefined, tracking: async () => ({ expected: 0, processed: 0 }), add: async () => 'w2', toProcessed: async () => undefined },
-        pushOne: () => async () => undefined,
-        settings: {
-          scope: ['security-coverage'],
-          rollupSubtechniques: true,
-          maxTechniques: MAX_TECHNIQUES,
-          defaultPeriodicity: 'P1D',
-          timezone: 'UTC',
-          externalUri: { platformPublicUrl: 'http://opencti.test' },
-        },
-      },
+      job: (message, ctx) => runEnrichment(jobDeps, message, ctx),
       deadLetter: async (d, info) => {
         deadLetters.set(d.deliveryTag, { code: info.code, reason: info.reason });
       },

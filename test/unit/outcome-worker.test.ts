@@ -1,15 +1,13 @@
 import type { Delivery } from '../../src/adapters/amqp/broker';
 import type { DeadLetterInfo } from '../../src/adapters/amqp/dead-letter';
 import type { WorkApi } from '../../src/adapters/opencti/work-api';
-import { runEnrichment } from '../../src/app/enrichment-job';
 import { createLogger } from '../../src/app/logger';
 import { noopObserver } from '../../src/app/job-observer';
 import { createPlatformBreaker } from '../../src/app/platform-breaker';
-import { createWorker, type WorkerOptions } from '../../src/app/worker';
+import { createWorker, type EnrichmentJob, type WorkerOptions } from '../../src/app/worker';
 import { InvalidMessageError, PlatformAuthError, PlatformUnavailableError } from '../../src/errors';
 
-jest.mock('../../src/app/enrichment-job', () => ({ runEnrichment: jest.fn() }));
-const run = runEnrichment as jest.MockedFunction<typeof runEnrichment>;
+const run = jest.fn() as jest.MockedFunction<EnrichmentJob>;
 
 /** The worker's settlement rules with stub ports: exactly one ack/nack, nothing lost. */
 
@@ -70,7 +68,7 @@ function setup(overrides: Partial<WorkerOptions> = {}, workOverrides: Partial<Wo
     log: createLogger('silent'),
     observer: noopObserver,
     work,
-    job: {} as never,
+    job: run,
     deadLetter: async (_d, info) => void deadLetters.push(info),
     listenQueue: 'listen_x',
     concurrency: 2,
@@ -206,7 +204,7 @@ const until = (predicate: () => boolean): Promise<void> =>
 describe('worker deadlines and head-of-line blocking', () => {
   it('aborts a job that outlives its deadline and counts it as a transient failure (JOB_TIMEOUT)', async () => {
     const signals: AbortSignal[] = [];
-    run.mockImplementation((_deps, _m, ctx) => {
+    run.mockImplementation((_m, ctx) => {
       signals.push(ctx.signal);
       return new Promise(() => undefined); // hangs, ignoring its signal
     });
@@ -225,7 +223,7 @@ describe('worker deadlines and head-of-line blocking', () => {
   it('frees the slot while a failed message waits for its retry: the next message runs meanwhile', async () => {
     const order: string[] = [];
     let failedOnce = false;
-    run.mockImplementation(async (_deps, message) => {
+    run.mockImplementation(async (message) => {
       const id = message.internal.work_id as string;
       if (id === 'slow' && !failedOnce) {
         failedOnce = true;

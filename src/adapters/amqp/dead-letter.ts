@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { Broker, DeliveryInfo } from './broker';
 
 /**
  * Our own dead-letter queue (`<listen>.dlq`, config `mq.dead_letter_queue`): the platform's listen
  * queue has no DLX and must not be redeclared, so a message we give up on is re-published here, body
  * and messageId unchanged, with headers saying why (model: rascal `SubscriberError.forward`).
+ * This module is the one codec of those headers: the worker writes them and reads back a replayed
+ * message's attempts, the operator's dlq commands read them; and the one identity of a message body.
  */
 
 export interface DeadLetterInfo {
@@ -46,6 +49,76 @@ export function deadLetterHeaders(original: Record<string, unknown>, info: DeadL
     ...(info.coverageId ? { 'x-coverage-id': info.coverageId } : {}),
     ...(info.key ? { [DEAD_LETTER_KEY_HEADER]: info.key } : {}),
   };
+}
+
+const str = (v: unknown): string | undefined => {
+  if (typeof v === 'string' && v !== '') return v;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return undefined;
+};
+const int = (v: unknown): number => {
+  const n = typeof v === 'number' ? v : Number(str(v));
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+};
+
+/** The dead-letter headers of a message as read back (AMQP may hand strings back as Buffers). */
+export interface DeadLetterRecord {
+  code?: string;
+  reason?: string;
+  /** `x-attempts` (0 when absent). */
+  attempts: number;
+  firstFailure?: string;
+  lastFailure?: string;
+  originalQueue?: string;
+  workId?: string;
+  coverageId?: string;
+  /** How many times an operator replayed it already (`x-replays`). */
+  replays: number;
+}
+
+export function readDeadLetterHeaders(headers: Record<string, unknown> | undefined): DeadLetterRecord {
+  const h = headers ?? {};
+  const opt = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> => (value ? ({ [key]: value } as Record<K, string>) : {});
+  return {
+    ...opt('code', str(h['x-error-code'])),
+    ...opt('reason', str(h['x-error-reason'])),
+    attempts: int(h['x-attempts']),
+    ...opt('firstFailure', str(h['x-first-failure'])),
+    ...opt('lastFailure', str(h['x-last-failure'])),
+    ...opt('originalQueue', str(h['x-original-queue'])),
+    ...opt('workId', str(h['x-work-id'])),
+    ...opt('coverageId', str(h['x-coverage-id'])),
+    replays: int(h['x-replays']),
+  };
+}
+
+/**
+ * What an earlier dead-lettering recorded on a message (`x-attempts`, `x-first-failure`): a replayed
+ * dead letter carries them, and the worker keeps counting from there.
+ */
+export function priorFailures(headers: Record<string, unknown> | undefined): { attempts: number; firstFailure?: Date } {
+  const { attempts, firstFailure } = readDeadLetterHeaders(headers);
+  const date = firstFailure ? new Date(firstFailure) : undefined;
+  return { attempts, ...(date && !Number.isNaN(date.getTime()) ? { firstFailure: date } : {}) };
+}
+
+/** SHA-256 of a body, hex: the identity of a message its publisher gave no id. */
+export function bodyHash(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/** Short form of bodyHash for listings and `dlq replay <id>`: `sha-` + 12 hex (stable across reads). */
+export function bodyId(body: Buffer): string {
+  return `sha-${bodyHash(body).slice(0, 12)}`;
+}
+
+/**
+ * The key the worker counts attempts by and writes in DEAD_LETTER_KEY_HEADER: the message id, else the
+ * full body hash (the short bodyId could collide across many messages, and a collision here would ack a
+ * message as already dead-lettered).
+ */
+export function messageKey(messageId: string | undefined, body: Buffer): string {
+  return messageId ? `id:${messageId}` : `sha256:${bodyHash(body)}`;
 }
 
 export type DeadLetterPublisher = (delivery: DeliveryInfo, info: DeadLetterInfo) => Promise<void>;

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type GetMessage, type MessageProperties } from 'amqplib';
 import { BrokerError, errorMessageOf } from '../../errors';
 import { redactUrl } from './connection-url';
+import { bodyId, readDeadLetterHeaders, type DeadLetterRecord } from './dead-letter';
 
 /**
  * Operator access to queues for the CLI (`dlq`, `retrigger`, `status`): read the dead-letter queue
@@ -16,21 +16,10 @@ import { redactUrl } from './connection-url';
  * confirm. Headers written by src/adapters/amqp/dead-letter.ts are read back here.
  */
 
-export interface QueuedMessage {
-  /** `messageId` when the publisher set one, else `sha-` + 12 hex of the body (stable across reads). */
+export interface QueuedMessage extends DeadLetterRecord {
+  /** `messageId` when the publisher set one, else bodyId (`sha-` + 12 hex of the body). */
   id: string;
   messageId?: string;
-  code?: string;
-  reason?: string;
-  /** `x-attempts` (0 when absent). */
-  attempts: number;
-  firstFailure?: string;
-  lastFailure?: string;
-  originalQueue?: string;
-  workId?: string;
-  coverageId?: string;
-  /** How many times an operator replayed it already (`x-replays`). */
-  replays: number;
   bytes: number;
   body: Buffer;
   headers: Record<string, unknown>;
@@ -99,47 +88,14 @@ export interface QueueAdminOptions {
   timeoutMs?: number;
 }
 
-const str = (v: unknown): string | undefined => {
-  if (typeof v === 'string' && v !== '') return v;
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
-  return undefined;
-};
-const int = (v: unknown): number => {
-  const n = typeof v === 'number' ? v : Number(str(v));
-  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
-};
-
-/**
- * What an earlier dead-lettering recorded on a message (`x-attempts`, `x-first-failure`): a replayed
- * dead letter carries them, and the worker keeps counting from there.
- */
-export function priorFailures(headers: Record<string, unknown> | undefined): { attempts: number; firstFailure?: Date } {
-  const attempts = int(headers?.['x-attempts']);
-  const first = str(headers?.['x-first-failure']);
-  const date = first ? new Date(first) : undefined;
-  return { attempts, ...(date && !Number.isNaN(date.getTime()) ? { firstFailure: date } : {}) };
-}
-
-export function bodyId(body: Buffer): string {
-  return `sha-${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
-}
-
 export function toQueuedMessage(msg: Pick<GetMessage, 'content' | 'properties'>): QueuedMessage {
   const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
-  const messageId = str(msg.properties.messageId);
-  const opt = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> => (value ? ({ [key]: value } as Record<K, string>) : {});
+  const rawId: unknown = msg.properties.messageId;
+  const messageId = typeof rawId === 'string' && rawId !== '' ? rawId : Buffer.isBuffer(rawId) ? rawId.toString('utf8') : undefined;
   return {
     id: messageId ?? bodyId(msg.content),
-    ...opt('messageId', messageId),
-    ...opt('code', str(headers['x-error-code'])),
-    ...opt('reason', str(headers['x-error-reason'])),
-    attempts: int(headers['x-attempts']),
-    ...opt('firstFailure', str(headers['x-first-failure'])),
-    ...opt('lastFailure', str(headers['x-last-failure'])),
-    ...opt('originalQueue', str(headers['x-original-queue'])),
-    ...opt('workId', str(headers['x-work-id'])),
-    ...opt('coverageId', str(headers['x-coverage-id'])),
-    replays: int(headers['x-replays']),
+    ...(messageId ? { messageId } : {}),
+    ...readDeadLetterHeaders(headers),
     bytes: msg.content.length,
     body: msg.content,
     headers,

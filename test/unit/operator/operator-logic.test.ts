@@ -1,6 +1,6 @@
 import { EnrichmentMessageSchema } from '../../../schemas/message';
-import { priorFailures, toQueuedMessage } from '../../../src/adapters/amqp/dlq-admin';
-import { deadLetterHeaders } from '../../../src/adapters/amqp/dead-letter';
+import { deadLetterHeaders, priorFailures } from '../../../src/adapters/amqp/dead-letter';
+import { toQueuedMessage } from '../../../src/adapters/amqp/dlq-admin';
 import { daemonUrlOf, manualEnrichmentMessage, selectCoverages } from '../../../src/app/operator';
 import { parseConfig } from '../../../src/app/config';
 
