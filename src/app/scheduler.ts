@@ -77,6 +77,8 @@ const HOUR = 3600_000;
 
 /** Coverages planned between two turns of the event loop (~30 µs each: a few ms, even on a busy machine under 50). */
 const PLAN_CHUNK = 200;
+/** Coverages checked for removal between two turns of the event loop (a 1,000,000-entry sweep stalled it). */
+const SWEEP_CHUNK = 5000;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Lazily, so saving 100,000 coverages never builds a second copy of the schedule at once. */
@@ -172,11 +174,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       after = page.next;
     } while (after);
     let removed = 0;
+    let seen = 0;
     for (const [key, entry] of entries) {
       if (entry.seenAt < startedAt) {
         remove(key);
         removed += 1;
       }
+      if (++seen % SWEEP_CHUNK === 0) await nextTurn();
     }
     lastReconcileAt = startedAt;
     log.info({ pages, coverages, removed, indexed: index.size }, 'schedule reconciled with the platform');

@@ -61,4 +61,35 @@ describe('due index', () => {
     expect(out).toEqual(sorted);
     expect(index.size).toBe(0);
   });
+
+  it('agrees with a plain sorted list through random sets, removes and partial takes', () => {
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const index = createDueIndex();
+    const model = new Map<string, number>();
+    const due = (now: number, limit: number): string[] =>
+      [...model.entries()].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit).map(([k]) => k);
+    for (let step = 0; step < 5000; step += 1) {
+      const key = `k${rand(300)}`;
+      const op = rand(10);
+      if (op < 6) {
+        const at = rand(1000);
+        index.set(key, new Date(at));
+        model.set(key, at);
+      } else if (op < 8) {
+        index.remove(key);
+        model.delete(key);
+      } else {
+        const now = rand(1000);
+        const limit = 1 + rand(5);
+        const expected = due(now, limit);
+        expect(index.takeDue(new Date(now), limit)).toEqual(expected);
+        for (const k of expected) model.delete(k);
+      }
+      expect(index.size).toBe(model.size);
+    }
+  });
 });
