@@ -102,7 +102,30 @@ function planNote(plan: WritePlan, pushed: number, scores: ScoreEntry[], request
   return parts.join('; ');
 }
 
+/** Runs of one coverage in this process, one at a time (keyed per JobDeps, i.e. per worker). */
+const coverageQueues = new WeakMap<JobDeps, Map<string, Promise<unknown>>>();
+
+/**
+ * One run per coverage at a time: the re-trigger of our own write can arrive while the run that wrote
+ * is still recording its history; run together, both would compare with the same previous run and
+ * both mark the regression. Different coverages still run in parallel.
+ */
 export async function runEnrichment(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext): Promise<JobResult> {
+  let queues = coverageQueues.get(deps);
+  if (!queues) coverageQueues.set(deps, (queues = new Map()));
+  const key = message.event.entity_id;
+  const previous = queues.get(key) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(() => runOne(deps, message, ctx));
+  const tail = run.catch(() => undefined);
+  queues.set(key, tail);
+  try {
+    return await run;
+  } finally {
+    if (queues.get(key) === tail) queues.delete(key);
+  }
+}
+
+async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext): Promise<JobResult> {
   const { event, internal } = message;
   const { settings } = deps;
   const entityType = event.entity_type.toLowerCase();
@@ -243,7 +266,9 @@ async function record(
   ctx: JobContext,
   run: { state: CoverageState; runAt: Date; outcome: 'pushed' | 'unchanged'; request: CoverageRequest; result: AssessmentResult; draftId: string | null },
 ): Promise<void> {
-  if (!deps.recorder || run.request.techniques.length === 0) return;
+  // Once per delivery, whatever the attempts.
+  if (!deps.recorder || run.request.techniques.length === 0 || ctx.progress.recorded) return;
+  ctx.progress.recorded = true;
   try {
     await deps.recorder.record({
       coverageId: run.state.standardId,

@@ -23,6 +23,8 @@ export interface PushProgress {
   pushed: Set<string>;
   /** The work this delivery's results go to, once chosen (src/app/enrichment-job.ts). */
   workId?: string | null;
+  /** The run was handed to the history recorder (once per delivery). */
+  recorded?: boolean;
   /** The work's expectation count before this process pushed into it (read once). */
   baseline?: number;
   /** Whether the expectations of every push so far are on the work. */
