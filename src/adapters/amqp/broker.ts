@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import { amqpConnectOptions } from './connection';
 import { BrokerError, StartupCancelledError } from '../../errors';
 import { redactUrl } from './connection-url';
 
@@ -108,15 +108,6 @@ export function createBroker(options: BrokerOptions): Broker {
   let closing = false;
   let closed: Promise<void> | undefined;
 
-  function socketOptions(): Record<string, unknown> {
-    const ca = options.caFile ? [readFileSync(options.caFile)] : undefined;
-    return {
-      ...(options.sslVerify === false ? { rejectUnauthorized: false } : {}),
-      ...(ca ? { ca } : {}),
-      timeout: 10000,
-    };
-  }
-
   function wrap(channel: Channel, msg: ConsumeMessage, lost: AbortSignal): Delivery {
     let settled = false;
     const settle = (what: string, fn: () => void): void => {
@@ -211,8 +202,7 @@ export function createBroker(options: BrokerOptions): Broker {
 
   async function connectRecovering() {
     const recovering = await amqp.connect(options.url, {
-      ...socketOptions(),
-      ...(options.heartbeatSeconds !== undefined ? { heartbeat: options.heartbeatSeconds } : {}),
+      ...amqpConnectOptions(options),
       recovery: {
         initialDelay: options.reconnect?.initialDelay ?? 100,
         maxDelay: options.reconnect?.maxDelay ?? 1000,

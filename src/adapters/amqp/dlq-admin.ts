@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type GetMessage, type MessageProperties } from 'amqplib';
 import { BrokerError, errorMessageOf } from '../../errors';
+import { connectAmqp } from './connection';
 import { redactUrl } from './connection-url';
 import { bodyId, readDeadLetterHeaders, type DeadLetterRecord } from './dead-letter';
 
@@ -127,12 +127,7 @@ export function createQueueAdmin(options: QueueAdminOptions): QueueAdmin {
     if (model) return Promise.resolve(model);
     connecting ??= (async () => {
       try {
-        const ca = options.caFile ? [readFileSync(options.caFile)] : undefined;
-        const m = await amqp.connect(options.url, {
-          timeout: options.timeoutMs ?? 5000,
-          ...(options.sslVerify === false ? { rejectUnauthorized: false } : {}),
-          ...(ca ? { ca } : {}),
-        });
+        const m = await connectAmqp({ ...options, timeoutMs: options.timeoutMs ?? 5000 });
         m.on('error', () => undefined);
         m.on('close', () => {
           model = undefined;

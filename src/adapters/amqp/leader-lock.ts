@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage, type Options } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import type { Logger } from 'pino';
 import type { LeaderLock } from '../../domain/schedule/schedule-ports';
 import { backoffDelay } from '../../retry';
+import { connectAmqp } from './connection';
 
 /**
  * "One scheduler among N replicas" on RabbitMQ alone, with a single-active-consumer queue
@@ -76,12 +76,7 @@ export function createLeaderLock(options: LeaderLockOptions): AmqpLeaderLock {
     options.connect ??
     (() => {
       if (!options.url) throw new Error('leader lock: neither connect nor url given');
-      const ca = options.caFile ? [readFileSync(options.caFile)] : undefined;
-      return amqpConnect(options.url, {
-        ...(options.sslVerify === false ? { rejectUnauthorized: false } : {}),
-        ...(ca ? { ca } : {}),
-        timeout: 10000,
-      });
+      return connectAmqp({ url: options.url, ...(options.sslVerify !== undefined ? { sslVerify: options.sslVerify } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) });
     });
 
   const leadershipListeners = new Set<(leader: boolean) => void>();
