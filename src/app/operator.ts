@@ -3,15 +3,9 @@ import { platformClientOptionsOf } from './platform-options';
 import type { Config } from '../../schemas/config';
 import { brokerUrl, redactUrl } from '../adapters/amqp/connection-url';
 import { createQueueAdmin, type MoveResult, type QueueAdmin, type QueuedMessage } from '../adapters/amqp/dlq-admin';
-import {
-  OPERATOR_CONNECTOR,
-  OPERATOR_COVERAGE_BUNDLE,
-  OPERATOR_COVERAGES,
-  WORK_ADD,
-  SCHEDULE_ASK_ENRICHMENT,
-} from '../adapters/opencti/documents';
+import { listCoverageRefs, readConnectorRegistration, readCoverageBundle, type ConnectorRegistration } from '../adapters/opencti/operator-api';
+import { askEnrichment } from '../adapters/opencti/schedule-api';
 import { createGraphQLClient, type GraphQLClient } from '../adapters/opencti/graphql-client';
-import type { BrokerConnection } from '../adapters/opencti/connector-api';
 import { createWorkApi } from '../adapters/opencti/work-api';
 import { errorMessageOf } from '../errors';
 import { assertDaemonConfig, loadConfig } from './config';
@@ -48,22 +42,14 @@ export interface OperatorContext {
   close(): Promise<void>;
 }
 
-interface ConnectorAnswer {
-  connector: {
-    id: string;
-    active: boolean | null;
-    updated_at: string | null;
-    config: { connection: BrokerConnection; listen: string; listen_routing: string; listen_exchange: string } | null;
-  } | null;
-}
 
 /** Reads the connector's registration; never throws (a platform failure is reported in the view). */
 export async function describeConnector(gql: Pick<GraphQLClient, 'request'>, config: Readonly<Config>): Promise<ConnectorView> {
   const id = config.connector.id as string;
-  let answer: ConnectorAnswer['connector'] | undefined;
+  let answer: ConnectorRegistration | null | undefined;
   let platformError: string | undefined;
   try {
-    answer = (await gql.request<ConnectorAnswer>(OPERATOR_CONNECTOR, { id })).connector;
+    answer = await readConnectorRegistration(gql, id);
   } catch (err) {
     platformError = errorMessageOf(err);
   }
@@ -132,14 +118,6 @@ export interface RetriggerSelection {
   container?: string;
 }
 
-interface CoverageListNode {
-  id: string;
-  standard_id: string;
-  name: string;
-  coverage_valid_to: string | null;
-  objectCovered: { id: string; standard_id: string } | null;
-}
-
 /** Coverages the selection names, in platform order; explicit ids are kept as given (checked when queued). */
 export async function selectCoverages(gql: Pick<GraphQLClient, 'request'>, selection: RetriggerSelection, now: Date, pageSize = 100): Promise<CoverageRef[]> {
   const explicit = (selection.ids ?? []).map((id) => ({ id, standardId: id, name: id }));
@@ -148,9 +126,7 @@ export async function selectCoverages(gql: Pick<GraphQLClient, 'request'>, selec
   const seen = new Set(explicit.map((c) => c.id));
   let after: string | null = null;
   for (let page = 0; page < 100000; page++) {
-    const data: { securityCoverages: { pageInfo: { endCursor: string; hasNextPage: boolean }; edges: { node: CoverageListNode }[] } | null } =
-      await gql.request(OPERATOR_COVERAGES, { first: pageSize, after });
-    const conn = data.securityCoverages;
+    const conn = await listCoverageRefs(gql, { first: pageSize, after });
     if (!conn) break;
     for (const { node } of conn.edges) {
       const validTo = node.coverage_valid_to ? new Date(node.coverage_valid_to) : undefined;
@@ -224,26 +200,17 @@ export async function retrigger(
 }
 
 async function askPlatform(ctx: OperatorContext, coverage: CoverageRef): Promise<RetriggerOutcome> {
-  const data = await ctx.gql.request<{ stixCoreObjectEdit: { askEnrichment: { id: string } | null } | null }>(SCHEDULE_ASK_ENRICHMENT, {
-    id: coverage.id,
-    connectorId: ctx.connectorId,
-  });
-  const workId = data.stixCoreObjectEdit?.askEnrichment?.id;
+  const workId = await askEnrichment(ctx.gql, coverage.id, ctx.connectorId);
   if (!workId) throw new Error('the platform created no enrichment (is the connector active and the coverage in its scope?)');
   return { coverage, workId };
 }
 
 async function queueDirectly(ctx: OperatorContext, view: ConnectorView, queues: QueueAdmin, work: ReturnType<typeof createWorkApi>, coverage: CoverageRef): Promise<RetriggerOutcome> {
-  const data = await ctx.gql.request<{ securityCoverage: { id: string; standard_id: string; name: string; toStixBundle: string | null } | null }>(
-    OPERATOR_COVERAGE_BUNDLE,
-    { id: coverage.id },
-  );
-  const c = data.securityCoverage;
+  const c = await readCoverageBundle(ctx.gql, coverage.id);
   if (!c) throw new Error(`no coverage ${coverage.id} in the platform`);
   if (!c.toStixBundle) throw new Error(`the platform returned no toStixBundle for ${coverage.id}`);
   const resolved = { id: c.id, standardId: c.standard_id, name: c.name };
-  const added = await ctx.gql.request<{ workAdd: { id: string } }>(WORK_ADD, { connectorId: ctx.connectorId, friendlyName: RETRIGGER_WORK_NAME });
-  const workId = added.workAdd.id;
+  const workId = await work.add(ctx.connectorId, RETRIGGER_WORK_NAME);
   const messageId = uuidv4();
   try {
     const body = Buffer.from(JSON.stringify(manualEnrichmentMessage(workId, c.standard_id, c.toStixBundle)), 'utf8');
@@ -291,10 +258,9 @@ export async function withFreshWork(ctx: OperatorContext, m: QueuedMessage): Pro
   }
   const oldWork = message?.internal?.work_id;
   if (!message?.internal || typeof oldWork !== 'string' || oldWork === '') return { body: m.body };
-  const added = await ctx.gql.request<{ workAdd: { id: string } }>(WORK_ADD, { connectorId: ctx.connectorId, friendlyName: REPLAY_WORK_NAME });
-  const workId = added.workAdd.id;
-  message.internal.work_id = workId;
   const work = createWorkApi({ gql: ctx.gql as GraphQLClient });
+  const workId = await work.add(ctx.connectorId, REPLAY_WORK_NAME);
+  message.internal.work_id = workId;
   return {
     body: Buffer.from(JSON.stringify(message), 'utf8'),
     headers: { 'x-replaced-work-id': oldWork },

@@ -1,43 +1,18 @@
 import type { GraphQLClient } from '../adapters/opencti/graphql-client';
-import { SCHEDULE_ASK_ENRICHMENT, SCHEDULE_COVERAGE, SCHEDULE_COVERAGES } from '../adapters/opencti/documents';
+import { askEnrichment, getScheduleCoverage, listScheduleCoverages, type ScheduleCoverageNode } from '../adapters/opencti/schedule-api';
 import type { CoverageScheduleInput } from '../domain/schedule/schedule-types';
 import type { CoveragePage, CoverageSource, RunReport, RunTrigger } from '../domain/schedule/schedule-ports';
 import type { EnrichmentMessage } from '../../schemas/message';
 
 /**
- * The scheduler's ports over the OpenCTI GraphQL API (documents in src/adapters/opencti/documents.ts,
- * "Scheduler" block). What the platform stores is everything the schedule needs:
+ * The scheduler's ports over the OpenCTI GraphQL API (requests in src/adapters/opencti/schedule-api.ts). What the platform stores is everything the schedule needs:
  *   created_at            → anchor of `duration` (the creation fires the first enrichment)
  *   coverage_last_result  → last run (the run time the worker wrote)
  *   periodicity, duration → as edited by users, re-read at every reconciliation and before every run
  *   jobs (works) of this connector on the coverage → a run started and not finished yet
  */
 
-interface WorkNode {
-  id: string;
-  timestamp: string;
-  status?: string;
-  connector?: { id: string } | null;
-}
-
-interface CoverageNode {
-  id: string;
-  standard_id: string;
-  name: string;
-  created_at: string;
-  periodicity: string | null;
-  duration: string | null;
-  auto_enrichment_disable: boolean | null;
-  coverage_last_result: string | null;
-  jobs?: (WorkNode | null)[] | null;
-}
-
-interface ListAnswer {
-  securityCoverages: {
-    pageInfo: { endCursor: string; hasNextPage: boolean; globalCount?: number };
-    edges: { node: CoverageNode }[];
-  } | null;
-}
+type CoverageNode = ScheduleCoverageNode;
 
 const dateOrUndefined = (s: string | null | undefined): Date | undefined => {
   if (!s) return undefined;
@@ -84,8 +59,7 @@ export function createPlatformCoverageSource(options: PlatformScheduleOptions): 
   const pageSize = options.pageSize ?? 100;
   const source: CoverageSource & { total?: number } = {
     async listPage(after): Promise<CoveragePage> {
-      const data = await gql.request<ListAnswer>(SCHEDULE_COVERAGES, { first: pageSize, after: after ?? null, withJobs: options.withJobs === true });
-      const conn = data.securityCoverages;
+      const conn = await listScheduleCoverages(gql, { first: pageSize, after: after ?? null, withJobs: options.withJobs === true });
       if (!conn) return { items: [] };
       source.total = conn.pageInfo.globalCount;
       const items = conn.edges.map((e) => coverageInputOf(e.node, connectorId));
@@ -94,10 +68,8 @@ export function createPlatformCoverageSource(options: PlatformScheduleOptions): 
       return next ? { items, next } : { items };
     },
     async get(id) {
-      const data = await gql.request<{ securityCoverage: CoverageNode | null }>(SCHEDULE_COVERAGE, { id });
-      if (!data.securityCoverage) return undefined;
-      const input = coverageInputOf(data.securityCoverage, connectorId);
-      return input;
+      const node = await getScheduleCoverage(gql, id);
+      return node ? coverageInputOf(node, connectorId) : undefined;
     },
   };
   return source;
@@ -107,11 +79,7 @@ export function createPlatformCoverageSource(options: PlatformScheduleOptions): 
 export function createAskEnrichmentTrigger(options: Pick<PlatformScheduleOptions, 'gql' | 'connectorId'>): RunTrigger {
   return {
     async trigger(coverage) {
-      const data = await options.gql.request<{ stixCoreObjectEdit: { askEnrichment: { id: string } | null } | null }>(SCHEDULE_ASK_ENRICHMENT, {
-        id: coverage.id,
-        connectorId: options.connectorId,
-      });
-      const workId = data.stixCoreObjectEdit?.askEnrichment?.id;
+      const workId = await askEnrichment(options.gql, coverage.id, options.connectorId);
       return workId ? { workId } : {};
     },
   };

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Config } from '../../schemas/config';
 import { loadEvidence } from '../adapters/evidence';
-import { OPERATOR_COVERAGE_BUNDLE } from '../adapters/opencti/documents';
+import { readCoverageBundle } from '../adapters/opencti/operator-api';
 import { createCoverageApi } from '../adapters/opencti/coverage-api';
 import type { StoredHasCovered } from '../domain/coverage/write-plan';
 import type { GraphQLClient } from '../adapters/opencti/graphql-client';
@@ -107,10 +107,7 @@ export async function runLiveAssess(flags: LiveAssessFlags, io: LiveAssessIo): P
   const coverageId = flags.coverage as string;
   await withOperatorContext({ ...(flags.config ? { configFile: flags.config } : {}), ...(io.env ? { env: io.env } : {}) }, async (ctx) => {
     const { config } = ctx;
-    const data = await ctx.gql.request<{
-      securityCoverage: { id: string; standard_id: string; name: string; coverage_information: { coverage_name: string; coverage_score: number }[] | null; toStixBundle: string | null } | null;
-    }>(OPERATOR_COVERAGE_BUNDLE, { id: coverageId });
-    const c = data.securityCoverage;
+    const c = await readCoverageBundle(ctx.gql, coverageId);
     if (!c?.toStixBundle) throw new Error(`no coverage ${coverageId} in the platform`);
     if (flags.exportBundle) await exportBundle(flags.exportBundle, c.toStixBundle, io);
     const objects = (JSON.parse(c.toStixBundle) as { objects?: StixObject[] }).objects ?? [];
