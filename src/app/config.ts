@@ -167,7 +167,7 @@ export function maskConfig(config: Config): Record<string, unknown> {
 
 /**
  * Every configured secret value (schema fields marked `secret`, plus the password inside MQ_URL), for
- * the logger to scrub from free text (added by RELIABILITY).
+ * the logger to scrub from free text.
  */
 export function secretValues(config: Config): string[] {
   const out: string[] = [];

@@ -25,7 +25,6 @@ import { createPlatformBreaker, registerBreakerMetrics, type PlatformBreaker } f
 import type { RetryPolicy } from './outcome';
 import { backoffDelay, sleep } from '../retry';
 import { createWorker, type Worker } from './worker';
-// operator (OPERATOR): metrics + HTTP endpoint
 import { createHttpServer, daemonReadiness, daemonStatus, type DaemonLiveState } from './http-server';
 import { createCoverageReportService } from './report/coverage-report';
 import { startDaemonHistory } from './history-setup';
@@ -80,7 +79,7 @@ export interface Daemon {
   /** One ping now (re-registers when the platform no longer knows the connector). */
   pingNow(): Promise<void>;
   close(): Promise<void>;
-  /** Port of the HTTP endpoint (/healthz /readyz /status /metrics); undefined when HTTP_ENABLED=false. (OPERATOR) */
+  /** Port of the HTTP endpoint (/healthz /readyz /status /metrics); undefined when HTTP_ENABLED=false. */
   readonly httpPort?: number;
 }
 
@@ -136,11 +135,11 @@ async function registerWithRetry(opencti: OpenCtiClient, config: Config, log: Lo
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   const config = options.config ?? loadConfig({ ...(options.env ? { env: options.env } : {}), ...(options.configFile ? { file: options.configFile } : {}) });
   assertDaemonConfig(config);
-  assertSchedulerConfig(config); // added by SCHEDULER: bad SCHEDULER_* settings stop startup before connecting
-  // Secrets scrubbed from free text too (RELIABILITY: a platform error may echo the token).
+  assertSchedulerConfig(config); // bad SCHEDULER_* settings stop startup before connecting
+  // Secrets scrubbed from free text too (a platform error may echo the token).
   const log = options.log ?? createLogger(config.connector.log_level, options.logDestination, { secrets: secretValues(config) });
   const clock = options.clock ?? (() => new Date());
-  // ── operator: metrics + HTTP endpoint (added by OPERATOR; docs/operating.md) ──
+  // Metrics and the HTTP endpoint (docs/operating.md).
   const metrics = config.http.enabled ? createMetrics({ clock, collectDefault: true, maxCoverages: config.http.metrics_max_coverages }) : undefined;
   const observer: JobObserver = metrics
     ? options.observer
@@ -160,7 +159,6 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         ...(config.http.auth_token ? { authToken: config.http.auth_token } : {}),
       })
     : undefined;
-  // ── end operator ──
   const connectorId = config.connector.id as string;
   const cleanups: Array<{ name: string; run: () => Promise<void> | void }> = [];
 
@@ -190,7 +188,6 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       await httpServer.start();
       cleanups.push({ name: 'http', run: () => httpServer.close() });
     }
-    // ── end operator ──
     if (!config.opencti.ssl_verify) log.warn('OPENCTI_SSL_VERIFY=false: the OpenCTI TLS certificate is NOT verified; anyone on the path can read the token');
     if (!config.mq.ssl_verify) log.warn('MQ_SSL_VERIFY=false: the broker TLS certificate is NOT verified');
 
@@ -284,9 +281,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       return opencti.coverage.pushBundle(connectorId, bundle, workId);
     };
 
-    // ── scheduler (added by SCHEDULER): started after the broker, told about every run by the worker ──
+    // The scheduler starts after the broker; the worker tells it about every run.
     let scheduling: Scheduling | undefined;
-    // ── end scheduler ──
     const jobDeps: JobDeps = {
       coverage: opencti.coverage,
       assessor,
@@ -330,7 +326,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     log.info({ broker: redactUrl(url), dead_letter_queue: deadLetterQueue, push_mode: config.worker.push_mode }, 'connecting to the broker');
     await broker.start((delivery) => worker.handle(delivery), options.signal);
 
-    // ── scheduler (added by SCHEDULER; docs/scheduling.md) ──
+    // Scheduled runs (docs/scheduling.md).
     if (config.scheduler.enabled) {
       scheduling = await startScheduling({ config, gql: opencti.gql, brokerUrl: url, log, observer, clock: { now: clock } });
       const started = scheduling;
@@ -338,7 +334,6 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     } else {
       log.info('SCHEDULER_ENABLED=false: coverages are only assessed on enrichment requests');
     }
-    // ── end scheduler ──
 
     // ── operator: /readyz and /status see the running parts from now on ──
     Object.assign(live, {
@@ -362,7 +357,6 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       deadLetterQueue,
       ...(scheduling ? { scheduler: scheduling.scheduler } : {}),
     });
-    // ── end operator ──
     let current = registration;
     let pingTimer: NodeJS.Timeout | undefined;
     let stopped = false;
@@ -379,7 +373,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       platform,
       breaker,
       connectorState: registration.connectorState,
-      ...(httpServer?.port !== undefined ? { httpPort: httpServer.port } : {}), // operator (OPERATOR)
+      ...(httpServer?.port !== undefined ? { httpPort: httpServer.port } : {}),
       async pingNow() {
         try {
           const { connectorState } = await opencti.connector.ping(connectorId, daemon.connectorState);

@@ -58,10 +58,8 @@ export interface WorkerOptions {
   jobTimeoutMs?: number;
   breaker?: BreakerView;
   flow?: FlowControl;
-  // ── scheduler hook (added by SCHEDULER; docs/scheduling.md) ──
   /** Called after each enrichment that ran (pushed or unchanged): the scheduler plans the next run from it. */
   onRun?: (message: EnrichmentMessage, ranAt: Date) => void;
-  // ── end scheduler hook ──
 }
 
 export interface WorkerHealth {
@@ -419,7 +417,7 @@ export function createWorker(options: WorkerOptions): Worker {
       attempts.delete(key);
       observer.succeeded(result.outcome);
       job.log.info({ outcome: result.outcome, note: result.note }, 'enrichment done');
-      // ── scheduler hook (added by SCHEDULER) ──
+      // The scheduler plans the next run of this coverage from this one (docs/scheduling.md).
       if (result.outcome !== 'skipped') {
         try {
           options.onRun?.(job.message, clock());
@@ -427,7 +425,6 @@ export function createWorker(options: WorkerOptions): Worker {
           job.log.warn({ err: { message: errorMessageOf(err) } }, 'could not tell the scheduler about this run');
         }
       }
-      // ── end scheduler hook ──
       if (pendingClosures.size > 0) void flushClosures();
       return;
     }

@@ -4,7 +4,7 @@ import { KNOWN_PLATFORMS, normalisePlatform, normalisePlatforms } from '../domai
 import { checkPeriod } from '../domain/schedule/period';
 import { AssessInputError, runAssess } from '../app/assess';
 import { assessJson, DEFAULT_WIDTH, formatAssessReport } from '../app/assess-report';
-import { addLiveAssessOptions, runLiveAssess, type LiveAssessFlags } from './assess-live'; // live mode (OPERATOR)
+import { addLiveAssessOptions, runLiveAssess, type LiveAssessFlags } from './assess-live';
 import { evidenceFromRuleSources } from '../app/rule-sources';
 import { baselineDiffOf, baselineJson, formatBaselineDiff, regressionFailureLine, REGRESSION_EXIT_CODE } from '../app/baseline';
 
@@ -89,11 +89,10 @@ interface AssessFlags {
 }
 
 export function registerAssessCommand(program: Command, io: CliIo = processIo): void {
-  // ── live mode (OPERATOR, src/cli/assess-live.ts): `assess --coverage <id> --dry-run`; the bundle
-  // argument and --rules are then not used, so both are checked in the action instead ──
+  // Live mode (src/cli/assess-live.ts): `assess --coverage <id> --dry-run`; the bundle argument and
+  // --rules are then not used, so both are checked in the action instead.
   const command = program.command('assess');
   addLiveAssessOptions(command);
-  // ── end live mode ──
   command
     .description('Assess the ATT&CK techniques of a STIX bundle (report, grouping, campaign…) with the embedded engine')
     .argument('[bundle]', 'STIX 2.x bundle file (JSON) holding the container and its attack patterns')
@@ -124,9 +123,7 @@ export function registerAssessCommand(program: Command, io: CliIo = processIo): 
     .option('--fail-on-regression [points]', `with --baseline: exit code ${REGRESSION_EXIT_CODE} when a score dropped by at least this many points (default 10)`)
     .addOption(new Option('--now <iso>', 'run time (reproducible output)').hideHelp())
     .action(async (bundleArg: string | undefined, flags: AssessFlags & LiveAssessFlags) => {
-      // ── live mode (OPERATOR) ──
       if (flags.coverage) return runLiveAssess(flags, io);
-      // ── end live mode ──
       const usage = (message: string): void => {
         io.stderr(`error: ${message}\n`);
         process.exitCode = 2;

@@ -23,7 +23,7 @@ import type { StixBundle, StixObject } from '../domain/stix/stix-types';
  * platform (§5.5 `toStixBundle`), score it, print the result bundle and what would change against
  * the stored scores — and push nothing. The embedded engine runs by default, since measured
  * backends have side effects (OpenAEV scenarios); `--configured-backends` runs ASSESSOR's chain.
- * Hooked into src/cli/assess-command.ts (owned by ENGINE) by a delimited block.
+ * Called from src/cli/assess-command.ts when --coverage is given.
  */
 
 export interface LiveAssessFlags {

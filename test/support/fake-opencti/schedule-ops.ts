@@ -3,7 +3,7 @@ import type { CoverageScheduleInput } from '../../../src/domain/schedule/schedul
 import type { CoveragePage, CoverageSource, RunTrigger } from '../../../src/domain/schedule/schedule-ports';
 
 /**
- * The platform as the scheduler sees it (SCHEDULER's part of the fake OpenCTI): coverages with
+ * The platform as the scheduler sees it (part of the fake OpenCTI): coverages with
  * created_at / periodicity / duration / coverage_last_result, the works ("jobs") enrichment requests
  * create, paginated listing and `askEnrichment`. Usable three ways:
  *   - directly as the scheduler's ports (`source`, `trigger`) in unit and broker tests;
