@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeWithBroker, PROJECT_DIR } from '../support/env';
@@ -6,10 +6,10 @@ import { createHarness, type Harness } from '../support/fake-opencti/harness';
 import type { FakeCoverage } from '../support/fake-opencti/state';
 
 /**
- * Coverage over time against the stand-in platform: a data source stops being collected, the next
- * run is a regression with that cause (label and note on the coverage), the label's re-trigger writes
- * nothing, and restoring it recovers (label and note removed). History lives in a SQLite file that
- * survives each daemon restart between the steps.
+ * Coverage over time against the stand-in platform: rules are removed, then a data source stops being
+ * collected; each next run is a regression with that cause (label and note on the coverage), every
+ * re-trigger it causes writes nothing, and restoring both recovers (label and note removed). History
+ * lives in a SQLite file that survives each daemon restart between the steps.
  */
 
 const EXAMPLES = join(PROJECT_DIR, 'config', 'examples');
@@ -52,30 +52,42 @@ describeWithBroker('score history and regressions through OpenCTI', () => {
   const label = (c: FakeCoverage): string[] => (c.labels ?? []).map((id) => h.fake.state.labels.find((l) => l.id === id)?.value ?? id);
   const regressionNotes = (c: FakeCoverage) => h.fake.state.notes.filter((n) => n.objectRefs.includes(c.standardId) && (n.labels ?? []).length > 0);
 
-  it('marks a regression with its cause, ends the re-trigger chain, and clears the mark on recovery', async () => {
+  it('marks two regressions with their causes (rules removed, data source dropped), ends each re-trigger chain, and clears the mark on recovery', async () => {
     await start();
     const { coverage } = h.reportCoverage(['T1059.001', 'T1105', 'T1566.001']);
     const first = await run(coverage);
     expect(first[first.length - 1]).toMatch(/nothing pushed/);
     expect(label(coverage)).toEqual([]);
 
-    // Process creation logs stop reaching the SIEM.
+    // 1. The PowerShell rules are taken out of the rule set.
+    const powershell = ['elastic/execution_powershell_suspicious_script.toml', 'sigma/proc_creation_win_powershell_download_cradle.yml', 'sigma/proc_creation_win_powershell_encoded_command.yml'];
+    const aside = mkdtempSync(join(tmpdir(), 'history-loop-aside-'));
+    for (const f of powershell) renameSync(join(dir, 'rules', f), join(aside, f.replace('/', '_')));
+    await start();
+    const afterRules = await run(coverage);
+    expect(label(coverage)).toEqual(['coverage-regression']);
+    let notes = regressionNotes(coverage);
+    expect(notes).toHaveLength(1);
+    expect(notes[0].content).toMatch(/T1059\.001/);
+    expect(notes[0].content).toMatch(/removed from the rule set/i);
+    for (const note of afterRules.slice(1)) expect(note).toMatch(/nothing pushed/);
+
+    // 2. Process creation logs stop reaching the SIEM: a second regression, on the other techniques.
     const file = join(dir, 'data-sources.yml');
     const original = readFileSync(file, 'utf8');
     writeFileSync(file, original.replace(/(id: windows\/process_creation\n(?:.*\n)*?\s+collected:) true/, '$1 false'));
     await start();
-    const regressed = await run(coverage);
+    const afterSource = await run(coverage);
+    notes = regressionNotes(coverage);
     expect(label(coverage)).toEqual(['coverage-regression']);
-    const notes = regressionNotes(coverage);
     expect(notes).toHaveLength(1);
-    expect(notes[0].content).toMatch(/windows\/process_creation|process creation/i);
     expect(notes[0].content).toMatch(/no longer collected/i);
-    // The run that regressed, the echo of its write and the label's re-trigger: every later run writes nothing.
-    expect(regressed.length).toBeLessThanOrEqual(3);
-    for (const note of regressed.slice(1)) expect(note).toMatch(/nothing pushed/);
+    expect(notes[0].content).toMatch(/T1566\.001|T1105/);
+    for (const note of afterSource.slice(1)) expect(note).toMatch(/nothing pushed/);
 
-    // Restored: a recovery, and the mark goes away.
+    // 3. Both restored: recovery, and the mark goes away.
     writeFileSync(file, original);
+    for (const f of powershell) renameSync(join(aside, f.replace('/', '_')), join(dir, 'rules', f));
     await start();
     const recovered = await run(coverage);
     expect(label(coverage)).toEqual([]);
@@ -83,5 +95,6 @@ describeWithBroker('score history and regressions through OpenCTI', () => {
     for (const note of recovered.slice(1)) expect(note).toMatch(/nothing pushed/);
     const stale = [...h.fake.state.works.values()].filter((w) => w.connectorId === h.connectorId && w.status !== 'complete');
     expect(stale).toEqual([]);
+    process.stdout.write(`[history] runs per change: rules removed ${afterRules.length}, data source dropped ${afterSource.length}, restored ${recovered.length}\n`);
   });
 });
