@@ -18,6 +18,10 @@ import { FAKE_OPENCTI_SDL } from './schema';
  * | GraphQL push keeps the draft (src/domain/stix.js sendStixBundle) | no | no | no |
  *
  * `about { version }` answers 7.260817.0 on master too: nothing may depend on the version string.
+ *
+ * Where the platform's source was not read, the stand-in chooses (and says so): a draft is a copy of
+ * live data taken when it is opened; changes inside a draft re-trigger nothing; deletions and notes
+ * written with `opencti-draft-id` stay in that draft.
  */
 
 export type FakePlatformVersion = '6.9' | '7.2608' | 'master';
