@@ -339,6 +339,13 @@ export function createWorker(options: WorkerOptions): Worker {
       cause ??= why;
       ctl.abort();
     };
+    // Settles as soon as the attempt is aborted, also when that happened before it started.
+    const aborted = new Promise<never>((_resolve, reject) => {
+      const fail = (): void => reject(new JobTimeoutError(`job aborted (${cause ?? 'aborted'})`));
+      if (ctl.signal.aborted) fail();
+      else ctl.signal.addEventListener('abort', fail, { once: true });
+    });
+    aborted.catch(() => undefined);
     // Not AbortSignal.any: on Node 20 it keeps every derived signal reachable from the long-lived
     // source (~180 B leaked per message in bench B7). These listeners are removed per attempt.
     const links: Array<[AbortSignal, () => void]> = [
@@ -350,11 +357,12 @@ export function createWorker(options: WorkerOptions): Worker {
       if (signal.aborted) fn();
       else signal.addEventListener('abort', fn, { once: true });
     }
+    // Stopped, paused or lost before it started (e.g. while a redelivered copy was being looked up): do nothing.
+    if (cause) {
+      for (const [signal, fn] of links) signal.removeEventListener('abort', fn);
+      return { failure: new JobTimeoutError(`job not started (${cause})`), cause };
+    }
     const timer = setTimeout(stopWith('timeout'), jobTimeoutMs);
-    const aborted = new Promise<never>((_resolve, reject) => {
-      ctl.signal.addEventListener('abort', () => reject(new JobTimeoutError(`job aborted (${cause ?? 'aborted'})`)), { once: true });
-    });
-    aborted.catch(() => undefined);
     const run = (async (): Promise<JobResult> => {
       if (!job.received && job.workId) {
         await work.toReceived(job.workId, 'Security coverage assessment started');
@@ -369,7 +377,6 @@ export function createWorker(options: WorkerOptions): Worker {
     run.catch(() => undefined);
     progressed();
     try {
-      if (ctl.signal.aborted) await aborted;
       return { result: await Promise.race([run, aborted]) };
     } catch (err) {
       if (!cause) return { failure: err, cause: 'failed' };

@@ -394,3 +394,36 @@ describe('one dead letter per message', () => {
     expect(deadLetters).toHaveLength(2);
   });
 });
+
+describe('stopping while a redelivered copy is being looked up', () => {
+  it('requeues the copy without starting its job, and the drain ends', async () => {
+    run.mockRejectedValue(new InvalidMessageError('poison'));
+    let publishes = 0;
+    let lookedUp!: () => void;
+    const looking = new Promise<void>((resolve) => (lookedUp = resolve));
+    const { worker } = setup({
+      concurrency: 1,
+      deadLetter: async () => {
+        publishes += 1;
+        // The link broke before the broker confirmed: whether the dead letter landed is unknown.
+        throw Object.assign(new Error('channel closed'), { uncertain: true });
+      },
+      deadLetterHas: async () => {
+        lookedUp();
+        await new Promise((r) => setTimeout(r, 100));
+        return false;
+      },
+    });
+    const first = delivery(body('w1'));
+    worker.handle(first);
+    expect(await first.outcome).toBe('nack');
+    const copy = delivery(body('w1'), undefined, undefined, true);
+    worker.handle(copy);
+    await looking;
+    await worker.drain(1);
+    expect(await copy.outcome).toBe('nack');
+    await until(() => worker.inFlight === 0);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(publishes).toBe(1);
+  });
+});
