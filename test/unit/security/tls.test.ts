@@ -147,7 +147,7 @@ withOpenssl('TLS with a private CA', () => {
         .start({ config: { opencti: { url: `https://127.0.0.1:${platformTls.port}` } }, daemon: { log: mem.log, signal: startup.signal } })
         .catch((e: unknown) => e as Error);
       // Waiting will not fix a setting: the daemon stops as a configuration error instead of retrying.
-      const err = await Promise.race([started, new Promise<Error>((resolve) => setTimeout(() => resolve(new Error('still starting after 15 s')), 15000).unref())]);
+      const err = (await Promise.race([started, new Promise<Error>((resolve) => setTimeout(() => resolve(new Error('still starting after 15 s')), 15000).unref())])) as Error;
       startup.abort();
       expect(err).toMatchObject({ code: 'CONFIG_INVALID' });
       expect(err.message).toMatch(/OPENCTI_CA_FILE/);
