@@ -5,7 +5,7 @@ import { monitorEventLoopDelay, performance, PerformanceObserver, type IntervalH
 import { Writable } from 'node:stream';
 import { createScheduleCache } from '../../src/adapters/store/schedule-cache';
 import { createLogger } from '../../src/app/logger';
-import { createScheduler, type Scheduler } from '../../src/app/scheduler';
+import { createScheduler, type Scheduler } from '../../src/app/scheduler/scheduler';
 import { schedulePolicyFrom } from '../../src/domain/schedule/schedule-plan';
 import type { CoverageSource, LeaderLock, RunTrigger, ScheduleCache } from '../../src/domain/schedule/schedule-ports';
 import type { CoverageScheduleInput } from '../../src/domain/schedule/schedule-types';
@@ -14,7 +14,7 @@ import { generateScheduleInputs } from '../lib/generate-schedule';
 import { memorySample, nowMs, percentile, round } from '../lib/measure';
 
 /**
- * The real scheduler (src/app/scheduler.ts) over 100,000 (and, in full runs, 1,000,000) generated
+ * The real scheduler (src/app/scheduler/scheduler.ts) over 100,000 (and, in full runs, 1,000,000) generated
  * coverages fed through its ports: a platform in memory that answers on the next turn of the event
  * loop like a remote one (pages of 500, the platform's cap), a trigger that records the run, a lock
  * that is always leader, a fake clock advancing one minute per tick, and the real state file on disk.

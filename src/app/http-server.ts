@@ -181,7 +181,7 @@ export function daemonReadiness(live: DaemonLiveState): Readiness {
   return { ready: Object.values(checks).every((c) => c.ok), checks };
 }
 
-/** The JSON of GET /status, read by `coverage-connector status` (src/app/operator.ts DaemonStatus). */
+/** The JSON of GET /status, read by `coverage-connector status` (src/app/operator/operator.ts DaemonStatus). */
 export function daemonStatus(live: DaemonLiveState, snapshot: { received: number; succeeded: number; failed: number; deadLettered: number; lastSuccessAt: Date | null }, now: Date): Record<string, unknown> {
   return {
     connector_id: live.connectorId,

@@ -30,7 +30,7 @@ import { createCoverageReportService } from './report/coverage-report';
 import { startDaemonHistory } from './history-setup';
 import { trendProvider } from './history-report';
 import { combineObservers, createMetrics } from './metrics';
-import { assertSchedulerConfig, startScheduling, type Scheduling } from './scheduler-setup';
+import { assertSchedulerConfig, startScheduling, type Scheduling } from './scheduler/scheduler-setup';
 
 /**
  * The ONE composition root of the daemon: config → logger → evidence → assessor → OpenCTI client →

@@ -7,7 +7,7 @@ import { createCoverageApi } from '../adapters/opencti/coverage-api';
 import type { StoredHasCovered } from '../domain/coverage/write-plan';
 import type { GraphQLClient } from '../adapters/opencti/graphql-client';
 import { createAssessor } from '../app/assessors';
-import { withOperatorContext } from '../app/operator';
+import { withOperatorContext } from '../app/operator/operator';
 import type { Assessor } from '../domain/assessment/assessment-types';
 import type { ScoreEntry } from '../domain/coverage/coverage-types';
 import { sameCoverage } from '../domain/coverage/score-equality';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { MissingQueueError, type QueuedMessage } from '../adapters/amqp/dlq-admin';
-import { listDeadLetters, matchesId, purgeDeadLetters, replayDeadLetters, showDeadLetter, withOperatorContext, type OperatorContext } from '../app/operator';
+import { listDeadLetters, matchesId, purgeDeadLetters, replayDeadLetters, showDeadLetter, withOperatorContext, type OperatorContext } from '../app/operator/operator';
 import { createProgress, writerOf, type CommandIo } from './progress';
 
 /**

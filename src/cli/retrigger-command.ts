@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { retrigger, selectCoverages, withOperatorContext, type RetriggerOutcome } from '../app/operator';
+import { retrigger, selectCoverages, withOperatorContext, type RetriggerOutcome } from '../app/operator/operator';
 import { createProgress, writerOf, type CommandIo } from './progress';
 
 /**

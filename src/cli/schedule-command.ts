@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { platformClientOptionsOf } from '../app/platform-options';
 import { createGraphQLClient, type GraphQLClient } from '../adapters/opencti/graphql-client';
 import { assertDaemonConfig, loadConfig } from '../app/config';
-import { schedulePolicyOf } from '../app/scheduler-setup';
-import { createPlatformCoverageSource } from '../app/scheduler-platform';
-import { formatScheduleTable, listSchedule, planToJson } from '../app/scheduler-report';
+import { schedulePolicyOf } from '../app/scheduler/scheduler-setup';
+import { createPlatformCoverageSource } from '../app/scheduler/scheduler-platform';
+import { formatScheduleTable, listSchedule, planToJson } from '../app/scheduler/scheduler-report';
 import type { Config } from '../../schemas/config';
 
 /** Injection points for tests (a fake platform, a fixed clock, captured output). */

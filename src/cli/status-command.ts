@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collectStatus, withOperatorContext, type StatusReport } from '../app/operator';
+import { collectStatus, withOperatorContext, type StatusReport } from '../app/operator/operator';
 import { deadLetterQueueMissing } from './dlq-command';
 import { writerOf, type CommandIo } from './progress';
 

@@ -3,7 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startDaemon } from '../../src/app/main';
-import { readDaemonStatus } from '../../src/app/operator';
+import { readDaemonStatus } from '../../src/app/operator/operator';
 import { describeWithBroker, PROJECT_DIR } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
 import { unusedPort } from '../support/ports';

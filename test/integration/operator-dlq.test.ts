@@ -1,6 +1,6 @@
 import { EventEmitter, once } from 'node:events';
 import { noopObserver, type JobObserver } from '../../src/app/job-observer';
-import { REPLAY_WORK_NAME } from '../../src/app/operator';
+import { REPLAY_WORK_NAME } from '../../src/app/operator/operator';
 import { registerDlqCommand } from '../../src/cli/dlq-command';
 import { PlatformUnavailableError } from '../../src/errors';
 import { describeWithBroker } from '../support/env';

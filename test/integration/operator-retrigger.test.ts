@@ -1,6 +1,6 @@
 import type { ConsumeMessage } from 'amqplib';
 import { EnrichmentMessageSchema } from '../../schemas/message';
-import { RETRIGGER_WORK_NAME } from '../../src/app/operator';
+import { RETRIGGER_WORK_NAME } from '../../src/app/operator/operator';
 import { registerRetriggerCommand } from '../../src/cli/retrigger-command';
 import { describeWithBroker } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';

@@ -1,6 +1,6 @@
 import { createLeaderLock, type AmqpLeaderLock } from '../../src/adapters/amqp/leader-lock';
 import { createLogger } from '../../src/app/logger';
-import { createScheduler, type Scheduler } from '../../src/app/scheduler';
+import { createScheduler, type Scheduler } from '../../src/app/scheduler/scheduler';
 import { createSchedulePlatform, type SchedulePlatform } from '../support/fake-opencti/schedule-ops';
 import { AMQP_URL, describeWithBroker } from '../support/env';
 import { nextLeader, useLockQueue } from '../support/leader-lock';

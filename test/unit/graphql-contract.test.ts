@@ -68,11 +68,11 @@ const SAMPLE_VARIABLES: Record<string, Record<string, unknown>> = {
   ContainerAttackPatterns: { id: 'report--f2b63e80-b523-4747-a069-35c002c690db', first: 500, after: 'MQ==' },
   RelatedAttackPatterns: { fromId: ['intrusion-set--1'], first: 500, after: null },
   StixBundlePush: { connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', bundle: '{"type":"bundle","objects":[]}', work_id: null },
-  // Scheduler block (src/app/scheduler-platform.ts)
+  // Scheduler block (src/app/scheduler/scheduler-platform.ts)
   ScheduleCoverages: { first: 100, after: null, withJobs: false },
   ScheduleCoverage: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30' },
   ScheduleAskEnrichment: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30', connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11' },
-  // Operator block (src/app/operator.ts)
+  // Operator block (src/app/operator/operator.ts)
   OperatorConnector: { id: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11' },
   OperatorCoverages: { first: 100, after: null },
   OperatorCoverageBundle: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30' },

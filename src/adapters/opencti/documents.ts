@@ -34,7 +34,7 @@ const ATTACK_PATTERN_REF = /* GraphQL */ `
   }
 `;
 
-/** What a coverage's schedule is computed from (src/app/scheduler-platform.ts). */
+/** What a coverage's schedule is computed from (src/app/scheduler/scheduler-platform.ts). */
 const SCHEDULE_COVERAGE_FIELDS = /* GraphQL */ `
   fragment ScheduleCoverageFields on SecurityCoverage {
     id
@@ -218,7 +218,7 @@ export const RELATIONSHIP_DELETE = /* GraphQL */ `
   }
 `;
 
-// ─── Scheduler (src/app/scheduler-platform.ts, docs/scheduling.md) ────────────────────────────────
+// ─── Scheduler (src/app/scheduler/scheduler-platform.ts, docs/scheduling.md) ────────────────────────────────
 
 /**
  * Every coverage, page by page, with what the schedule is computed from. Stable order (creation);
@@ -261,7 +261,7 @@ export const SCHEDULE_ASK_ENRICHMENT = /* GraphQL */ `
 
 // ─── end of scheduler block ──────────────────────────────────────────────────────────────────────
 
-// ─── Operator tooling (src/app/operator.ts, docs/operating.md) ───────────────────────────────────
+// ─── Operator tooling (src/app/operator/operator.ts, docs/operating.md) ───────────────────────────────────
 
 /** `status` / `retrigger` / `dlq`: is the connector registered, and where are its queues. */
 export const OPERATOR_CONNECTOR = /* GraphQL */ `

@@ -1,8 +1,8 @@
 import type { CoverageScheduleInput } from './schedule-types';
 
 /**
- * Ports of the scheduler (src/app/scheduler.ts). Adapters: the platform source and trigger in
- * src/app/scheduler-platform.ts (GraphQL), the lock in src/adapters/amqp/leader-lock.ts (RabbitMQ
+ * Ports of the scheduler (src/app/scheduler/scheduler.ts). Adapters: the platform source and trigger in
+ * src/app/scheduler/scheduler-platform.ts (GraphQL), the lock in src/adapters/amqp/leader-lock.ts (RabbitMQ
  * single-active-consumer), the cache in src/adapters/store/schedule-cache.ts. Tests use in-memory fakes.
  */
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../../../schemas/config';
 import type { QueueAdmin } from '../../../src/adapters/amqp/dlq-admin';
-import { collectStatus, type ConnectorView, type OperatorContext } from '../../../src/app/operator';
+import { collectStatus, type ConnectorView, type OperatorContext } from '../../../src/app/operator/operator';
 import { formatStatus } from '../../../src/cli/status-command';
 
 /** `status` must not report another connector's daemon (same host and port) as this connector's. */

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { toQueuedMessage } from '../../../src/adapters/amqp/dlq-admin';
-import type { StatusReport } from '../../../src/app/operator';
+import type { StatusReport } from '../../../src/app/operator/operator';
 import { formatDeadLetter, formatDeadLetterTable } from '../../../src/cli/dlq-command';
 import { formatDiff, scoreDiff } from '../../../src/cli/assess-live';
 import { createProgress, plainStep } from '../../../src/cli/progress';

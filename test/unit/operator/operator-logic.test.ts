@@ -1,7 +1,7 @@
 import { EnrichmentMessageSchema } from '../../../schemas/message';
 import { deadLetterHeaders, priorFailures } from '../../../src/adapters/amqp/dead-letter';
 import { toQueuedMessage } from '../../../src/adapters/amqp/dlq-admin';
-import { daemonUrlOf, manualEnrichmentMessage, selectCoverages } from '../../../src/app/operator';
+import { daemonUrlOf, manualEnrichmentMessage, selectCoverages } from '../../../src/app/operator/operator';
 import { parseConfig } from '../../../src/app/config';
 
 const COVERAGE = 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScheduleCache, readAllEntries } from '../../../src/adapters/store/schedule-cache';
 import { parseConfig } from '../../../src/app/config';
-import { schedulePolicyOf } from '../../../src/app/scheduler-setup';
+import { schedulePolicyOf } from '../../../src/app/scheduler/scheduler-setup';
 import { ConfigError } from '../../../src/errors';
 
 describe('schedule cache (state file)', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, parse, validate } from 'graphql';
 import { SCHEDULE_ASK_ENRICHMENT, SCHEDULE_COVERAGE, SCHEDULE_COVERAGES } from '../../../src/adapters/opencti/documents';
-import { createAskEnrichmentTrigger, createPlatformCoverageSource, runReportOf } from '../../../src/app/scheduler-platform';
+import { createAskEnrichmentTrigger, createPlatformCoverageSource, runReportOf } from '../../../src/app/scheduler/scheduler-platform';
 import { EnrichmentMessageSchema } from '../../../schemas/message';
 import { createSchedulePlatform, inProcessGraphQL } from '../../support/fake-opencti/schedule-ops';
 import { describeWithShared, sharedPath } from '../../support/env';

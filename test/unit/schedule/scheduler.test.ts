@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScheduleCache, readAllEntries } from '../../../src/adapters/store/schedule-cache';
 import { createLogger } from '../../../src/app/logger';
-import { createScheduler, type Scheduler, type SchedulerDeps } from '../../../src/app/scheduler';
+import { createScheduler, type Scheduler, type SchedulerDeps } from '../../../src/app/scheduler/scheduler';
 import type { LeaderLock } from '../../../src/domain/schedule/schedule-ports';
 import { createSchedulePlatform, type SchedulePlatform } from '../../support/fake-opencti/schedule-ops';
 import { testSchedulePolicy } from '../../support/schedule-policy';

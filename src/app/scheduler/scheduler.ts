@@ -1,11 +1,11 @@
 import { schedule as scheduleCron } from 'node-cron';
-import type { Logger } from './logger';
-import type { JobObserver } from './job-observer';
-import { errorCodeOf, errorMessageOf } from '../errors';
-import { createDueIndex } from '../domain/schedule/due-index';
-import { planCoverage } from '../domain/schedule/schedule-plan';
-import type { CoverageScheduleInput, SchedulePlan, SchedulePolicy } from '../domain/schedule/schedule-types';
-import type { Clock, CoverageSource, LeaderLock, RunReport, RunTrigger, ScheduleCache } from '../domain/schedule/schedule-ports';
+import type { Logger } from '../logger';
+import type { JobObserver } from '../job-observer';
+import { errorCodeOf, errorMessageOf } from '../../errors';
+import { createDueIndex } from '../../domain/schedule/due-index';
+import { planCoverage } from '../../domain/schedule/schedule-plan';
+import type { CoverageScheduleInput, SchedulePlan, SchedulePolicy } from '../../domain/schedule/schedule-types';
+import type { Clock, CoverageSource, LeaderLock, RunReport, RunTrigger, ScheduleCache } from '../../domain/schedule/schedule-ports';
 import { fromCacheEntry, runReportFromMessage, runReportMessage, toCacheEntry } from './scheduler-codec';
 import { ScheduleEntry as Entry } from './scheduler-entry';
 

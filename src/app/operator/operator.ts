@@ -1,14 +1,14 @@
 import { v4 as uuidv4 } from 'uuid';
-import { platformClientOptionsOf } from './platform-options';
-import type { Config } from '../../schemas/config';
-import { brokerUrl, redactUrl } from '../adapters/amqp/connection-url';
-import { createQueueAdmin, type MoveResult, type QueueAdmin, type QueuedMessage } from '../adapters/amqp/dlq-admin';
-import { listCoverageRefs, readConnectorRegistration, readCoverageBundle, type ConnectorRegistration } from '../adapters/opencti/operator-api';
-import { askEnrichment } from '../adapters/opencti/schedule-api';
-import { createGraphQLClient, type GraphQLClient } from '../adapters/opencti/graphql-client';
-import { createWorkApi } from '../adapters/opencti/work-api';
-import { errorMessageOf } from '../errors';
-import { assertDaemonConfig, loadConfig } from './config';
+import { platformClientOptionsOf } from '../platform-options';
+import type { Config } from '../../../schemas/config';
+import { brokerUrl, redactUrl } from '../../adapters/amqp/connection-url';
+import { createQueueAdmin, type MoveResult, type QueueAdmin, type QueuedMessage } from '../../adapters/amqp/dlq-admin';
+import { listCoverageRefs, readConnectorRegistration, readCoverageBundle, type ConnectorRegistration } from '../../adapters/opencti/operator-api';
+import { askEnrichment } from '../../adapters/opencti/schedule-api';
+import { createGraphQLClient, type GraphQLClient } from '../../adapters/opencti/graphql-client';
+import { createWorkApi } from '../../adapters/opencti/work-api';
+import { errorMessageOf } from '../../errors';
+import { assertDaemonConfig, loadConfig } from '../config';
 
 /**
  * Operator use cases behind `retrigger`, `dlq` and `status` (docs/operating.md). Everything goes

@@ -1,7 +1,7 @@
-import { formatSpan } from '../domain/schedule/period';
-import { planCoverage } from '../domain/schedule/schedule-plan';
-import type { CoverageSource } from '../domain/schedule/schedule-ports';
-import type { SchedulePlan, SchedulePolicy } from '../domain/schedule/schedule-types';
+import { formatSpan } from '../../domain/schedule/period';
+import { planCoverage } from '../../domain/schedule/schedule-plan';
+import type { CoverageSource } from '../../domain/schedule/schedule-ports';
+import type { SchedulePlan, SchedulePolicy } from '../../domain/schedule/schedule-types';
 
 /** `schedule list`: every coverage of the platform (paginated) planned with the scheduler's own code. */
 

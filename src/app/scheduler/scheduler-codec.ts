@@ -1,5 +1,5 @@
-import type { CoverageScheduleInput } from '../domain/schedule/schedule-types';
-import type { RunReport, ScheduleCacheEntry } from '../domain/schedule/schedule-ports';
+import type { CoverageScheduleInput } from '../../domain/schedule/schedule-types';
+import type { RunReport, ScheduleCacheEntry } from '../../domain/schedule/schedule-ports';
 
 /** Serialised forms of the scheduler's data: state-file entries and run reports sent to the leader. */
 

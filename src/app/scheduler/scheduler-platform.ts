@@ -1,8 +1,8 @@
-import type { GraphQLClient } from '../adapters/opencti/graphql-client';
-import { askEnrichment, getScheduleCoverage, listScheduleCoverages, type ScheduleCoverageNode } from '../adapters/opencti/schedule-api';
-import type { CoverageScheduleInput } from '../domain/schedule/schedule-types';
-import type { CoveragePage, CoverageSource, RunReport, RunTrigger } from '../domain/schedule/schedule-ports';
-import type { EnrichmentMessage } from '../../schemas/message';
+import type { GraphQLClient } from '../../adapters/opencti/graphql-client';
+import { askEnrichment, getScheduleCoverage, listScheduleCoverages, type ScheduleCoverageNode } from '../../adapters/opencti/schedule-api';
+import type { CoverageScheduleInput } from '../../domain/schedule/schedule-types';
+import type { CoveragePage, CoverageSource, RunReport, RunTrigger } from '../../domain/schedule/schedule-ports';
+import type { EnrichmentMessage } from '../../../schemas/message';
 
 /**
  * The scheduler's ports over the OpenCTI GraphQL API (requests in src/adapters/opencti/schedule-api.ts). What the platform stores is everything the schedule needs:

@@ -1,4 +1,4 @@
-import type { CoverageScheduleInput } from '../domain/schedule/schedule-types';
+import type { CoverageScheduleInput } from '../../domain/schedule/schedule-types';
 
 /**
  * One coverage as the scheduler keeps it in memory: times as epoch milliseconds instead of Date
