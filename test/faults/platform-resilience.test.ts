@@ -206,8 +206,8 @@ describeWithBroker('fault: platform slow, down or refusing the token', () => {
         worker: { concurrency: 4, prefetch: 20, max_attempts: 3, backoff_base_ms: 200, backoff_max_ms: 400, job_timeout_ms: 20000 },
       },
     });
-    // Answers after 5 s (never within the deadline; short enough not to outlive the test).
-    h.fake.fail({ kind: 'slow', delayMs: 5000, times: 4, operations: ['CoverageState'] });
+    // Answers after 2.5 s: never within the 1 s deadline, short enough not to outlive the test.
+    h.fake.fail({ kind: 'slow', delayMs: 2500, times: 4, operations: ['CoverageState'] });
     const started = Date.now();
     const hungIds = await Promise.all(hung.map((c) => h.fake.publishEnrichment(h.connectorId, c)));
     const goodIds = await Promise.all(good.map((c) => h.fake.publishEnrichment(h.connectorId, c)));
