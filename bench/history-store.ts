@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { createPostgresHistoryStore, createSqliteHistoryStore } from '../src/adapters/history';
-import { coverageHistory, formatCoverageHistory } from '../src/app/history-report';
+import { coverageHistory, formatCoverageHistory } from '../src/app/history/history-report';
 import type { HistoryStore } from '../src/domain/history/history-ports';
 import type { RunSnapshot } from '../src/domain/history/history-types';
 import { compareRuns } from '../src/domain/history/regression';

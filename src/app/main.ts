@@ -27,8 +27,8 @@ import { backoffDelay, sleep } from '../retry';
 import { createWorker, type Worker } from './worker';
 import { createHttpServer, daemonReadiness, daemonStatus, type DaemonLiveState } from './http-server';
 import { createCoverageReportService } from './report/coverage-report';
-import { startDaemonHistory } from './history-setup';
-import { trendProvider } from './history-report';
+import { startDaemonHistory } from './history/history-setup';
+import { trendProvider } from './history/history-report';
 import { combineObservers, createMetrics } from './metrics';
 import { assertSchedulerConfig, startScheduling, type Scheduling } from './scheduler/scheduler-setup';
 

@@ -7,7 +7,7 @@ import { createSentinelSource } from '../adapters/sentinel/sentinel-rules';
 import { createSplunkSource } from '../adapters/splunk/splunk-rules';
 import { createWazuhSource } from '../adapters/wazuh/wazuh-rules';
 import { ConfigError } from '../errors';
-import { AssessInputError, type LoadEvidence } from './assess';
+import { AssessInputError, type LoadEvidence } from './assess/assess';
 import { loadConfig } from './config';
 import type { Logger } from './logger';
 import { loadEvidence as loadEvidenceFiles } from '../adapters/evidence';

@@ -2,11 +2,11 @@ import { Option, type Command } from 'commander';
 import { Duration } from 'luxon';
 import { KNOWN_PLATFORMS, normalisePlatform, normalisePlatforms } from '../domain/coverage/platforms';
 import { checkPeriod } from '../domain/schedule/period';
-import { AssessInputError, runAssess } from '../app/assess';
-import { assessJson, DEFAULT_WIDTH, formatAssessReport } from '../app/assess-report';
+import { AssessInputError, runAssess } from '../app/assess/assess';
+import { assessJson, DEFAULT_WIDTH, formatAssessReport } from '../app/assess/assess-report';
 import { addLiveAssessOptions, runLiveAssess, type LiveAssessFlags } from './assess-live';
 import { evidenceFromRuleSources } from '../app/rule-sources';
-import { baselineDiffOf, baselineJson, formatBaselineDiff, regressionFailureLine, REGRESSION_EXIT_CODE } from '../app/baseline';
+import { baselineDiffOf, baselineJson, formatBaselineDiff, regressionFailureLine, REGRESSION_EXIT_CODE } from '../app/assess/baseline';
 
 /**
  * `assess <bundle.json>`: scores a STIX report offline with the embedded engine and prints the

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../app/config';
-import { coverageHistory, coverageTrendSvg, formatCoverageHistory, formatCoverageList } from '../app/history-report';
-import { historyStoreOf } from '../app/history-setup';
+import { coverageHistory, coverageTrendSvg, formatCoverageHistory, formatCoverageList } from '../app/history/history-report';
+import { historyStoreOf } from '../app/history/history-setup';
 import { writerOf, type CommandIo } from './progress';
 
 /**

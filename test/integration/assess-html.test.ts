@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAssess } from '../../src/app/assess';
+import { runAssess } from '../../src/app/assess/assess';
 import { PROJECT_DIR } from '../support/env';
 
 /** `assess --out-html`: the detection engineer's copy of the page the daemon serves. */

@@ -7,7 +7,7 @@ import type { RunSnapshot } from '../../src/domain/history/history-types';
 import { compareRuns } from '../../src/domain/history/regression';
 import { snapshotOf } from '../../src/domain/history/snapshot';
 import type { RegressionMarker } from '../../src/adapters/opencti/regression-api';
-import { createHistoryRecorder } from '../../src/app/history-recorder';
+import { createHistoryRecorder } from '../../src/app/history/history-recorder';
 import { createLogger } from '../../src/app/logger';
 import type { CoverageRunRecord } from '../../src/app/run-record';
 import { coverageRequest } from '../support/coverage-request';

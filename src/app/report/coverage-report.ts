@@ -31,7 +31,7 @@ export interface CoverageReportDeps {
   assessor: Assessor;
   clock: () => Date;
   settings: CoverageReportSettings;
-  /** The coverage's score trend as inline SVG, from the score history (src/app/history-report.ts trendProvider). */
+  /** The coverage's score trend as inline SVG, from the score history (src/app/history/history-report.ts trendProvider). */
   trend?: (coverageId: string) => Promise<string | undefined>;
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAssess } from '../../../src/app/assess';
+import { runAssess } from '../../../src/app/assess/assess';
 import { runLiveAssess } from '../../../src/cli/assess-live';
 import { envFor } from '../../integration/operator-helpers';
 import { describeWithBroker, PROJECT_DIR } from '../../support/env';

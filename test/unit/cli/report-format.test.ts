@@ -1,5 +1,5 @@
 import type { TechniqueAssessment } from '../../../src/domain/assessment/assessment-types';
-import { fit, mainReason, wrap } from '../../../src/app/assess-report';
+import { fit, mainReason, wrap } from '../../../src/app/assess/assess-report';
 
 /** The text layout `assess` prints with: lines within the width, nothing lost when wrapping. */
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareWithBaseline, readBaseline, thresholdOf } from '../../../src/app/baseline';
+import { compareWithBaseline, readBaseline, thresholdOf } from '../../../src/app/assess/baseline';
 import { coverageRequest } from '../../support/coverage-request';
 import { assessWith, edits, evidenceWith, LSASS_RULE, TECHNIQUES } from '../../support/history-fixtures';
 

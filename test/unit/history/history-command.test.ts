@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { createSqliteHistoryStore } from '../../../src/adapters/history';
-import { createHistoryRecorder } from '../../../src/app/history-recorder';
+import { createHistoryRecorder } from '../../../src/app/history/history-recorder';
 import { createLogger } from '../../../src/app/logger';
 import { registerHistoryCommand } from '../../../src/cli/history-command';
 import { coverageRequest } from '../../support/coverage-request';

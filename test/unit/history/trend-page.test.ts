@@ -1,7 +1,7 @@
 import { createSqliteHistoryStore } from '../../../src/adapters/history';
 import type { CoverageApi } from '../../../src/adapters/opencti';
-import { createHistoryRecorder } from '../../../src/app/history-recorder';
-import { trendProvider } from '../../../src/app/history-report';
+import { createHistoryRecorder } from '../../../src/app/history/history-recorder';
+import { trendProvider } from '../../../src/app/history/history-report';
 import { createLogger } from '../../../src/app/logger';
 import { createCoverageReportService } from '../../../src/app/report/coverage-report';
 import { createEmbeddedAssessor } from '../../../src/domain/scoring/embedded-engine';

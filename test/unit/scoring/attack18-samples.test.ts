@@ -12,8 +12,8 @@ import { createEmbeddedAssessor } from '../../../src/domain/scoring/embedded-eng
 import { buildResultBundle } from '../../../src/domain/stix/result-bundle';
 import type { StixObject } from '../../../src/domain/stix/stix-types';
 import { describeWithShared, sharedPath } from '../../support/env';
-import { runAssess } from '../../../src/app/assess';
-import { assessJson, formatAssessReport } from '../../../src/app/assess-report';
+import { runAssess } from '../../../src/app/assess/assess';
+import { assessJson, formatAssessReport } from '../../../src/app/assess/assess-report';
 import { evidence, NOW, request } from './evidence-fixtures';
 
 /**

@@ -1,12 +1,12 @@
-import type { RegressionMarker } from '../adapters/opencti/regression-api';
-import { causeText, recoveryText, regressionNote, regressionText } from '../domain/history/describe';
-import type { HistoryStore } from '../domain/history/history-ports';
-import { compareRuns } from '../domain/history/regression';
-import { snapshotOf } from '../domain/history/snapshot';
-import { errorMessageOf } from '../errors';
+import type { RegressionMarker } from '../../adapters/opencti/regression-api';
+import { causeText, recoveryText, regressionNote, regressionText } from '../../domain/history/describe';
+import type { HistoryStore } from '../../domain/history/history-ports';
+import { compareRuns } from '../../domain/history/regression';
+import { snapshotOf } from '../../domain/history/snapshot';
+import { errorMessageOf } from '../../errors';
 import type { HistoryMetrics } from './history-metrics';
-import type { Logger } from './logger';
-import type { CoverageRunRecord, RunRecorder } from './run-record';
+import type { Logger } from '../logger';
+import type { CoverageRunRecord, RunRecorder } from '../run-record';
 
 /**
  * The daemon's RunRecorder (docs/history.md): after each run, appends the run to the history store

@@ -1,4 +1,4 @@
-import type { TechniqueAssessment } from '../domain/assessment/assessment-types';
+import type { TechniqueAssessment } from '../../domain/assessment/assessment-types';
 import type { AssessRun, ContainerSummary } from './assess';
 
 /**

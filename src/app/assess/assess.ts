@@ -1,26 +1,26 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { renderReportHtml, reportInputOf } from '../domain/report/report-html';
+import { renderReportHtml, reportInputOf } from '../../domain/report/report-html';
 import { basename, isAbsolute, join } from 'node:path';
-import { loadEvidence as defaultLoadEvidence, type LoadEvidenceOptions } from '../adapters/evidence';
-import type { AssessmentResult } from '../domain/assessment/assessment-types';
-import type { Aggregate } from '../domain/assessment/combine';
-import { COVERABLE_TYPES, type CoverageRequest } from '../domain/coverage/coverage-types';
-import { resolveCoverageRequest } from '../domain/coverage/technique-resolution';
-import type { AttackCatalogue, DetectionRule, EvidenceSet, LoadIssue, PreventionControl } from '../domain/evidence/evidence-types';
-import { createEmbeddedAssessor } from '../domain/scoring/embedded-engine';
-import { validityWindow } from '../domain/schedule/validity';
-import { buildNavigatorLayer, type NavigatorLayer } from '../domain/stix/navigator-layer';
-import { buildResultBundle } from '../domain/stix/result-bundle';
-import type { StixBundle, StixObject } from '../domain/stix/stix-types';
-import { errorMessageOf } from '../errors';
-import { parseBytes } from '../adapters/evidence/attack-catalogue-file';
-import { loadPrevalenceBundle } from '../adapters/evidence/prevalence-bundle';
-import { normalisePlatforms } from '../domain/coverage/platforms';
-import type { PrevalenceTable } from '../domain/gaps/prevalence';
+import { loadEvidence as defaultLoadEvidence, type LoadEvidenceOptions } from '../../adapters/evidence';
+import type { AssessmentResult } from '../../domain/assessment/assessment-types';
+import type { Aggregate } from '../../domain/assessment/combine';
+import { COVERABLE_TYPES, type CoverageRequest } from '../../domain/coverage/coverage-types';
+import { resolveCoverageRequest } from '../../domain/coverage/technique-resolution';
+import type { AttackCatalogue, DetectionRule, EvidenceSet, LoadIssue, PreventionControl } from '../../domain/evidence/evidence-types';
+import { createEmbeddedAssessor } from '../../domain/scoring/embedded-engine';
+import { validityWindow } from '../../domain/schedule/validity';
+import { buildNavigatorLayer, type NavigatorLayer } from '../../domain/stix/navigator-layer';
+import { buildResultBundle } from '../../domain/stix/result-bundle';
+import type { StixBundle, StixObject } from '../../domain/stix/stix-types';
+import { errorMessageOf } from '../../errors';
+import { parseBytes } from '../../adapters/evidence/attack-catalogue-file';
+import { loadPrevalenceBundle } from '../../adapters/evidence/prevalence-bundle';
+import { normalisePlatforms } from '../../domain/coverage/platforms';
+import type { PrevalenceTable } from '../../domain/gaps/prevalence';
 
 /** Recency window of prevalence intelligence when none is given: a year. */
 export const DEFAULT_PREVALENCE_WINDOW_DAYS = 365;
-import { readPriorities } from './embedded-setup';
+import { readPriorities } from '../embedded-setup';
 
 /**
  * `coverage-connector assess`: one offline run of the embedded engine over a STIX bundle file —

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { OpenRegression, Recovery } from '../domain/history/history-types';
-import { METRIC_PREFIX } from './metrics';
+import type { OpenRegression, Recovery } from '../../domain/history/history-types';
+import { METRIC_PREFIX } from '../metrics';
 
 /**
  * Prometheus series of the score history (docs/history.md), registered on the daemon's registry:

@@ -1,13 +1,13 @@
 import type { Registry } from 'prom-client';
-import type { Config } from '../../schemas/config';
-import { openHistoryStore } from '../adapters/history';
-import type { GraphQLClient } from '../adapters/opencti/graphql-client';
-import { createRegressionApi } from '../adapters/opencti/regression-api';
-import type { HistoryStore } from '../domain/history/history-ports';
-import { errorMessageOf } from '../errors';
+import type { Config } from '../../../schemas/config';
+import { openHistoryStore } from '../../adapters/history';
+import type { GraphQLClient } from '../../adapters/opencti/graphql-client';
+import { createRegressionApi } from '../../adapters/opencti/regression-api';
+import type { HistoryStore } from '../../domain/history/history-ports';
+import { errorMessageOf } from '../../errors';
 import { createHistoryMetrics } from './history-metrics';
 import { createHistoryRecorder, type HistoryRecorder } from './history-recorder';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /** Builds the score history from config: the store, and for the daemon the RunRecorder around it. */
 

@@ -1,8 +1,8 @@
 import { formatDistanceStrict } from 'date-fns';
-import { causeText, changesSummary } from '../domain/history/describe';
-import type { CoverageSummary, HistoryRun, HistoryStore } from '../domain/history/history-ports';
-import type { OpenRegression } from '../domain/history/history-types';
-import { renderTrendSvg, type TrendPoint } from '../domain/history/trend-svg';
+import { causeText, changesSummary } from '../../domain/history/describe';
+import type { CoverageSummary, HistoryRun, HistoryStore } from '../../domain/history/history-ports';
+import type { OpenRegression } from '../../domain/history/history-types';
+import { renderTrendSvg, type TrendPoint } from '../../domain/history/trend-svg';
 
 /**
  * What `coverage-connector history` shows (docs/history.md): a coverage's runs, newest first, with

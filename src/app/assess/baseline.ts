@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { AssessmentResult, TechniqueAssessment, TechniqueEvidence } from '../domain/assessment/assessment-types';
-import type { CoverageRequest } from '../domain/coverage/coverage-types';
-import { causeText, subjectText } from '../domain/history/describe';
-import { DEFAULT_REGRESSION_THRESHOLD, type Cause, type RunChanges, type RunSnapshot, type ScoreChange } from '../domain/history/history-types';
-import { compareRuns } from '../domain/history/regression';
-import { overallOfResult, snapshotOf } from '../domain/history/snapshot';
-import { errorMessageOf } from '../errors';
+import type { AssessmentResult, TechniqueAssessment, TechniqueEvidence } from '../../domain/assessment/assessment-types';
+import type { CoverageRequest } from '../../domain/coverage/coverage-types';
+import { causeText, subjectText } from '../../domain/history/describe';
+import { DEFAULT_REGRESSION_THRESHOLD, type Cause, type RunChanges, type RunSnapshot, type ScoreChange } from '../../domain/history/history-types';
+import { compareRuns } from '../../domain/history/regression';
+import { overallOfResult, snapshotOf } from '../../domain/history/snapshot';
+import { errorMessageOf } from '../../errors';
 import { AssessInputError } from './assess';
 
 /**
