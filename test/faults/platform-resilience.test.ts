@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type { Daemon } from '../../src/app/main';
 import { describeWithBroker } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
+import type { FailureRule } from '../support/fake-opencti/server';
 import type { FakeCoverage } from '../support/fake-opencti/state';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { recordFigures } from './fault-results';
@@ -69,6 +70,11 @@ describeWithBroker('fault: platform slow, down or refusing the token', () => {
   afterAll(() => recordFigures('platform_resilience', figures));
 
   const coveragesOf = (n: number): FakeCoverage[] => Array.from({ length: n }, (_, i) => h.reportCoverage([`T${1000 + (i % 900)}`]).coverage);
+  /** A daemon with concurrency 4 and a short per-call deadline, whose first 4 coverage reads fail as `rule` says. */
+  async function startWithBadReads(deadlineMs: number, rule: FailureRule, backoff: { backoff_base_ms: number; backoff_max_ms: number }): Promise<void> {
+    await h.start({ config: { opencti: { timeout_ms: deadlineMs }, worker: { concurrency: 4, prefetch: 20, max_attempts: 3, job_timeout_ms: 20000, ...backoff } } });
+    h.fake.fail({ ...rule, times: 4, operations: ['CoverageState'] });
+  }
 
   it('token revoked after start: circuit opens, 0 of 50 dead-lettered, /readyz not ready, all works closed once the token works again', async () => {
     const N = 50;
@@ -169,14 +175,8 @@ describeWithBroker('fault: platform slow, down or refusing the token', () => {
   it('answers trickling 1 byte at a time: each call is cut at its deadline, the queue keeps moving', async () => {
     const DEADLINE_MS = 500;
     const coverages = coveragesOf(14);
-    await h.start({
-      config: {
-        opencti: { timeout_ms: DEADLINE_MS },
-        worker: { concurrency: 4, prefetch: 20, max_attempts: 3, backoff_base_ms: 20, backoff_max_ms: 50, job_timeout_ms: 10000 },
-      },
-    });
     // The first 4 reads of a coverage trickle (one byte every 100 ms, never done): all 4 slots at once.
-    h.fake.fail({ kind: 'trickle', delayMs: 100, times: 4, operations: ['CoverageState'] });
+    await startWithBadReads(DEADLINE_MS, { kind: 'trickle', delayMs: 100, times: 4 }, { backoff_base_ms: 20, backoff_max_ms: 50 });
     const started = Date.now();
     const workIds = await Promise.all(coverages.map((c) => h.fake.publishEnrichment(h.connectorId, c)));
     await h.fake.until(() => allClosedOk(h, workIds), 60000, 'all works closed');
@@ -200,14 +200,8 @@ describeWithBroker('fault: platform slow, down or refusing the token', () => {
     const DEADLINE_MS = 1000;
     const hung = coveragesOf(4);
     const good = coveragesOf(10);
-    await h.start({
-      config: {
-        opencti: { timeout_ms: DEADLINE_MS },
-        worker: { concurrency: 4, prefetch: 20, max_attempts: 3, backoff_base_ms: 200, backoff_max_ms: 400, job_timeout_ms: 20000 },
-      },
-    });
     // Answers after 2.5 s: never within the 1 s deadline, short enough not to outlive the test.
-    h.fake.fail({ kind: 'slow', delayMs: 2500, times: 4, operations: ['CoverageState'] });
+    await startWithBadReads(DEADLINE_MS, { kind: 'slow', delayMs: 2500, times: 4 }, { backoff_base_ms: 200, backoff_max_ms: 400 });
     const started = Date.now();
     const hungIds = await Promise.all(hung.map((c) => h.fake.publishEnrichment(h.connectorId, c)));
     const goodIds = await Promise.all(good.map((c) => h.fake.publishEnrichment(h.connectorId, c)));
