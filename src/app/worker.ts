@@ -446,7 +446,7 @@ export function createWorker(options: WorkerOptions): Worker {
       return;
     }
     const platformWide = platformFailureOf(failure);
-    if (paused && (cause === 'paused' || platformWide)) {
+    if (cause === 'paused' || (paused && platformWide)) {
       // The platform as a whole is unavailable: not this message's fault, no attempt spent.
       if (!delivery.settled) delivery.nackRequeue();
       job.log.info({ code: (failure as { code?: string })?.code ?? null }, 'platform circuit open: message requeued without spending an attempt');
