@@ -19,7 +19,7 @@ const technique = (extra: Partial<TechniqueAssessment> = {}): TechniqueAssessmen
       { id: 'r2', title: 'Mimikatz command line', state: 'disabled', maturity: 'test' },
     ],
     dataSources: [{ id: 'process_access', collected: false }],
-    controls: [{ id: 'c1', name: 'Credential Guard', mode: 'enforce', validated: true }],
+    controls: [{ id: 'c1', name: 'Credential Guard', mode: 'block', validated: true }],
     emulation: { outcome: 'detected', date: '2026-11-30', test: 'atomic T1003.001-1' },
   },
   ...extra,
@@ -35,7 +35,7 @@ describe('techniqueExplanation (has-covered description)', () => {
         '- data sources not collected: process\\_access',
         '- latest emulation: detected on 2026-11-30 (atomic T1003.001-1)',
         '**Prevention 100**',
-        '- controls: Credential Guard (enforce, validated)',
+        '- controls: Credential Guard (block, validated)',
       ].join('\n'),
     );
   });
