@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { MissingQueueError, type QueuedMessage } from '../adapters/amqp/dlq-admin';
 import { listDeadLetters, matchesId, purgeDeadLetters, replayDeadLetters, showDeadLetter, withOperatorContext, type OperatorContext } from '../app/operator/operator';
+import { agoText, whenText } from '../app/time-text';
 import { createProgress, writerOf, type CommandIo } from './progress';
 
 /**
@@ -37,9 +38,9 @@ const cut = (s: string | undefined, n: number): string => {
   return v.length > n ? `${v.slice(0, n - 1)}…` : v;
 };
 
-export function formatDeadLetterTable(messages: QueuedMessage[]): string {
+export function formatDeadLetterTable(messages: QueuedMessage[], now = new Date()): string {
   if (messages.length === 0) return 'the dead-letter queue is empty\n';
-  const rows = messages.map((m) => [m.id, m.coverageId ?? '-', m.code ?? '-', String(m.attempts), m.firstFailure ?? '-', m.lastFailure ?? '-', cut(m.reason, 60)]);
+  const rows = messages.map((m) => [m.id, m.coverageId ?? '-', m.code ?? '-', String(m.attempts), agoText(m.firstFailure, now), agoText(m.lastFailure, now), cut(m.reason, 60)]);
   const head = ['ID', 'COVERAGE', 'CODE', 'ATTEMPTS', 'FIRST FAILURE', 'LAST FAILURE', 'REASON'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]): string => `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}\n`;
@@ -61,7 +62,7 @@ function bodyText(body: Buffer): unknown {
   }
 }
 
-export function formatDeadLetter(m: QueuedMessage, full: boolean): string {
+export function formatDeadLetter(m: QueuedMessage, full: boolean, now = new Date()): string {
   const lines = [
     `id:             ${m.id}`,
     `message id:     ${m.messageId ?? '-'}`,
@@ -70,8 +71,8 @@ export function formatDeadLetter(m: QueuedMessage, full: boolean): string {
     `error code:     ${m.code ?? '-'}`,
     `reason:         ${m.reason ?? '-'}`,
     `attempts:       ${m.attempts}`,
-    `first failure:  ${m.firstFailure ?? '-'}`,
-    `last failure:   ${m.lastFailure ?? '-'}`,
+    `first failure:  ${whenText(m.firstFailure, now)}`,
+    `last failure:   ${whenText(m.lastFailure, now)}`,
     `original queue: ${m.originalQueue ?? '-'}`,
     `replays:        ${m.replays}`,
     `size:           ${m.bytes} bytes`,

@@ -38,11 +38,12 @@ export function registerScheduleCommand(program: Command, io: ScheduleCommandIo 
         createGraphQLClient(platformClientOptionsOf(config));
       try {
         const source = createPlatformCoverageSource({ gql, connectorId: config.connector.id as string, withJobs: true });
-        let plans = await listSchedule(source, policy, (io.now ?? (() => new Date()))());
+        const now = (io.now ?? (() => new Date()))();
+        let plans = await listSchedule(source, policy, now);
         if (opts.status === 'invalid') plans = plans.filter((p) => p.issues.some((i) => i.code.startsWith('invalid-')));
         else if (opts.status) plans = plans.filter((p) => p.status === opts.status);
         const write = io.write ?? ((t: string) => process.stdout.write(t));
-        write(opts.json ? `${JSON.stringify(plans.map(planToJson), null, 2)}\n` : formatScheduleTable(plans));
+        write(opts.json ? `${JSON.stringify(plans.map(planToJson), null, 2)}\n` : formatScheduleTable(plans, now));
       } finally {
         gql.close?.();
       }

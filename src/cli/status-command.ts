@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { collectStatus, withOperatorContext, type StatusReport } from '../app/operator/operator';
+import { whenText } from '../app/time-text';
 import { deadLetterQueueMissing } from './dlq-command';
 import { writerOf, type CommandIo } from './progress';
 
@@ -12,7 +13,7 @@ import { writerOf, type CommandIo } from './progress';
 
 const UNKNOWN_DAEMON = 'unknown (daemon HTTP not reachable)';
 
-export function formatStatus(r: StatusReport): string {
+export function formatStatus(r: StatusReport, now = new Date()): string {
   const yesNo = (b: boolean | null | undefined, unknown = 'unknown'): string => (b === true ? 'yes' : b === false ? 'no' : unknown);
   const depth = (d: number | null | undefined, missing: string): string => (d === null ? missing : d === undefined ? 'unknown' : String(d));
   const d = r.daemon.status;
@@ -23,7 +24,7 @@ export function formatStatus(r: StatusReport): string {
     : `${r.daemon.reachable ? 'up' : 'not reachable'}  ${r.daemon.url}${r.daemon.error ? `  (${r.daemon.error})` : ''}`;
   const lines = [
     `connector         ${r.connector.id}`,
-    `registered        ${yesNo(r.connector.registered, 'unknown (platform not reachable)')}${r.connector.active !== undefined ? ` (active: ${yesNo(r.connector.active)}${r.connector.lastSeen ? `, last seen ${r.connector.lastSeen}` : ''})` : ''}`,
+    `registered        ${yesNo(r.connector.registered, 'unknown (platform not reachable)')}${r.connector.active !== undefined ? ` (active: ${yesNo(r.connector.active)}${r.connector.lastSeen ? `, last seen ${whenText(r.connector.lastSeen, now)}` : ''})` : ''}`,
     `platform          ${r.platform.reachable ? 'up' : 'DOWN'}  ${r.platform.url}${r.platform.error ? `  (${r.platform.error})` : ''}`,
     `broker            ${r.broker.reachable === true ? 'up' : r.broker.reachable === false ? 'DOWN' : 'unknown'}  ${r.broker.url ?? ''}${r.broker.error ? `  (${r.broker.error})` : ''}`,
     `listen queue      ${r.queues.listen.name}: ${depth(r.queues.listen.depth, 'missing (queue does not exist)')}`,
@@ -33,7 +34,7 @@ export function formatStatus(r: StatusReport): string {
     `daemon HTTP       ${daemonLine}`,
     `in-flight jobs    ${d?.in_flight ?? daemonUnknown}`,
     `scheduler leader  ${d ? (d.scheduler?.enabled === false ? 'scheduler disabled' : yesNo(d.scheduler?.leader)) : daemonUnknown}`,
-    `last success      ${d ? (d.last_success ?? 'none since start') : daemonUnknown}`,
+    `last success      ${d ? whenText(d.last_success, now, 'none since start') : daemonUnknown}`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-import { formatDistanceStrict } from 'date-fns';
+import { relativeTime, utcMinute as minute } from '../time-text';
 import { causeText, changesSummary } from '../../domain/history/describe';
 import type { CoverageSummary, HistoryRun, HistoryStore } from '../../domain/history/history-ports';
 import type { OpenRegression } from '../../domain/history/history-types';
@@ -56,7 +56,6 @@ export async function coverageHistory(store: HistoryStore, coverage: string, opt
 }
 
 const cell = (v: number | undefined): string => (v === undefined ? '-' : String(v));
-const minute = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')}Z`;
 
 function columns(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -73,14 +72,14 @@ export function formatCoverageHistory(report: CoverageHistoryReport, now: Date):
   else {
     out.push(`Regressions open (${report.open.length})${report.markedInOpenCti ? ', marked in OpenCTI' : ''}:`);
     for (const r of report.open) {
-      out.push(`  ${r.techniqueId ?? 'coverage'} ${r.score} ${r.from} → ${r.to ?? 'not measured'} since ${minute(r.since)} (${formatDistanceStrict(new Date(r.since), now, { addSuffix: true })}): ${causeText(r.causes, 3, r.techniqueId)}`);
+      out.push(`  ${r.techniqueId ?? 'coverage'} ${r.score} ${r.from} → ${r.to ?? 'not measured'} since ${minute(r.since)} (${relativeTime(r.since, now)}): ${causeText(r.causes, 3, r.techniqueId)}`);
     }
   }
   out.push('');
   const technique = report.runs.find((r) => r.technique)?.technique?.id;
   const head = ['WHEN', 'RUN AT (UTC)', 'OUTCOME', 'DETECTION', 'PREVENTION', 'TESTED', ...(technique ? [`${technique} DET`, `${technique} PREV`] : []), 'WHAT CHANGED'];
   const rows = report.runs.map((r) => [
-    formatDistanceStrict(new Date(r.runAt), now, { addSuffix: true }),
+    relativeTime(r.runAt, now),
     minute(r.runAt),
     r.outcome,
     cell(r.detection),
@@ -99,7 +98,7 @@ export function formatCoverageList(coverages: CoverageSummary[], store: string, 
     c.coverageId,
     c.coverageName ?? '-',
     String(c.runs),
-    formatDistanceStrict(new Date(c.lastRunAt), now, { addSuffix: true }),
+    relativeTime(c.lastRunAt, now),
     cell(c.detection),
     cell(c.prevention),
     c.openRegressions > 0 ? String(c.openRegressions) : '-',

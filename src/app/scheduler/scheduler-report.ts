@@ -1,4 +1,5 @@
 import { formatSpan } from '../../domain/schedule/period';
+import { agoText } from '../time-text';
 import { planCoverage } from '../../domain/schedule/schedule-plan';
 import type { CoverageSource } from '../../domain/schedule/schedule-ports';
 import type { SchedulePlan, SchedulePolicy } from '../../domain/schedule/schedule-types';
@@ -36,7 +37,6 @@ export function statusText(plan: SchedulePlan): string {
   return [plan.status, ...flags].join(', ');
 }
 
-const minute = (d?: Date): string => (d ? `${d.toISOString().slice(0, 16)}Z` : '-');
 
 export function planToJson(plan: SchedulePlan): Record<string, unknown> {
   return {
@@ -56,13 +56,14 @@ export function planToJson(plan: SchedulePlan): Record<string, unknown> {
 }
 
 /** A fixed-width table for terminals; reasons for fallbacks are listed under it. */
-export function formatScheduleTable(plans: SchedulePlan[]): string {
-  const header = ['COVERAGE', 'STATUS', 'NEXT RUN (UTC)', 'LAST RUN (UTC)', 'PERIODICITY', 'REMAINING'];
+export function formatScheduleTable(plans: SchedulePlan[], now: Date): string {
+  // Relative times (an overdue run reads "2 days ago"); --json has the exact ones.
+  const header = ['COVERAGE', 'STATUS', 'NEXT RUN', 'LAST RUN', 'PERIODICITY', 'REMAINING'];
   const rows = sortPlans(plans).map((p) => [
     (p.name ?? p.standardId).slice(0, 40),
     statusText(p),
-    p.status === 'finished' || p.status === 'manual' ? '-' : minute(p.nextRunAt),
-    minute(p.lastRunAt),
+    p.status === 'finished' || p.status === 'manual' ? '-' : agoText(p.nextRunAt, now),
+    agoText(p.lastRunAt, now),
     p.periodicity,
     formatSpan(p.remainingMs),
   ]);

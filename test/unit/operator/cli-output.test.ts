@@ -82,13 +82,13 @@ describe('status output', () => {
       queues: { listen: { name: 'listen_c1', depth: 4 }, deadLetter: { name: 'listen_c1.dlq', depth: null } },
       daemon: { url: 'http://127.0.0.1:9464', reachable: true, status: { in_flight: 2, scheduler: { enabled: true, leader: false }, last_success: '2026-01-01T00:00:00.000Z' } },
     };
-    const text = formatStatus(up);
+    const text = formatStatus(up, new Date('2026-01-01T03:00:00.000Z'));
     expect(text).toMatch(/listen queue\s+listen_c1: 4/);
     // Before the daemon's first start: the same words as `dlq list` (deadLetterQueueMissing).
     expect(text).toMatch(/dead-letter queue listen_c1\.dlq does not exist yet: no dead letter so far \(the daemon creates it when it first starts\)/);
     expect(text).toMatch(/in-flight jobs\s+2/);
     expect(text).toMatch(/scheduler leader\s+no/);
-    expect(text).toMatch(/last success\s+2026-01-01T00:00:00.000Z/);
+    expect(text).toMatch(/last success\s+2026-01-01 00:00Z \(3 hours ago\)$/m);
     expect(somethingDown(up)).toBe(false);
   });
 });
@@ -108,6 +108,13 @@ describe('dead-letter output', () => {
     expect(row).toContain('bad format');
     expect(total).toBe('1 dead letter(s)');
     expect(formatDeadLetterTable([])).toBe('the dead-letter queue is empty\n');
+  });
+
+  it('shows failure times relative to now in the table and with the minute in `show`', () => {
+    const failed = { ...m, firstFailure: '2026-02-01T10:00:00.000Z', lastFailure: '2026-02-01T11:30:00.000Z' };
+    const now = new Date('2026-02-01T12:00:00.000Z');
+    expect(formatDeadLetterTable([failed], now).split('\n')[1]).toMatch(/\s2 hours ago\s+30 minutes ago\s/);
+    expect(formatDeadLetter(failed, false, now)).toContain('last failure:   2026-02-01 11:30Z (30 minutes ago)');
   });
 
   it('shows the body with stix_objects elided unless --full', () => {

@@ -31,11 +31,11 @@ describeWithShared('coverage-connector schedule list', () => {
   it('lists every coverage with its status, next run, last run, periodicity and remaining duration', async () => {
     const out = await run([]);
     const lines = out.split('\n');
-    expect(lines[0]).toMatch(/^COVERAGE\s+STATUS\s+NEXT RUN \(UTC\)\s+LAST RUN \(UTC\)\s+PERIODICITY\s+REMAINING$/);
-    expect(lines[1]).toMatch(/^Overdue\s+due\s+2026-03-08T08:30Z\s+2026-03-08T08:00Z\s+PT30M\s+20d 12h$/);
-    expect(lines[2]).toMatch(/^In flight\s+running\s+2026-03-10T12:50Z\s+2026-03-10T11:50Z\s+P1D\s+20d 12h$/);
-    expect(out).toMatch(/Zero period\s+scheduled, invalid-periodicity\s+2026-03-11T06:00Z/);
-    expect(out).toMatch(/Daily\s+scheduled\s+2026-03-11T08:00Z/);
+    expect(lines[0]).toMatch(/^COVERAGE\s+STATUS\s+NEXT RUN\s+LAST RUN\s+PERIODICITY\s+REMAINING$/);
+    expect(lines[1]).toMatch(/^Overdue\s+due\s+2 days ago\s+2 days ago\s+PT30M\s+20d 12h$/);
+    expect(lines[2]).toMatch(/^In flight\s+running\s+in 50 minutes\s+10 minutes ago\s+P1D\s+20d 12h$/);
+    expect(out).toMatch(/Zero period\s+scheduled, invalid-periodicity\s+in 18 hours/);
+    expect(out).toMatch(/Daily\s+scheduled\s+in 20 hours/);
     expect(out).toMatch(/Expired\s+finished\s+-/);
     expect(out).toMatch(/Manual input\s+manual\s+-/);
     expect(out).toContain('Zero period: periodicity "PT0S" is zero; using the default P1D');
