@@ -2,7 +2,7 @@ import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeWithBroker, PROJECT_DIR } from '../support/env';
+import { describeWithBroker, PROJECT_DIR, TS_REGISTER } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
 import type { FakeCoverage } from '../support/fake-opencti/state';
 import { recordFigures } from './fault-results';
@@ -51,7 +51,7 @@ describeWithBroker('fault: daemon process killed with jobs in flight', () => {
   }
 
   function spawnDaemon(): Spawned {
-    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), join(PROJECT_DIR, 'src/cli/index.ts'), 'run'], {
+    const child = spawn(process.execPath, ['-r', TS_REGISTER, join(PROJECT_DIR, 'src/cli/index.ts'), 'run'], {
       cwd,
       env: {
         PATH: process.env.PATH ?? '',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startDaemon } from '../../src/app/main';
 import { readDaemonStatus } from '../../src/app/operator/operator';
-import { describeWithBroker, PROJECT_DIR } from '../support/env';
+import { describeWithBroker, PROJECT_DIR, TS_REGISTER } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
 import { unusedPort } from '../support/ports';
 import { recordFigures } from './fault-results';
@@ -25,9 +25,9 @@ interface Run {
   stderr: string;
 }
 
-/** A node process running TypeScript through ts-node (the CLI, or a script), env only. */
+/** A node process running the TypeScript sources (the CLI, or a script), env only. */
 function spawnNode(args: string[], env: Record<string, string>, onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), ...args], {
+  const child = spawn(process.execPath, ['-r', TS_REGISTER, ...args], {
     cwd: PROJECT_DIR,
     env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: join(PROJECT_DIR, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

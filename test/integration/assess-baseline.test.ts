@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assessInProcess } from '../support/assess-in-process';
-import { describeWithShared, PROJECT_DIR, sharedPath } from '../support/env';
+import { describeWithShared, PROJECT_DIR, sharedPath, TS_REGISTER } from '../support/env';
 
 /**
  * The detection-as-code gate on real rule files (../shared/samples/sigma): a copy of the rules is
@@ -106,7 +106,7 @@ describeWithShared('assess --baseline / --fail-on-regression on real Sigma rules
   });
 
   it('the real process exits 3 (what a CI job sees)', () => {
-    const out = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/cli/index.ts', 'assess', REPORT, '--rules', changedRules, '--baseline', baselineJson, '--fail-on-regression', ...NOW], {
+    const out = spawnSync(process.execPath, ['-r', TS_REGISTER, 'src/cli/index.ts', 'assess', REPORT, '--rules', changedRules, '--baseline', baselineJson, '--fail-on-regression', ...NOW], {
       cwd: PROJECT_DIR,
       encoding: 'utf8',
       timeout: 120000,

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { importAttackCatalogueFile } from '../../src/adapters/evidence/attack-catalogue-file';
 import { registerAssessCommand } from '../../src/cli/assess-command';
 import { hasCoveredRelationshipId } from '../../src/domain/ids/stix-ids';
-import { describeWithShared, PROJECT_DIR, sharedPath } from '../support/env';
+import { describeWithShared, PROJECT_DIR, sharedPath, TS_REGISTER } from '../support/env';
 
 /** `coverage-connector assess` run as a real process on the shipped example (what `npm run demo` does). */
 
@@ -22,14 +22,14 @@ const EXAMPLE = [
 ];
 
 function cli(args: string[]): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/cli/index.ts', 'assess', ...args], {
+  return spawnSync(process.execPath, ['-r', TS_REGISTER, 'src/cli/index.ts', 'assess', ...args], {
     cwd: PROJECT_DIR,
     encoding: 'utf8',
     timeout: 60000,
   });
 }
 
-/** The same command in-process (no ts-node start-up per case): output captured, exit code read back. */
+/** The same command in-process (no process start-up per case): output captured, exit code read back. */
 async function cliInProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
-import { AMQP_URL, describeWithBroker, PROJECT_DIR } from '../support/env';
+import { AMQP_URL, describeWithBroker, PROJECT_DIR, TS_REGISTER } from '../support/env';
 import { startFakeOpenCti, type FakeOpenCti } from '../support/fake-opencti/server';
 
 /** `coverage-connector run` as a real process: configured by env only, processes a request, stops cleanly on SIGTERM. */
@@ -26,7 +26,7 @@ describeWithBroker('coverage-connector run (process)', () => {
 
   it('processes an enrichment and exits 0 on SIGTERM', async () => {
     const examples = join(PROJECT_DIR, 'config', 'examples');
-    child = spawn(process.execPath, [join(PROJECT_DIR, 'node_modules', 'ts-node', 'dist', 'bin.js'), '--transpile-only', join(PROJECT_DIR, 'src', 'cli', 'index.ts'), 'run'], {
+    child = spawn(process.execPath, ['-r', TS_REGISTER, join(PROJECT_DIR, 'src', 'cli', 'index.ts'), 'run'], {
       cwd: PROJECT_DIR,
       env: {
         PATH: process.env.PATH,

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createLeaderLock, type AmqpLeaderLock } from '../../src/adapters/amqp/leader-lock';
 import { createLogger } from '../../src/app/logger';
-import { AMQP_URL, PROJECT_DIR, describeWithBroker } from '../support/env';
+import { AMQP_URL, PROJECT_DIR, TS_REGISTER, describeWithBroker } from '../support/env';
 import { nextLeader, useLockQueue } from '../support/leader-lock';
 
 const log = createLogger('silent');
@@ -77,7 +77,7 @@ describeWithBroker('scheduler lock on a single-active-consumer queue (real broke
       l.start();
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
+    const child = spawn(process.execPath, ['-r', TS_REGISTER, '-e', script], {
       cwd: PROJECT_DIR,
       env: { ...process.env, AMQP_URL, LOCK_QUEUE: queue.name, TS_NODE_PROJECT: 'tsconfig.json' },
       stdio: ['ignore', 'pipe', 'inherit'],

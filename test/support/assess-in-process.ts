@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { registerAssessCommand } from '../../src/cli/assess-command';
 
-/** `coverage-connector assess` in-process (no ts-node start-up per case): output captured, exit code read back. */
+/** `coverage-connector assess` in-process (no process start-up per case): output captured, exit code read back. */
 export async function assessInProcess(args: string[], options: { columns?: number; cwd?: string } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';

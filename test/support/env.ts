@@ -29,3 +29,6 @@ export const brokerAvailable = process.env.BROKER_AVAILABLE === '1';
 export const describeWithBroker = describeWhen(brokerAvailable, `no RabbitMQ at AMQP_URL`);
 
 export const PROJECT_DIR = resolve(__dirname, '../..');
+
+/** Preload for a child process running the TypeScript sources: `node -r TS_REGISTER src/cli/index.ts …` (cached transpile). */
+export const TS_REGISTER = join(PROJECT_DIR, 'test', 'support', 'ts-register.js');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { buildProgram, exitQuietlyOnClosedPipe, packageVersion } from '../../../src/cli/index';
-import { PROJECT_DIR } from '../../support/env';
+import { PROJECT_DIR, TS_REGISTER } from '../../support/env';
 
 /** `coverage-connector --version`, and output into a pipe that closes early (`… | head`). */
 
@@ -31,7 +31,7 @@ describe('a reader that closes early', () => {
   });
 
   it('`config options | head -1`: no EPIPE stack, exit code 0', async () => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/cli/index.ts', 'config', 'options'], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', TS_REGISTER, 'src/cli/index.ts', 'config', 'options'], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     // Like `head -1` that already has its line: the pipe is closed before the command writes.
