@@ -4,7 +4,7 @@ import amqp from 'amqplib';
 import { figure, missingFigure, type Figure, type SuiteOptions } from '../lib/figures';
 import { delay, nowMs, percentile, round, withTimeout, type MemorySample } from '../lib/measure';
 import type { DaemonSpec } from './daemon-process';
-import type { Captured, PhaseResult, PlatformSpec } from './platform-process';
+import type { Captured, PhaseResult, PlatformSpec, RunKind } from './platform-process';
 
 /**
  * Enrichment cost — the REAL connector (src/app/main.ts startDaemon, its own process, 3,000 generated
@@ -78,6 +78,27 @@ function spawnProcess(file: string, env: Record<string, string>, execArgv: strin
   return next((m) => (readyKey in m ? m[readyKey] : undefined), 90_000, `${file} start`).then((ready) => ({ handle, ready }));
 }
 
+/** Calls per run of each kind (write: pushed or deleted; echo: wrote nothing) and runs per message. */
+function callFigures(prefix: string, c: Captured): Record<string, number | null> {
+  const per = (n: number, d: number): number | null => (d > 0 ? round(n / d, 2) : null);
+  return {
+    [`${prefix}write_run_calls`]: per(c.write.calls, c.write.runs),
+    [`${prefix}write_run_pushed_objects`]: per(c.write.pushedObjects, c.write.runs),
+    [`${prefix}echo_run_calls`]: per(c.echo.calls, c.echo.runs),
+    [`${prefix}runs_per_message`]: per(c.write.runs + c.echo.runs, c.enrichments),
+    [`${prefix}calls_per_message`]: per(c.platformCalls, c.enrichments),
+  };
+}
+
+function describeKind(k: RunKind): string {
+  if (k.runs === 0) return 'none';
+  const ops = Object.entries(k.byOperation)
+    .sort((a, b) => b[1] - a[1])
+    .map(([op, n]) => `${op} ×${round(n / k.runs, 1)}`)
+    .join(', ');
+  return `${round(k.calls / k.runs, 1)} calls (${ops}; ${round(k.pushedObjects / k.runs, 1)} object(s) pushed) × ${k.runs}`;
+}
+
 /** Median time (ms) to parse every received text and serialise every sent one, per enrichment. */
 export function jsonFloorMs(captured: Captured, reps = 25): number {
   const received = [...captured.messages, ...captured.responses];
@@ -95,16 +116,20 @@ export function jsonFloorMs(captured: Captured, reps = 25): number {
 export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
   const q = options.quick;
   const settings = {
-    warmup: q ? 60 : 300,
+    // At least once over the pool: every has-covered exists, the measured runs rewrite the coverage only.
+    warmup: q ? 100 : 300,
     capture: q ? 10 : 40,
     cpuMessages: q ? 200 : 800,
     memoryMessages: q ? 400 : 100_000,
     memoryCapMs: q ? 15_000 : Number(process.env.BENCH_MEMORY_CAP_S ?? 90) * 1000,
   };
   const outstanding = 40;
+  // Enough coverages that a coverage's chain (its run, then the re-triggered one ~outstanding messages
+  // later) ends before its next message: every message then costs exactly its own chain.
+  const POOL = outstanding * 2 + 20;
   const dir = __dirname;
   const ext = __filename.endsWith('.ts') ? '.ts' : '.js';
-  const platformSpec: PlatformSpec = { amqpUrl: options.amqpUrl, seed: options.seed, pool: outstanding + 20, patterns: PATTERNS };
+  const platformSpec: PlatformSpec = { amqpUrl: options.amqpUrl, seed: options.seed, pool: POOL, patterns: PATTERNS };
   const { handle: platform, ready } = await spawnProcess(join(dir, `platform-process${ext}`), { BENCH_PLATFORM: JSON.stringify(platformSpec) }, [], 'ready');
   const { url, token, connectorId } = ready as { url: string; token: string; connectorId: string };
   let daemon: Handle | undefined;
@@ -114,72 +139,51 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     options.report(f);
   };
   try {
-    const spec: DaemonSpec = {
+    const daemonSpec = (pushMode: 'graphql' | 'amqp'): DaemonSpec => ({
       seed: options.seed,
       rules: RULES,
       config: {
         opencti: { url, token },
         connector: { id: connectorId, name: 'Coverage bench', log_level: (process.env.BENCH_LOG_LEVEL ?? 'info') as 'info' },
-        worker: { concurrency: 4, prefetch: 10, backoff_base_ms: 50, backoff_max_ms: 500, shutdown_grace_ms: 5000 },
+        worker: { concurrency: 4, prefetch: 10, backoff_base_ms: 50, backoff_max_ms: 500, shutdown_grace_ms: 5000, push_mode: pushMode },
         http: { enabled: false },
         scheduler: { enabled: false },
       },
-    };
-    daemon = (await spawnProcess(join(dir, `daemon-process${ext}`), { BENCH_DAEMON: JSON.stringify(spec) }, ['--expose-gc', ...options.profileArgs], 'ready')).handle;
+    });
+    const startConnector = async (pushMode: 'graphql' | 'amqp', profile: boolean): Promise<Handle> =>
+      (await spawnProcess(join(dir, `daemon-process${ext}`), { BENCH_DAEMON: JSON.stringify(daemonSpec(pushMode)) }, ['--expose-gc', ...(profile ? options.profileArgs : [])], 'ready')).handle;
+    daemon = await startConnector('graphql', true);
     const phase = (o: { messages?: number; ms?: number; outstanding: number }) => platform.ask<PhaseResult>({ cmd: 'phase', ...o }, 'value', 600_000);
+    const settle = () => platform.ask<boolean>({ cmd: 'settle' }, 'value', 180_000);
+    const capture = (messages: number) => platform.ask<Captured>({ cmd: 'capture', messages }, 'value', 300_000);
     const cpu = () => (daemon as Handle).ask<number>({ cmd: 'cpu' }, 'cpu', 30_000);
     const memory = () => (daemon as Handle).ask<MemorySample>({ cmd: 'memory' }, 'memory', 30_000);
 
     const warm = await phase({ messages: settings.warmup, outstanding });
     options.log(`warm-up: ${warm.completed} enrichments, ${warm.failed} failed`);
 
-    const captured = await platform.ask<Captured>({ cmd: 'capture', messages: settings.capture }, 'value', 300_000);
-    const calls = captured.platformCalls / Math.max(1, captured.enrichments);
+    const captured = await capture(settings.capture);
+    const chains = Math.max(1, captured.enrichments);
     const floor = jsonFloorMs(captured);
-    const bytesIn = [...captured.messages, ...captured.responses].reduce((a, t) => a + Buffer.byteLength(t), 0) / Math.max(1, captured.enrichments);
-    const bytesOut = captured.requests.reduce((a, t) => a + Buffer.byteLength(t), 0) / Math.max(1, captured.enrichments);
+    const bytesIn = [...captured.messages, ...captured.responses].reduce((a, t) => a + Buffer.byteLength(t), 0) / chains;
+    const bytesOut = captured.requests.reduce((a, t) => a + Buffer.byteLength(t), 0) / chains;
 
-    // Which calls: what the protocol minimum is compared with.
-    const byOperation = new Map<string, number>();
-    for (const r of captured.requests) {
-      let name = 'unparsable';
-      try {
-        const body = JSON.parse(r) as { operationName?: string; query?: string };
-        name = body.operationName ?? /\b(?:query|mutation)\s+(\w+)/.exec(body.query ?? '')?.[1] ?? 'anonymous';
-      } catch {
-        // counted as unparsable
-      }
-      byOperation.set(name, (byOperation.get(name) ?? 0) + 1);
-    }
-    const perEnrichment = [...byOperation].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ×${round(n / Math.max(1, captured.enrichments), 1)}`).join(', ');
-
+    // CPU over whole chains: the platform at rest before and after, so every run the phase's messages
+    // caused (the re-triggered ones too) is counted, and none of an earlier phase.
+    await settle();
     const cpu0 = await cpu();
     const run = await phase({ messages: settings.cpuMessages, outstanding });
     const cpuMs = ((await cpu()) - cpu0) / Math.max(1, run.completed);
-    options.log(`enrichment: ${round(cpuMs, 2)} ms CPU each (${run.completed} at ${run.rate}/s), JSON floor ${round(floor, 3)} ms, ${round(calls, 2)} platform calls each`);
-    add(
-      figure(
-        'enrichment',
-        'cpu_ms',
-        {
-          cpu_ms: round(cpuMs, 2),
-          json_floor_ms: round(floor, 3),
-          cpu_to_json_floor: round(cpuMs / floor, 1),
-          platform_calls: round(calls, 2),
-          json_in_kib: round(bytesIn / 1024, 1),
-          json_out_kib: round(bytesOut / 1024, 1),
-          enrichments_per_s: run.rate,
-          latency_p50_ms: run.p50Ms,
-          latency_p99_ms: run.p99Ms,
-          enrichments: run.completed,
-          failed: run.failed + captured.enrichments - settings.capture,
-        },
-        cpuMs <= 3 * floor && calls <= 2,
-        `platform calls per enrichment: ${perEnrichment}; worker.concurrency 4, prefetch 10, push_mode graphql, log level info to a discarded stdout, ${RULES} rules, ${PATTERNS} attack patterns per report; calls and JSON texts recorded over ${captured.enrichments} enrichments run one at a time; CPU over ${run.completed} with ${outstanding} kept on the queue (enrichments_per_s and latency include the stand-in platform on the same 2 cores: context only)`,
-      ),
+
+    const graphql = callFigures('', captured);
+    const calls = graphql.write_run_calls ?? captured.platformCalls / chains;
+    options.log(
+      `enrichment: ${round(cpuMs, 2)} ms CPU each (${run.completed} messages, ${run.runs} runs, at ${run.rate}/s), JSON floor ${round(floor, 3)} ms; ` +
+        `push_mode graphql: write run ${describeKind(captured.write)}; echo run ${describeKind(captured.echo)}`,
     );
 
-    if (!options.wanted.includes('memory')) return figures;
+    let memoryFigure: Figure | undefined;
+    if (options.wanted.includes('memory')) {
     const t7 = nowMs();
     const base = await memory();
     let done = 0;
@@ -193,15 +197,58 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     const end = await memory();
     const growth = round(((end.heapUsedMb - base.heapUsedMb) / base.heapUsedMb) * 100);
     const capped = done < settings.memoryMessages;
-    add(
-      figure(
+    memoryFigure = figure(
         'memory',
         'heap_growth_pct',
         { heap_growth_pct: growth, heap_after_warmup_mb: base.heapUsedMb, heap_end_mb: end.heapUsedMb, rss_after_warmup_mb: base.rssMb, rss_end_mb: end.rssMb, enrichments: done },
         capped ? null : growth <= 10,
         `heap after a forced GC in the connector process; samples (enrichments:heap MB) ${samples.map((s) => `${s.at}:${s.heapUsedMb}`).join(' ')}${capped ? `; time cap of ${settings.memoryCapMs / 1000} s reached before ${settings.memoryMessages} (target not judged; BENCH_MEMORY_CAP_S raises it)` : ''}`,
+      );
+    }
+    // The same chains with the broker push (another connector process on the same connector id).
+    let amqpFigures: Record<string, number | null> = {};
+    let amqpNote = '';
+    try {
+      await (daemon as Handle).stop();
+      daemon = await startConnector('amqp', false);
+      await phase({ messages: 10, outstanding: 4 });
+      const amqpCaptured = await capture(Math.max(5, Math.floor(settings.capture / 2)));
+      amqpFigures = callFigures('amqp_', amqpCaptured);
+      amqpNote = `; push_mode amqp (HTTP calls only; pushes are broker messages): write run ${describeKind(amqpCaptured.write)}; echo run ${describeKind(amqpCaptured.echo)}`;
+      options.log(`push_mode amqp: write run ${describeKind(amqpCaptured.write)}; echo run ${describeKind(amqpCaptured.echo)}`);
+    } catch (err) {
+      amqpNote = `; push_mode amqp not measured: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    add(
+      figure(
+        'enrichment',
+        'cpu_ms',
+        {
+          cpu_ms: round(cpuMs, 2),
+          json_floor_ms: round(floor, 3),
+          cpu_to_json_floor: round(cpuMs / floor, 1),
+          platform_calls: round(calls, 2),
+          ...graphql,
+          ...amqpFigures,
+          runs_per_message_cpu_phase: round(run.runs / Math.max(1, run.completed), 2),
+          json_in_kib: round(bytesIn / 1024, 1),
+          json_out_kib: round(bytesOut / 1024, 1),
+          enrichments_per_s: run.rate,
+          latency_p50_ms: run.p50Ms,
+          latency_p99_ms: run.p99Ms,
+          enrichments: run.completed,
+          failed: run.failed,
+        },
+        cpuMs <= 3 * floor && calls <= 2,
+        `platform_calls = HTTP calls of the run that writes (push_mode graphql, ${round(graphql.write_run_pushed_objects ?? 0, 1)} object(s) pushed: the coverage's scores were wiped before each message); ` +
+          `every message starts a chain: the run that writes, then the run its coverage write re-triggers, which writes nothing. ` +
+          `push_mode graphql: write run ${describeKind(captured.write)}; echo run ${describeKind(captured.echo)}${amqpNote}; ` +
+          `worker.concurrency 4, prefetch 10, log level info to a discarded stdout, ${RULES} rules, ${PATTERNS} attack patterns per report; calls and JSON texts recorded over ${captured.enrichments} chains run one at a time; ` +
+          `CPU per message over ${run.completed} messages (${run.runs} runs) with ${outstanding} kept on the queue, the platform at rest before and after (enrichments_per_s and latency include the stand-in platform on the same 2 cores: context only)`,
       ),
     );
+
+    if (memoryFigure) add(memoryFigure);
     return figures;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

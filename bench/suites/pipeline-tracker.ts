@@ -23,13 +23,15 @@ export interface Traffic {
   /** Platform HTTP calls served so far. */
   readonly platformCalls: number;
   newPhase(): Phase;
-  /** Publishes one message for the next coverage of the pool (stored scores wiped so a push happens). */
-  publishOne(phase: Phase): void;
+  /** Publishes one message for the next coverage of the pool (stored scores wiped so a push happens); returns its work id. */
+  publishOne(phase: Phase): string;
   /** Resolves at the next completion (or after `ms`). */
   nextCompletion(ms?: number): Promise<void>;
   /** Waits until nothing is outstanding; rejects after `timeoutMs`. */
   drain(timeoutMs: number): Promise<void>;
   readonly publishErrors: number;
+  /** While false the recordings are not trimmed (a capture reads them). */
+  trimming: boolean;
 }
 
 export function createTraffic(fake: FakeOpenCti, connectorId: string, pool: FakeCoverage[]): Traffic {
@@ -44,8 +46,8 @@ export function createTraffic(fake: FakeOpenCti, connectorId: string, pool: Fake
     const p = pending.get(workId);
     if (!p) return;
     const t = nowMs();
+    // The work stays until it completes: the platform drops imports into a work that is gone.
     pending.delete(workId);
-    fake.state.works.delete(workId);
     const { phase } = p;
     phase.completed += 1;
     if (inError) phase.failed += 1;
@@ -53,10 +55,14 @@ export function createTraffic(fake: FakeOpenCti, connectorId: string, pool: Fake
     phase.firstCompletion ??= t;
     phase.lastCompletion = t;
     completedTotal += 1;
-    if (completedTotal % 500 === 0) {
+    if (completedTotal % 500 === 0 && traffic.trimming) {
       platformCalls += fake.calls.length;
       fake.calls.length = 0;
       fake.state.pushes.length = 0;
+      for (const [id, work] of fake.state.works) if (work.status === 'complete') fake.state.works.delete(id);
+      // The re-triggered runs whose works are complete (settle() waits for the others).
+      const open = fake.enrichments.filter((e) => fake.state.works.has(e.workId));
+      fake.enrichments.splice(0, fake.enrichments.length, ...open);
     }
     const w = waiters;
     waiters = [];
@@ -77,7 +83,8 @@ export function createTraffic(fake: FakeOpenCti, connectorId: string, pool: Fake
     return work;
   };
 
-  return {
+  const traffic: Traffic = {
+    trimming: true,
     get outstanding() {
       return pending.size;
     },
@@ -102,6 +109,7 @@ export function createTraffic(fake: FakeOpenCti, connectorId: string, pool: Fake
         publishErrors += 1;
         pending.delete(workId);
       });
+      return workId;
     },
     nextCompletion(ms = 200) {
       return Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), delay(ms)]);
@@ -114,4 +122,5 @@ export function createTraffic(fake: FakeOpenCti, connectorId: string, pool: Fake
       }
     },
   };
+  return traffic;
 }

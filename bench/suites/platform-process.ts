@@ -22,6 +22,8 @@ export interface PlatformSpec {
 }
 
 export interface PhaseResult {
+  /** Runs the connector made for these messages, re-triggered ones included (the platform at rest after the phase). */
+  runs: number;
   completed: number;
   failed: number;
   seconds: number;
@@ -31,15 +33,30 @@ export interface PhaseResult {
   platformCalls: number;
 }
 
+/** The runs of one kind and the calls they made. */
+export interface RunKind {
+  runs: number;
+  calls: number;
+  byOperation: Record<string, number>;
+  /** Objects pushed (GraphQL or broker) by these runs. */
+  pushedObjects: number;
+}
+
 export interface Captured {
   messages: string[];
   requests: string[];
   responses: string[];
+  /** Messages published (each one starts a chain of runs). */
   enrichments: number;
   platformCalls: number;
+  /** Every run of the chains: the ones that wrote (pushed or deleted) and the ones that wrote nothing. */
+  write: RunKind;
+  echo: RunKind;
 }
 
 let capturing: Captured | undefined;
+
+const emptyKind = (): RunKind => ({ runs: 0, calls: 0, byOperation: {}, pushedObjects: 0 });
 
 /** Every request body the platform receives and every response it sends, while capturing. */
 function recordHttpBodies(): void {
@@ -75,6 +92,19 @@ async function main(): Promise<void> {
   const connectorId = uuidv4();
   const pool = addBenchCoverages(fake.state, { seed: spec.seed + 7, count: spec.pool, patterns: spec.patterns, catalogue: generateTechniques(spec.seed) });
   const traffic = createTraffic(fake, connectorId, pool);
+  /** Runs the platform re-triggered (its own enrichment requests, not the traffic's). */
+  let retriggered = 0;
+  // Where each re-triggered run starts in the call record (calls of a chain are attributed to its runs).
+  const startedAt = new Map<string, number>();
+  const publishEnrichment = fake.publishEnrichment.bind(fake);
+  fake.publishEnrichment = async (...args) => {
+    const at = fake.calls.length;
+    const workId = await publishEnrichment(...args);
+    retriggered += 1;
+    if (capturing) startedAt.set(workId, at);
+    else startedAt.clear();
+    return workId;
+  };
   const publish = fake.broker.publishListen.bind(fake.broker);
   fake.broker.publishListen = (id, body, options) => {
     capturing?.messages.push(body.toString('utf8'));
@@ -90,13 +120,20 @@ async function main(): Promise<void> {
     await traffic.drain(120_000);
   };
 
+  /** Until no run is left: nothing imported, queued or re-triggered (the chains of every message have ended). */
+  const atRest = (): Promise<void> => fake.settle(50, 120_000);
+
+  /** Messages published from now until `stop`, and the runs they caused once the platform is at rest. */
   const runPhase = async (o: { messages?: number; ms?: number; outstanding: number }): Promise<PhaseResult> => {
     const phase = traffic.newPhase();
     const calls0 = traffic.platformCalls;
+    const retriggered0 = retriggered;
     const t0 = nowMs();
     await closedLoop(phase, o.outstanding, () => (o.messages !== undefined && phase.published >= o.messages) || (o.ms !== undefined && nowMs() - t0 >= o.ms));
     const seconds = (nowMs() - t0) / 1000;
+    await atRest();
     return {
+      runs: phase.completed + retriggered - retriggered0,
       completed: phase.completed,
       failed: phase.failed,
       seconds: round(seconds, 2),
@@ -107,18 +144,63 @@ async function main(): Promise<void> {
     };
   };
 
+  /**
+   * `messages` chains one after the other, each until the platform is at rest, so every call belongs
+   * to one chain. Within a chain a call naming a work belongs to that work's run; a coverage read
+   * belongs to the run started last before it (runs of one coverage are serialised by the connector).
+   */
+  const capture = async (messages: number): Promise<Captured> => {
+    await atRest();
+    const kinds = { write: emptyKind(), echo: emptyKind() };
+    capturing = { messages: [], requests: [], responses: [], enrichments: 0, platformCalls: 0, ...kinds };
+    traffic.trimming = false;
+    try {
+      for (let i = 0; i < messages; i += 1) {
+        const calls0 = fake.calls.length;
+        const pushes0 = fake.state.pushes.length;
+        const records0 = fake.enrichments.length;
+        const phase = traffic.newPhase();
+        const first = traffic.publishOne(phase);
+        while (phase.completed === 0) await traffic.nextCompletion();
+        await atRest();
+        const runs = [{ workId: first, at: calls0 }, ...fake.enrichments.slice(records0).map((e) => ({ workId: e.workId, at: startedAt.get(e.workId) ?? calls0 }))];
+        const calls = fake.calls.slice(calls0);
+        const ofRun = new Map<string, Array<{ operationName: string }>>(runs.map((r) => [r.workId, []]));
+        calls.forEach((call, k) => {
+          const named = [call.variables.id, call.variables.work_id].find((v): v is string => typeof v === 'string' && ofRun.has(v));
+          const owner = named ?? [...runs].reverse().find((r) => r.at <= calls0 + k)?.workId ?? first;
+          ofRun.get(owner)?.push(call);
+        });
+        const pushes = fake.state.pushes.slice(pushes0);
+        for (const run of runs) {
+          const own = ofRun.get(run.workId) ?? [];
+          const pushed = pushes.filter((p) => p.workId === run.workId).reduce((a, p) => a + p.objects.length, 0);
+          const wrote = pushed > 0 || own.some((c) => c.operationName === 'RelationshipDelete');
+          const kind = wrote ? capturing.write : capturing.echo;
+          kind.runs += 1;
+          kind.calls += own.length;
+          kind.pushedObjects += pushed;
+          for (const c of own) kind.byOperation[c.operationName] = (kind.byOperation[c.operationName] ?? 0) + 1;
+        }
+        capturing.enrichments += 1;
+        capturing.platformCalls += calls.length;
+      }
+      return capturing;
+    } finally {
+      capturing = undefined;
+      traffic.trimming = true;
+    }
+  };
+
   process.on('message', (m: { cmd: string; n: number; messages?: number; ms?: number; outstanding?: number }) => {
     void (async () => {
       try {
         if (m.cmd === 'phase') process.send?.({ n: m.n, value: await runPhase({ messages: m.messages, ms: m.ms, outstanding: m.outstanding ?? 1 }) });
-        else if (m.cmd === 'capture') {
-          capturing = { messages: [], requests: [], responses: [], enrichments: 0, platformCalls: 0 };
-          // One at a time: every platform call in the phase belongs to one of these enrichments.
-          const r = await runPhase({ messages: m.messages, outstanding: 1 });
-          const got = capturing;
-          capturing = undefined;
-          process.send?.({ n: m.n, value: { ...got, enrichments: r.completed, platformCalls: r.platformCalls } });
-        } else if (m.cmd === 'stop') {
+        else if (m.cmd === 'settle') {
+          await atRest();
+          process.send?.({ n: m.n, value: true });
+        } else if (m.cmd === 'capture') process.send?.({ n: m.n, value: await capture(m.messages ?? 10) });
+        else if (m.cmd === 'stop') {
           await fake.close().catch(() => undefined);
           process.send?.({ n: m.n, value: true }, () => process.exit(0));
         }
