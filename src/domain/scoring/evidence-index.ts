@@ -1,3 +1,4 @@
+import type { EvidenceRule } from '../assessment/assessment-types';
 import { isSubTechnique, normaliseTechniqueId, parentOf } from '../coverage/attack-ids';
 import { buildAttackCrosswalk, type AttackCrosswalk } from '../coverage/attack-versions';
 import type {
@@ -28,6 +29,10 @@ export interface IndexedRule {
    * collected → it cannot fire, so it adds no rule quality or enrichment (docs/scoring.md §2).
    */
   fires: boolean;
+  /** Rank of the rule's id among all the rules' ids (equal ids, equal ranks): sorting by it sorts by id. */
+  order: number;
+  /** The rule's evidence record (technique-evidence.ts), made on first use and shared: read-only. */
+  record?: EvidenceRule;
 }
 
 /**
@@ -144,10 +149,13 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
   // Tags of other ATT&CK versions, for one note each: id → rules carrying it.
   const translated = new Map<string, number>();
   const unknownTags = new Map<string, number>();
+  const sortedIds = [...new Set(evidence.rules.map((r) => r.id))].sort();
+  const rank = new Map(sortedIds.map((id, i) => [id, i]));
   for (const rule of evidence.rules) {
     const usable = isUsable(rule);
     const feed = feedOf(rule);
-    const indexed: IndexedRule = { rule, usable, strength: ruleStrength(rule), feed, fires: usable && (!evidence.hasDataSourceInventory || !feed.known || feed.fed) };
+    const fires = usable && (!evidence.hasDataSourceInventory || !feed.known || feed.fed);
+    const indexed: IndexedRule = { rule, usable, strength: ruleStrength(rule), feed, fires, order: rank.get(rule.id) as number };
     const ids = techniqueKeys(rule.techniques);
     for (const id of ids) {
       if (!evidence.catalogue || crosswalk.known(id)) continue;

@@ -8,7 +8,8 @@ import type { IndexedRule } from './evidence-index';
  */
 
 export interface EvidenceInputs {
-  rules: IndexedRule[];
+  /** The credited rules' records (ruleRecords); copied, never changed. */
+  rules: readonly EvidenceRule[];
   hasDataSourceInventory: boolean;
   /** Data sources the technique relies on and those of them not collected (technique-scoring's sourcesOf). */
   sources: { needed: string[]; missing: string[] };
@@ -24,11 +25,8 @@ const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1
  * built once and shared by every technique and run that credits the rule (the daemon assesses
  * thousands of coverages with one index). Records are read-only.
  */
-const records = new WeakMap<IndexedRule, EvidenceRule>();
-
 function ruleRecord(r: IndexedRule, inventory: boolean): EvidenceRule {
-  const cached = records.get(r);
-  if (cached) return cached;
+  if (r.record) return r.record;
   const out: EvidenceRule = {
     id: r.rule.id,
     title: r.rule.title,
@@ -37,21 +35,26 @@ function ruleRecord(r: IndexedRule, inventory: boolean): EvidenceRule {
   };
   if (r.feed.primary) out.source = r.feed.primary;
   if (inventory && r.feed.declared && r.feed.known) out.fed = r.feed.fed;
-  records.set(r, out);
+  r.record = out;
   return out;
 }
 
-export function techniqueEvidence(input: EvidenceInputs): TechniqueEvidence {
-  const seen = new Set<string>();
-  const rules: EvidenceRule[] = [];
-  for (const r of input.rules) {
-    if (seen.has(r.rule.id)) continue;
-    seen.add(r.rule.id);
-    rules.push(ruleRecord(r, input.hasDataSourceInventory));
+/** One record per rule id (the first rule carrying it), sorted by id. */
+export function ruleRecords(credited: readonly IndexedRule[], inventory: boolean): EvidenceRule[] {
+  const seen = new Set<number>();
+  const unique: IndexedRule[] = [];
+  for (const r of credited) {
+    if (seen.has(r.order)) continue;
+    seen.add(r.order);
+    unique.push(r);
   }
+  return unique.sort((a, b) => a.order - b.order).map((r) => ruleRecord(r, inventory));
+}
+
+export function techniqueEvidence(input: EvidenceInputs): TechniqueEvidence {
   const missing = new Set(input.sources.missing);
   const evidence: TechniqueEvidence = {
-    rules: rules.sort(byId),
+    rules: [...input.rules],
     dataSources: [...new Set(input.sources.needed)].sort().map((id) => (input.hasDataSourceInventory ? { id, collected: !missing.has(id) } : { id })),
     controls: input.controls
       .map(({ control }) => ({ id: control.id, name: control.name, mode: control.mode, validated: !!control.validated }))

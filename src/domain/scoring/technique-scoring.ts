@@ -17,7 +17,8 @@ import {
   severityOf,
   VALIDATION_POINTS,
 } from './scoring-rubric';
-import { techniqueEvidence } from './technique-evidence';
+import { ruleRecords, techniqueEvidence } from './technique-evidence';
+import { dormantFeeds, NO_FEEDS, ruleSplit, splitRecords, usableFeeds, usableIds, type Feeds, type RuleSplit } from './rule-split';
 
 /** One technique through the rubric of docs/scoring.md. Pure; every number is explained in `why`. */
 
@@ -39,12 +40,9 @@ const quote = (rule: IndexedRule): string => `"${rule.rule.title}" (${rule.rule.
 const importLabel = (s: ImportedTechniqueScore): string => `${s.source === 'dettect' ? 'DeTT&CT' : 'Navigator'} ${s.origin}`;
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-function creditedRules(index: EvidenceIndex, id: string, rollup: boolean): IndexedRule[] {
-  const exact = index.rulesFor(id);
-  const fromSubs = rollup && !isSubTechnique(id) ? index.subRulesFor(id) : [];
-  if (fromSubs.length === 0) return exact;
-  const seen = new Set(exact.map((r) => r.rule));
-  return [...exact, ...fromSubs.filter((r) => !seen.has(r.rule))];
+/** The distinct values of `values`, in first-seen order. */
+function distinct<T>(values: Iterable<T>): T[] {
+  return [...new Set(values)];
 }
 
 function latestValidation(index: EvidenceIndex, id: string, rollup: boolean): ValidationResult | undefined {
@@ -73,18 +71,10 @@ function tagNote(rule: IndexedRule, id: string): string {
  * matched key), else the ATT&CK data components, else the pattern's `x_mitre_data_sources`; with
  * those not collected and the collected share (undefined when the inventory cannot tell).
  */
-function sourcesOf(index: EvidenceIndex, ref: TechniqueRef, entry: CatalogueTechnique | undefined, rules: IndexedRule[]): { needed: string[]; missing: string[]; share?: number } {
+function sourcesOf(index: EvidenceIndex, ref: TechniqueRef, entry: CatalogueTechnique | undefined, feeds: Feeds): { needed: string[]; missing: string[]; share?: number } {
   const sorted = (list: string[]): string[] => [...new Set(list)].sort();
-  const declared = rules.filter((r) => r.feed.declared);
   const inventory = index.evidence.hasDataSourceInventory;
-  if (declared.length > 0) {
-    const fed = declared.filter((r) => r.feed.fed).length;
-    return {
-      needed: sorted(declared.map((r) => r.feed.primary as string)),
-      missing: sorted(declared.filter((r) => !r.feed.fed).flatMap((r) => (inventory ? r.feed.missing : [r.feed.primary as string]))),
-      ...(inventory ? { share: fed / declared.length } : {}),
-    };
-  }
+  if (feeds.declared > 0) return { needed: [...feeds.needed], missing: [...feeds.missing], ...(inventory ? { share: feeds.fed / feeds.declared } : {}) };
   const components = sorted((entry?.dataComponents ?? ref.dataSources ?? []).map((c) => c.trim()).filter(Boolean));
   if (!inventory || components.length === 0) return { needed: components, missing: components };
   const missing = components.filter((c) => index.componentStatus(c)?.collected !== true);
@@ -96,8 +86,7 @@ interface DetectionView {
   platform?: string;
   parts: DetectionParts;
   score: number;
-  /** Credited rules that run on the platform (usable or not). */
-  credited: IndexedRule[];
+  split: RuleSplit;
   usable: IndexedRule[];
   dormant: IndexedRule[];
   why: string[];
@@ -105,19 +94,17 @@ interface DetectionView {
 
 function detectionOn(index: EvidenceIndex, id: string, rollup: boolean, platform: string | undefined): DetectionView {
   const why: string[] = [];
-  const all = creditedRules(index, id, rollup);
-  const credited = platform ? all.filter((r) => runsOn(r.rule.platforms, platform)) : all;
-  const usable = credited.filter((r) => r.usable);
-  const dormant = credited.filter((r) => !r.usable);
-  // Only a rule whose data is collected (or not known to be missing) can fire: the others add no quality.
-  const firing = usable.filter((r) => r.fires);
-  const starved = usable.filter((r) => !r.fires);
+  const split = ruleSplit(index, id, rollup, platform);
+  const { usable, dormant, firing, starved } = split;
   const imported = [...index.importedFor(id), ...(rollup && !isSubTechnique(id) ? index.subImportedFor(id) : [])];
   const parts: DetectionParts = { dataSource: 0, ruleQuality: 0, validation: 0, enrichment: 0 };
 
-  if (platform && all.length > credited.length) {
-    const elsewhere = all.filter((r) => r.usable && !credited.includes(r));
-    if (elsewhere.length > 0) why.push(`not counted on ${platform}: ${plural(elsewhere.length, 'enabled rule')} for ${[...new Set(elsewhere.flatMap((r) => r.rule.platforms ?? []))].join(', ')} only`);
+  if (platform) {
+    const all = ruleSplit(index, id, rollup, undefined).usable;
+    if (all.length > usable.length) {
+      const elsewhere = all.filter((r) => !runsOn(r.rule.platforms, platform));
+      why.push(`not counted on ${platform}: ${plural(elsewhere.length, 'enabled rule')} for ${distinct(elsewhere.flatMap((r) => r.rule.platforms ?? [])).join(', ')} only`);
+    }
   }
 
   // Rule quality: the strongest rule that can fire plus a depth bonus; an imported estimate is a floor.
@@ -128,7 +115,7 @@ function detectionOn(index: EvidenceIndex, id: string, rollup: boolean, platform
     why.push(`rule quality ${parts.ruleQuality}/25: ${quote(best)}${tagNote(best, id)} is the strongest of ${plural(firing.length, 'enabled rule')} that can fire${bonus ? `, +${bonus} for depth` : ''}`);
   }
   if (starved.length > 0) {
-    const needs = [...new Set(starved.flatMap((r) => r.feed.missing))].join(', ');
+    const needs = (split.starvedNeeds ??= distinct(starved.flatMap((r) => r.feed.missing)).join(', '));
     why.push(
       firing.length === 0
         ? `rule quality 0/25 and enrichment 0/25: ${starved.length === 1 ? 'the enabled rule needs' : `all ${starved.length} enabled rules need`} data that is not collected (${needs}), and a rule without its data cannot fire`
@@ -143,24 +130,21 @@ function detectionOn(index: EvidenceIndex, id: string, rollup: boolean, platform
 
   // Data source: share of the enabled rules fed by a collected source.
   if (usable.length > 0) {
-    const declared = usable.filter((r) => r.feed.declared);
+    const feeds = usableFeeds(split, index);
     if (!index.evidence.hasDataSourceInventory) {
       parts.dataSource = PART_MAX;
       why.push('data source 25/25: no data-source inventory configured, so the enabled rules\' sources are assumed collected');
-    } else if (declared.length === 0) {
+    } else if (feeds.declared === 0) {
       parts.dataSource = PART_MAX;
       why.push('data source 25/25: the enabled rules declare no data source, assumed collected');
     } else {
-      const fed = declared.filter((r) => r.feed.fed);
-      parts.dataSource = Math.round((PART_MAX * fed.length) / declared.length);
-      const notCollected = [...new Set(declared.filter((r) => !r.feed.fed && r.feed.known).flatMap((r) => r.feed.missing))];
-      const unknown = [...new Set(declared.filter((r) => !r.feed.known).map((r) => r.feed.primary as string))];
+      parts.dataSource = Math.round((PART_MAX * feeds.fed) / feeds.declared);
       const details = [
-        fed.length > 0 ? `collected: ${[...new Set(fed.map((r) => r.feed.primary))].join(', ')}` : '',
-        notCollected.length > 0 ? `not collected: ${notCollected.join(', ')}` : '',
-        unknown.length > 0 ? `not in the inventory: ${unknown.join(', ')}` : '',
+        feeds.fed > 0 ? `collected: ${feeds.collected.join(', ')}` : '',
+        feeds.notCollected.length > 0 ? `not collected: ${feeds.notCollected.join(', ')}` : '',
+        feeds.unknown.length > 0 ? `not in the inventory: ${feeds.unknown.join(', ')}` : '',
       ].filter(Boolean);
-      why.push(`data source ${parts.dataSource}/25: ${fed.length} of ${declared.length} enabled rule(s) fed by a collected source (${details.join('; ')})`);
+      why.push(`data source ${parts.dataSource}/25: ${feeds.fed} of ${feeds.declared} enabled rule(s) fed by a collected source (${details.join('; ')})`);
     }
   }
   const importedVisibility = imported.filter((s) => typeof s.visibility === 'number').sort((a, b) => (b.visibility as number) - (a.visibility as number))[0];
@@ -199,7 +183,7 @@ function detectionOn(index: EvidenceIndex, id: string, rollup: boolean, platform
     why.push(`not counted: ${shown.join(', ')}${notCounted.length > 5 ? ` and ${notCounted.length - 5} more` : ''}`);
   }
   if (usable.length === 0 && imported.length === 0 && !latest) why.push(`no enabled rule${platform ? ` running on ${platform}` : ''}, imported score or emulation result: detection 0 (a real gap)`);
-  return { ...(platform ? { platform } : {}), parts, score: parts.dataSource + parts.ruleQuality + parts.validation + parts.enrichment, credited, usable, dormant, why };
+  return { ...(platform ? { platform } : {}), parts, score: parts.dataSource + parts.ruleQuality + parts.validation + parts.enrichment, split, usable, dormant, why };
 }
 
 /** Prevention on one platform (undefined: every control). */
@@ -249,7 +233,7 @@ function describingEntry(index: EvidenceIndex, id: string): { entry?: CatalogueT
 function judgeable(index: EvidenceIndex, id: string, rollup: boolean, placed: boolean): boolean {
   if (!index.evidence.catalogue || index.catalogueEntry(id) || placed) return true;
   return (
-    creditedRules(index, id, rollup).length > 0 ||
+    ruleSplit(index, id, rollup, undefined).credited.length > 0 ||
     index.importedFor(id).length > 0 ||
     index.validationFor(id).length > 0 ||
     index.controlsFor(id).length > 0
@@ -311,7 +295,7 @@ export function assessTechnique(index: EvidenceIndex, ref: TechniqueRef, options
     const p = detection.parts;
     base.detection = detection.score;
     base.detectionParts = p;
-    base.rules = [...new Set(detections.flatMap((d) => d.usable.map((r) => r.rule.id)))];
+    base.rules = detections.length === 1 ? [...usableIds(detections[0].split)] : distinct(detections.flatMap((d) => d.usable.map((r) => r.rule.id)));
     why.push(`detection ${detection.score} = data source ${p.dataSource} + rule quality ${p.ruleQuality} + validation ${p.validation} + enrichment ${p.enrichment}`);
   }
   if (several) {
@@ -339,13 +323,13 @@ export function assessTechnique(index: EvidenceIndex, ref: TechniqueRef, options
 
   const usable = detection?.usable ?? [];
   const dormant = detection?.dormant ?? [];
-  const sources = sourcesOf(index, ref, entry, usable.length > 0 ? usable : dormant);
+  const split = detection?.split;
+  const sources = sourcesOf(index, ref, entry, !split ? NO_FEEDS : split.usable.length > 0 ? usableFeeds(split, index) : dormantFeeds(split, index));
   base.dataSources = sources.needed;
   // The record a later run compares against to name what changed (score history, assess --baseline).
   const latest = latestValidation(index, id, rollup);
-  const credited = [...new Set(detections.flatMap((d) => d.credited))];
   base.evidence = techniqueEvidence({
-    rules: credited,
+    rules: detections.length === 1 ? splitRecords(detections[0].split, index) : ruleRecords(distinct(detections.flatMap((d) => d.split.credited)), index.evidence.hasDataSourceInventory),
     hasDataSourceInventory: index.evidence.hasDataSourceInventory,
     sources,
     controls: index.controlsFor(id),
