@@ -52,8 +52,11 @@ export interface JobDeps {
   assessor: Assessor;
   /** Works: expectation counter (topped up when the platform did not count), a new work when needed. */
   work: Pick<WorkApi, 'expected' | 'addExpectations' | 'tracking' | 'add' | 'toProcessed'>;
-  /** Pushes a one-object bundle in `workId`; a draft run must reach the draft (the broker push carries `draft_id`). */
-  pushOne: (workId: string | null, draftId: string | null) => PushOne;
+  /**
+   * Pushes a one-object bundle in `workId`; a draft run must reach the draft (the broker push carries
+   * `draft_id`). `platformMayCount` false: the push goes through the broker, which no platform counts.
+   */
+  pushOne: (workId: string | null, draftId: string | null) => PushOne & { platformMayCount?: boolean };
   observer: JobObserver;
   clock: () => Date;
   settings: JobSettings;
@@ -66,6 +69,13 @@ export interface JobContext {
   signal: AbortSignal;
   /** Kept across the attempts of one delivery (no double push, no double expectations). */
   progress: PushProgress;
+  /**
+   * The broker delivers this message for the first time and it is no replayed dead letter: no other
+   * process can have written into its work, so the work is not read before pushing.
+   */
+  firstDelivery?: boolean;
+  /** Marks the work received (once per delivery); awaited before the first write. */
+  received?: () => Promise<void>;
 }
 
 const COVERAGE_ENTITY_TYPE = 'security-coverage';
@@ -185,7 +195,6 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
   const externalUri = coverageExternalUri(settings.externalUri, { standardId: state.standardId, internalId: state.id });
   const bundle = buildResultBundle(request, result, { now: runAt, validity, externalUri, explanations: true });
-  const hasCovered = await deps.coverage.listHasCovered(state.standardId, platformOptions);
   // A scheduled or operator run (mode manual) whose stored validity has lapsed rewrites the dates even
   // with unchanged scores; automatic re-triggers never do, so the echo of that write pushes nothing.
   const refreshDates = internal.mode === 'manual' && state.validTo !== undefined && Date.parse(state.validTo) <= runAt.getTime() && request.techniques.length > 0;
@@ -193,7 +202,7 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
     coverageId: state.standardId,
     desired: bundle,
     stored: { ...(state.coverage ? { scores: state.coverage } : {}), ...(state.externalUri ? { externalUri: state.externalUri } : {}) },
-    hasCovered,
+    hasCovered: state.hasCovered,
     notes: state.notes,
     refreshDates,
   });
@@ -217,14 +226,17 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   }
 
   const writeStarted = process.hrtime.bigint();
+  await ctx.received?.();
   for (const rel of plan.deletions) await deps.coverage.deleteRelationship(rel.id, platformOptions);
   const workId = await resultWork(deps, message, ctx, state.name);
+  const pushOne = deps.pushOne(workId, draftId);
   await pushObjects(plan.pushes, {
     workId,
-    pushOne: deps.pushOne(workId, draftId),
+    pushOne,
     work: deps.work,
     progress: ctx.progress,
     parallelism: settings.pushParallelism ?? 1,
+    platformMayCount: pushOne.platformMayCount !== false,
   });
   if (workId && workId !== internal.work_id) await deps.work.toProcessed(workId, planNote(plan, ctx.progress.pushed.size, scores, request, result.backend), false);
   deps.observer.pushed(Number(process.hrtime.bigint() - writeStarted) / 1e9);
@@ -238,13 +250,16 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
  * already written into (a process that died mid-run pushed, and its imports may still be arriving
  * uncounted), those imports would let the work complete before ours are imported, and the platform
  * drops imports into a complete work: our pushes then go into a new work whose count is ours alone,
- * and the enrichment work closes as usual once the earlier imports are in.
+ * and the enrichment work closes as usual once the earlier imports are in. Only a redelivered or
+ * replayed message can find that: on a first delivery the work is not read.
  */
 async function resultWork(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext, coverageName: string): Promise<string | null> {
   const enrichmentWork = message.internal.work_id;
   if (ctx.progress.workId !== undefined) return ctx.progress.workId;
   let chosen = enrichmentWork;
-  if (enrichmentWork) {
+  if (enrichmentWork && ctx.firstDelivery) {
+    ctx.progress.baseline = 0;
+  } else if (enrichmentWork) {
     const used = await deps.work.tracking(enrichmentWork);
     if ((used.expected > 0 || used.processed > 0) && deps.settings.connectorId) {
       // Imports already reported but never counted (the interrupted run died before counting them):

@@ -10,6 +10,7 @@ import { createPlatformProbe } from '../adapters/opencti';
 import type { PlatformProfile } from '../domain/platform/platform-profile';
 import type { Assessor } from '../domain/assessment/assessment-types';
 import type { EvidenceSet } from '../domain/evidence/evidence-types';
+import type { StixBundle } from '../domain/stix/stix-types';
 import { probePlatform } from '../adapters/opencti/graphql-client';
 import { ConfigError, ConnectorError, PlatformSettingError, StartupCancelledError, errorMessageOf } from '../errors';
 import { redactError } from '../redact';
@@ -276,9 +277,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       platformPublicUrl: config.opencti.public_url ?? (config.opencti.url as string),
     };
     // A draft run goes through the broker: the platform's GraphQL push drops the draft (platform-behaviour.md §7).
-    const pushOne: JobDeps['pushOne'] = (workId, draftId) => async (bundle) => {
-      if (config.worker.push_mode === 'amqp' || draftId) return amqpPush(bundle, { workId, draftId });
-      return opencti.coverage.pushBundle(connectorId, bundle, workId);
+    const pushOne: JobDeps['pushOne'] = (workId, draftId) => {
+      if (config.worker.push_mode === 'amqp' || draftId) return Object.assign((bundle: StixBundle) => amqpPush(bundle, { workId, draftId }), { platformMayCount: false });
+      return (bundle) => opencti.coverage.pushBundle(connectorId, bundle, workId);
     };
 
     // The scheduler starts after the broker; the worker tells it about every run.

@@ -10,7 +10,9 @@ import type { StixBundle, StixObject } from '../domain/stix/stix-types';
  * adds one per pushed part itself (`src/database/rabbitmq.js` pushBundleToWorker), and a push through
  * the broker is never counted by the platform. Rather than guess from a version string, the pusher
  * reads the work's expectation count after pushing and adds only what the platform did not: the work
- * ends with expected = processed whoever counted, and completes once `toProcessed` is called.
+ * ends with expected = processed whoever counted, and completes once `toProcessed` is called. A
+ * broker push is counted without that read (no version counts it), and a work that only this
+ * delivery wrote into starts from 0 without a read (src/app/enrichment-job.ts).
  *
  * Across the attempts of one delivery the same `PushProgress` is passed back: objects already pushed
  * are not pushed again and expectations already added are not added twice.
@@ -25,13 +27,15 @@ export interface PushProgress {
   workId?: string | null;
   /** The run was handed to the history recorder (once per delivery). */
   recorded?: boolean;
-  /** The work's expectation count before this process pushed into it (read once). */
+  /** The work's expectation count before this process pushed into it (read once, or 0 for a work only this delivery wrote into). */
   baseline?: number;
+  /** Expectations this process added to the work. */
+  added: number;
   /** Whether the expectations of every push so far are on the work. */
   settled: boolean;
 }
 
-export const newPushProgress = (): PushProgress => ({ pushed: new Set(), settled: true });
+export const newPushProgress = (): PushProgress => ({ pushed: new Set(), added: 0, settled: true });
 
 export interface WorkCounter {
   /** Expectations the work holds now (0 when unknown or gone). */
@@ -46,6 +50,12 @@ export interface PushPlan {
   progress: PushProgress;
   /** Relationship pushes in flight at once. Default 1. */
   parallelism?: number;
+  /**
+   * Whether the platform may add expectations for these pushes itself (GraphQL pushes: master does).
+   * false for broker pushes, which no version counts: their expectations are added without reading
+   * the work. Default true.
+   */
+  platformMayCount?: boolean;
 }
 
 const isRelationship = (o: StixObject): boolean => o.type === 'relationship' || o.type === 'sighting';
@@ -62,7 +72,7 @@ export function singleObjectBundle(object: StixObject): StixBundle {
 export async function pushObjects(objects: StixObject[], plan: PushPlan): Promise<number> {
   const { progress, workId } = plan;
   const remaining = objects.filter((o) => !progress.pushed.has(o.id));
-  if (remaining.length > 0 && workId && progress.baseline === undefined) progress.baseline = await plan.work.expected(workId);
+  if (remaining.length > 0 && workId && progress.baseline === undefined && plan.platformMayCount !== false) progress.baseline = await plan.work.expected(workId);
   const pushObject = async (object: StixObject): Promise<void> => {
     progress.settled = false;
     await plan.pushOne(singleObjectBundle(object));
@@ -95,12 +105,16 @@ export async function pushObjects(objects: StixObject[], plan: PushPlan): Promis
 /**
  * Tops the work's expectations up to the number of objects this process pushed into it: whatever
  * the platform added since `baseline` counts for our pushes (master does; 6.9 and 7.2608 do not).
+ * Broker pushes are never counted by the platform: only what we added counts, no read needed.
  */
 async function settleExpectations(plan: PushPlan): Promise<void> {
   const { progress, workId } = plan;
   if (!workId || progress.settled) return;
-  const now = await plan.work.expected(workId);
-  const missing = progress.pushed.size - (now - (progress.baseline ?? 0));
-  if (missing > 0) await plan.work.addExpectations(workId, missing);
+  const counted = plan.platformMayCount === false ? progress.added : (await plan.work.expected(workId)) - (progress.baseline ?? 0);
+  const missing = progress.pushed.size - counted;
+  if (missing > 0) {
+    await plan.work.addExpectations(workId, missing);
+    progress.added += missing;
+  }
   progress.settled = true;
 }

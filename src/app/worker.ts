@@ -111,7 +111,10 @@ interface Entry {
     ids: { workId?: string; coverageId?: string };
     log: Logger;
     progress: PushProgress;
-    received: boolean;
+    /** The work's toReceived, once sent (shared by the timer and the job's first write). */
+    receiving?: Promise<void>;
+    /** First delivery by the broker and no replayed dead letter (see JobContext.firstDelivery). */
+    firstDelivery: boolean;
   };
 }
 
@@ -122,6 +125,12 @@ const MAX_REFUNDS = 3;
 const DEFAULT_JOB_TIMEOUT_MS = 5 * 60 * 1000;
 /** Longest look into the DLQ for an uncertain dead letter; past it, publishing again beats waiting. */
 const DLQ_LOOK_TIMEOUT_MS = 15000;
+/**
+ * A run that neither writes nor ends within this long marks its work received ("in progress" in
+ * OpenCTI). A run that ends sooner without writing (the re-trigger of our own write, typically) goes
+ * from waiting to complete with its closing call alone.
+ */
+const RECEIVED_AFTER_MS = 2000;
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -218,6 +227,7 @@ export function createWorker(options: WorkerOptions): Worker {
   async function deadLetter(entry: Entry, code: string, reason: string, ids: { workId?: string; coverageId?: string }, jobLog: Logger): Promise<void> {
     const { delivery, rec, key } = entry;
     const now = clock();
+    await receivedSettled(entry.job);
     await closeWork(ids.workId, `Failed (${code}): ${reason}`, true, jobLog);
     let published!: () => void;
     publishing.set(key, new Promise<void>((resolve) => (published = resolve)));
@@ -323,7 +333,8 @@ export function createWorker(options: WorkerOptions): Worker {
       await deadLetter(entry, code, errorMessageOf(error), ids, jobLog);
       return false;
     }
-    entry.job = { message, ...(ids.workId ? { workId: ids.workId } : {}), ids, log: jobLog, progress: newPushProgress(), received: false };
+    const firstDelivery = !delivery.redelivered && !(rec.prior !== undefined && rec.prior > 0);
+    entry.job = { message, ...(ids.workId ? { workId: ids.workId } : {}), ids, log: jobLog, progress: newPushProgress(), firstDelivery };
     return true;
   }
 
@@ -363,15 +374,18 @@ export function createWorker(options: WorkerOptions): Worker {
       return { failure: new JobTimeoutError(`job not started (${cause})`), cause };
     }
     const timer = setTimeout(stopWith('timeout'), jobTimeoutMs);
+    const received = (): Promise<void> => markReceived(job);
+    // A slow run shows as in progress; the promise is kept, so a failure surfaces at the first write.
+    const receivedTimer = setTimeout(() => void received().catch(() => undefined), RECEIVED_AFTER_MS);
     const run = (async (): Promise<JobResult> => {
-      if (!job.received && job.workId) {
-        await work.toReceived(job.workId, 'Security coverage assessment started');
-        job.received = true;
-      }
-      const result = await options.job(job.message, { log: job.log, signal: ctl.signal, progress: job.progress });
+      const result = await options.job(job.message, { log: job.log, signal: ctl.signal, progress: job.progress, firstDelivery: job.firstDelivery, received });
       // Abandoned meanwhile (deadline, pause, shutdown): another attempt or replica owns the work now.
       if (ctl.signal.aborted) throw new JobTimeoutError('job aborted before closing its work');
-      if (job.workId) await work.toProcessed(job.workId, result.note, result.inError === true);
+      clearTimeout(receivedTimer);
+      if (job.workId) {
+        await receivedSettled(job);
+        await work.toProcessed(job.workId, result.note, result.inError === true);
+      }
       return result;
     })();
     run.catch(() => undefined);
@@ -386,9 +400,25 @@ export function createWorker(options: WorkerOptions): Worker {
       return { failure: err, cause };
     } finally {
       clearTimeout(timer);
+      clearTimeout(receivedTimer);
       for (const [signal, fn] of links) signal.removeEventListener('abort', fn);
       progressed();
     }
+  }
+
+  /** toReceived once per delivery; a failed one is sent again by the next caller. */
+  function markReceived(job: NonNullable<Entry['job']>): Promise<void> {
+    if (!job.workId) return Promise.resolve();
+    job.receiving ??= work.toReceived(job.workId, 'Security coverage assessment started').catch((err: unknown) => {
+      job.receiving = undefined;
+      throw err;
+    });
+    return job.receiving;
+  }
+
+  /** A toReceived still in flight lands before the work is closed (it would reopen a complete work). */
+  async function receivedSettled(job: Entry['job']): Promise<void> {
+    await job?.receiving?.catch(() => undefined);
   }
 
   /** Back into this worker's queue after `delayMs`; the slot is free meanwhile. */

@@ -36,7 +36,7 @@ function assertUnpolluted(): void {
 /** In-memory platform ports: a coverage that exists, no stored results, pushes recorded. */
 function memoryCoverage(): CoverageApi {
   return {
-    getCoverage: async (id) => ({ id, standardId: id, name: 'fuzz', autoEnrichmentDisable: false, notes: [] }),
+    getCoverage: async (id) => ({ id, standardId: id, name: 'fuzz', autoEnrichmentDisable: false, notes: [], hasCovered: [] }),
     listHasCovered: async () => [],
     listAttackPatterns: async () => [],
     deleteRelationship: async () => undefined,

@@ -1,6 +1,7 @@
 import { createOpenCtiClient } from '../../src/adapters/opencti';
 import { hasCoveredRelationshipId } from '../../src/domain/ids/stix-ids';
-import { describeWithBroker } from '../support/env';
+import amqp from 'amqplib';
+import { AMQP_URL, describeWithBroker } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
 import { FAKE_PLATFORM_VERSIONS } from '../support/fake-opencti/platform-rules';
 import { recordFigures } from '../faults/fault-results';
@@ -92,6 +93,8 @@ describeWithBroker.each(FAKE_PLATFORM_VERSIONS.map((v) => [v]))('converging on t
     const all = h.fake.enrichmentsOf(c.standardId);
     expect(all.map((e) => e.trigger)).toEqual(['create', 'update']);
     expect(h.fake.state.works.get(all[1].workId)?.processedCalls[0].message).toMatch(/nothing pushed/);
+    // The run that writes marks its work received first; the one that writes nothing just closes it.
+    expect(all.map((e) => h.fake.state.works.get(e.workId)?.received)).toEqual([true, false]);
     expect(c.coverage).toEqual(
       expect.arrayContaining([
         { coverage_name: 'PREVENTION', coverage_score: 40 },
@@ -184,9 +187,13 @@ describeWithBroker.each(FAKE_PLATFORM_VERSIONS.map((v) => [v]))('a run interrupt
       await h.start({ config: { connector: { auto: true, auto_update: true } } });
       const { coverage, patterns } = h.reportCoverage(['T1059', 'T1003', 'T1105']);
       // What a process that died mid-push left: two of our has-covered pushed into the enrichment work,
-      // uncounted, and the message back in the queue.
+      // uncounted, and the message back in the queue, redelivered (the dead process had received it).
       await h.daemon?.close();
       const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
+      const dead = await amqp.connect(AMQP_URL);
+      const channel = await dead.createChannel();
+      const delivered = new Promise<void>((resolve) => void channel.consume(h.fake.topo.listenQueue(h.connectorId), () => resolve(), { noAck: false }));
+      await delivered;
       const client = createOpenCtiClient({ url: h.fake.url, token: h.fake.token, timeoutMs: 5000 });
       for (const p of patterns.slice(0, 2)) {
         const rel = { type: 'relationship', spec_version: '2.1', id: hasCoveredRelationshipId(coverage.standardId, p.standardId), relationship_type: 'has-covered', source_ref: coverage.standardId, target_ref: p.standardId, coverage: [{ name: 'DETECTION', score: 60 }] };
@@ -194,6 +201,7 @@ describeWithBroker.each(FAKE_PLATFORM_VERSIONS.map((v) => [v]))('a run interrupt
       }
       client.close();
       await h.fake.until(() => h.fake.idle && h.fake.state.works.get(workId)?.processed === 2, 5000, 'the dead run imports');
+      await dead.close();
       await h.start({ config: { connector: { auto: true, auto_update: true } } });
       await h.fake.settle();
       expect(coverage.coverage).toEqual(expect.arrayContaining([{ coverage_name: 'DETECTION', coverage_score: 60 }]));

@@ -63,7 +63,7 @@ const SAMPLE_VARIABLES: Record<string, Record<string, unknown>> = {
   WorkAddExpectations: { id: 'work_1', expectations: 4 },
   WorkPing: { id: 'work_1' },
   WorkExpected: { id: 'work_1' },
-  CoverageState: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30' },
+  CoverageState: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30', first: 500 },
   CoverageRelationships: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30', first: 500, after: null },
   ContainerAttackPatterns: { id: 'report--f2b63e80-b523-4747-a069-35c002c690db', first: 500, after: 'MQ==' },
   RelatedAttackPatterns: { fromId: ['intrusion-set--1'], first: 500, after: null },

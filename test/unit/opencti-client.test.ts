@@ -73,8 +73,26 @@ describe('OpenCTI GraphQL adapter', () => {
       duration: 'P30D',
       covered: { id: report.internalId, standardId: report.standardId, entityType: 'Report' },
       notes: [],
+      hasCovered: [],
     });
     expect(await api.getCoverage('security-coverage--unknown')).toBeNull();
+  });
+
+  it('reads a coverage with its has-covered in one call, paging only past the first page', async () => {
+    // This stand-in caps pages at 2 relationships.
+    const c = fake.state.addCoverage('report--y');
+    const targets = ['T1059', 'T1003', 'T1566'].map((t) => fake.state.addEntity('Attack-Pattern', t, { xMitreId: t }));
+    const relate = (t: (typeof targets)[number]) => fake.state.addRelationship('has-covered', c.standardId, t.standardId, [{ coverage_name: 'DETECTION', coverage_score: 50 }]);
+    const calls = (): string[] => fake.calls.map((k) => k.operationName);
+    const api = createCoverageApi({ gql });
+    targets.slice(0, 2).forEach(relate);
+    let before = calls().length;
+    expect((await api.getCoverage(c.standardId))?.hasCovered.map((r) => r.targetId)).toEqual(targets.slice(0, 2).map((t) => t.standardId));
+    expect(calls().slice(before)).toEqual(['CoverageState']);
+    relate(targets[2]);
+    before = calls().length;
+    expect((await api.getCoverage(c.standardId))?.hasCovered.map((r) => r.targetId)).toEqual(targets.map((t) => t.standardId));
+    expect(calls().slice(before)).toEqual(['CoverageState', 'CoverageRelationships']);
   });
 
   it('pages through every attack pattern of a container and of an intrusion set', async () => {

@@ -21,7 +21,10 @@ function fakeWork(countsPushes: boolean) {
   return {
     state,
     work: {
-      expected: async () => state.expected,
+      expected: async () => {
+        state.events.push('read');
+        return state.expected;
+      },
       addExpectations: async (_w: string, n: number) => {
         state.expected += n;
         state.events.push(`add ${n}`);
@@ -34,12 +37,42 @@ function fakeWork(countsPushes: boolean) {
   };
 }
 
+/** `push`, except that pushing `id` fails once with `message`. */
+function failingOnce(push: (b: StixBundle) => Promise<void>, id: string, message: string): (b: StixBundle) => Promise<void> {
+  let failOn: string | undefined = id;
+  return async (b) => {
+    if (b.objects[0].id === failOn) {
+      failOn = undefined;
+      throw new Error(message);
+    }
+    await push(b);
+  };
+}
+
 describe('pushObjects (one-object bundles; expectations settled from the work itself)', () => {
   it('pushes entities, then relationships, then the coverage last, one object per bundle', async () => {
     const f = fakeWork(false);
     const n = await pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: f.pushOne, progress: newPushProgress() });
     expect(n).toBe(4);
-    expect(f.state.events).toEqual(['push identity--p', 'push relationship--a', 'push relationship--b', 'push security-coverage--c', 'add 4']);
+    expect(f.state.events).toEqual(['read', 'push identity--p', 'push relationship--a', 'push relationship--b', 'push security-coverage--c', 'read', 'add 4']);
+  });
+
+  it('reads the work once, after pushing, when it knows the work held nothing of ours before (first delivery)', async () => {
+    const f = fakeWork(true);
+    const progress = { ...newPushProgress(), baseline: 0 };
+    await pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: f.pushOne, progress });
+    expect(f.state.events.filter((e) => !e.startsWith('push'))).toEqual(['read']);
+    expect(f.state.expected).toBe(4);
+  });
+
+  it('counts broker pushes without reading the work (no platform counts them), also across a failed attempt', async () => {
+    const f = fakeWork(false);
+    const progress = newPushProgress();
+    const flaky = failingOnce(f.pushOne, 'relationship--b', 'channel closed');
+    await expect(pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: flaky, progress, platformMayCount: false })).rejects.toThrow('channel closed');
+    await pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: flaky, progress, platformMayCount: false });
+    expect(f.state.events.filter((e) => !e.startsWith('push'))).toEqual(['add 2', 'add 2']);
+    expect(f.state.expected).toBe(4);
   });
 
   it.each([
@@ -55,14 +88,7 @@ describe('pushObjects (one-object bundles; expectations settled from the work it
   it('never pushes twice nor counts twice across retries, and counts what went through before a failure', async () => {
     const f = fakeWork(false);
     const progress = newPushProgress();
-    let failOn: string | undefined = 'relationship--b';
-    const flaky = async (b: StixBundle): Promise<void> => {
-      if (b.objects[0].id === failOn) {
-        failOn = undefined;
-        throw new Error('HTTP 502');
-      }
-      await f.pushOne(b);
-    };
+    const flaky = failingOnce(f.pushOne, 'relationship--b', 'HTTP 502');
     await expect(pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: flaky, progress })).rejects.toThrow('HTTP 502');
     expect(f.state.expected).toBe(2);
     await pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: flaky, progress });

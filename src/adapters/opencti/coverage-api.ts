@@ -30,10 +30,12 @@ export interface CoverageState {
   /** Notes attached to the coverage (the connector's summary note among them). */
   notes: StoredNote[];
   covered?: { id: string; standardId: string; entityType: string };
+  /** Every has-covered of the coverage, ours and other writers' (read with it). */
+  hasCovered: StoredHasCovered[];
 }
 
 export interface CoverageApi {
-  /** null when the platform does not know the coverage (deleted since the message was sent). */
+  /** null when the platform does not know the coverage (deleted since the message was sent). One call unless it has more has-covered than a page. */
   getCoverage(id: string, options?: RequestOptions): Promise<CoverageState | null>;
   /** Every has-covered of the coverage, ours and other writers'. */
   listHasCovered(id: string, options?: RequestOptions): Promise<StoredHasCovered[]>;
@@ -72,24 +74,23 @@ interface CoverageAnswer {
     notes?: { edges: Array<{ node: { id: string; standard_id: string; x_opencti_stix_ids?: string[] | null; attribute_abstract?: string | null; content: string } }> } | null;
     coverage_information: { coverage_name: string; coverage_score: number }[] | null;
     objectCovered: { id: string; standard_id: string; entity_type: string } | null;
+    stixCoreRelationships?: HasCoveredPage | null;
   } | null;
 }
+interface HasCoveredNode {
+  id: string;
+  standard_id: string;
+  x_opencti_stix_ids?: string[] | null;
+  description?: string | null;
+  coverage_information: { coverage_name: string; coverage_score: number }[] | null;
+  to: { standard_id?: string } | null;
+}
+interface HasCoveredPage {
+  pageInfo: PageInfo;
+  edges: { node: HasCoveredNode }[];
+}
 interface RelationshipsAnswer {
-  securityCoverage: {
-    stixCoreRelationships: {
-      pageInfo: PageInfo;
-      edges: {
-        node: {
-          id: string;
-          standard_id: string;
-          x_opencti_stix_ids?: string[] | null;
-          description?: string | null;
-          coverage_information: { coverage_name: string; coverage_score: number }[] | null;
-          to: { standard_id?: string } | null;
-        };
-      }[];
-    } | null;
-  } | null;
+  securityCoverage: { stixCoreRelationships: HasCoveredPage | null } | null;
 }
 interface ContainerAnswer {
   container: { objects: { pageInfo: PageInfo; edges: ({ node: AttackPatternNode } | null)[] | null } | null } | null;
@@ -97,6 +98,18 @@ interface ContainerAnswer {
 interface RelatedAnswer {
   stixCoreRelationships: { pageInfo: PageInfo; edges: { node: { to: AttackPatternNode | null } }[] } | null;
 }
+
+const toHasCovered = (nodes: HasCoveredNode[]): StoredHasCovered[] =>
+  nodes
+    .filter((n) => n.to?.standard_id)
+    .map((n) => ({
+      id: n.id,
+      standardId: n.standard_id,
+      stixIds: n.x_opencti_stix_ids ?? [],
+      targetId: n.to?.standard_id as string,
+      scores: toScores(n.coverage_information),
+      ...(n.description ? { description: n.description } : {}),
+    }));
 
 const toScores = (list: { coverage_name: string; coverage_score: number }[] | null | undefined): ScoreEntry[] =>
   (list ?? []).map((c) => ({ name: c.coverage_name, score: c.coverage_score }));
@@ -131,24 +144,38 @@ export interface CoverageApiOptions {
 }
 
 export function createCoverageApi({ gql, pageSize = 500, maxPages = 1000 }: CoverageApiOptions): CoverageApi {
-  async function paginate<N>(fetchPage: (after: string | null) => Promise<{ pageInfo: PageInfo; nodes: N[] } | null>): Promise<N[]> {
+  /** Pages from `first` on (a page already read with something else), or from the start. */
+  async function paginate<N>(
+    fetchPage: (after: string | null) => Promise<{ pageInfo: PageInfo; nodes: N[] } | null>,
+    first?: { pageInfo: PageInfo; nodes: N[] },
+  ): Promise<N[]> {
     const out: N[] = [];
     let after: string | null = null;
-    for (let page = 0; page < maxPages; page++) {
-      const result = await fetchPage(after);
-      if (!result) break;
+    let result = first ?? (await fetchPage(after));
+    for (let page = 0; page < maxPages && result; page++) {
       out.push(...result.nodes);
       if (!result.pageInfo.hasNextPage || !result.pageInfo.endCursor || result.pageInfo.endCursor === after) break;
       after = result.pageInfo.endCursor;
+      result = await fetchPage(after);
     }
     return out;
   }
 
+  const hasCoveredPage = (id: string, options?: RequestOptions) => async (after: string | null) => {
+    const data = await gql.request<RelationshipsAnswer>(COVERAGE_RELATIONSHIPS, { id, first: pageSize, after }, options);
+    const conn = data.securityCoverage?.stixCoreRelationships;
+    return conn ? { pageInfo: conn.pageInfo, nodes: conn.edges.map((e) => e.node) } : null;
+  };
+
   return {
     async getCoverage(id, options) {
-      const data = await gql.request<CoverageAnswer>(COVERAGE_STATE, { id }, options);
+      const data = await gql.request<CoverageAnswer>(COVERAGE_STATE, { id, first: pageSize }, options);
       const c = data.securityCoverage;
       if (!c) return null;
+      const firstPage = c.stixCoreRelationships;
+      const hasCovered = toHasCovered(
+        firstPage ? await paginate(hasCoveredPage(c.standard_id, options), { pageInfo: firstPage.pageInfo, nodes: firstPage.edges.map((e) => e.node) }) : [],
+      );
       return {
         id: c.id,
         standardId: c.standard_id,
@@ -169,25 +196,12 @@ export function createCoverageApi({ gql, pageSize = 500, maxPages = 1000 }: Cove
         ...(c.objectCovered
           ? { covered: { id: c.objectCovered.id, standardId: c.objectCovered.standard_id, entityType: c.objectCovered.entity_type } }
           : {}),
+        hasCovered,
       };
     },
 
     async listHasCovered(id, options) {
-      const edges = await paginate(async (after) => {
-        const data = await gql.request<RelationshipsAnswer>(COVERAGE_RELATIONSHIPS, { id, first: pageSize, after }, options);
-        const conn = data.securityCoverage?.stixCoreRelationships;
-        return conn ? { pageInfo: conn.pageInfo, nodes: conn.edges.map((e) => e.node) } : null;
-      });
-      return edges
-        .filter((n) => n.to?.standard_id)
-        .map((n) => ({
-          id: n.id,
-          standardId: n.standard_id,
-          stixIds: n.x_opencti_stix_ids ?? [],
-          targetId: n.to?.standard_id as string,
-          scores: toScores(n.coverage_information),
-          ...(n.description ? { description: n.description } : {}),
-        }));
+      return toHasCovered(await paginate(hasCoveredPage(id, options)));
     },
 
     async deleteRelationship(id, options) {

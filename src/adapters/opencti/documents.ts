@@ -109,17 +109,39 @@ export const WORK_PING = /* GraphQL */ `
 `;
 
 /**
- * §5.5 — what the message does not carry: `auto_enrichment_disable`, the stored scores (loop guard)
- * and the covered entity's type. No Identity-looking fields (`identity_class` is non-null and would
- * fail the query), no `toStixBundle` (we page the content instead).
+ * A coverage's `has-covered` relationships, ours and other writers' (the write plan tells them apart
+ * by id: `standard_id`, or an id merged into `x_opencti_stix_ids` by an upsert).
+ */
+const HAS_COVERED_PAGE = /* GraphQL */ `
+  fragment HasCoveredPage on StixCoreRelationshipConnection {
+    ${PAGE_INFO}
+    edges {
+      node {
+        id
+        standard_id
+        x_opencti_stix_ids
+        relationship_type
+        description
+        ${COVERAGE_SCORES}
+        to { ... on StixCoreObject ${ENTITY_REF} }
+      }
+    }
+  }
+`;
+
+/**
+ * §5.5 — what the message does not carry, in one round trip: `auto_enrichment_disable`, the stored
+ * scores (loop guard), the covered entity's type, our summary note, and the first page of
+ * `has-covered` relationships (further pages: COVERAGE_RELATIONSHIPS). No Identity-looking fields
+ * (`identity_class` is non-null and would fail the query), no `toStixBundle` (we page the content
+ * instead).
  */
 export const COVERAGE_STATE = /* GraphQL */ `
-  query CoverageState($id: String!) {
+  query CoverageState($id: String!, $first: Int) {
     securityCoverage(id: $id) {
       id
       standard_id
       name
-      modified
       external_uri
       periodicity
       duration
@@ -130,34 +152,21 @@ export const COVERAGE_STATE = /* GraphQL */ `
       notes(first: 50) {
         edges { node { id standard_id x_opencti_stix_ids attribute_abstract content } }
       }
+      stixCoreRelationships(relationship_type: "has-covered", first: $first) { ...HasCoveredPage }
     }
   }
+  ${HAS_COVERED_PAGE}
 `;
 
-/**
- * The coverage's current `has-covered` relationships, ours and other writers' (the write plan tells
- * them apart by id: `standard_id`, or an id merged into `x_opencti_stix_ids` by an upsert).
- */
+/** The coverage's `has-covered` relationships, page by page (the pages after CoverageState's first). */
 export const COVERAGE_RELATIONSHIPS = /* GraphQL */ `
   query CoverageRelationships($id: String!, $first: Int, $after: ID) {
     securityCoverage(id: $id) {
       id
-      stixCoreRelationships(relationship_type: "has-covered", first: $first, after: $after) {
-        ${PAGE_INFO}
-        edges {
-          node {
-            id
-            standard_id
-            x_opencti_stix_ids
-            relationship_type
-            description
-            ${COVERAGE_SCORES}
-            to { ... on StixCoreObject ${ENTITY_REF} }
-          }
-        }
-      }
+      stixCoreRelationships(relationship_type: "has-covered", first: $first, after: $after) { ...HasCoveredPage }
     }
   }
+  ${HAS_COVERED_PAGE}
 `;
 
 /** Attack patterns contained in a report / grouping / case (when `stix_objects` is null). */
