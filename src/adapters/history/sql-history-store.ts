@@ -11,7 +11,7 @@ import type {
 } from '../../domain/history/history-ports';
 import type { OpenRegression, RunChanges, RunSnapshot } from '../../domain/history/history-types';
 import { techniqueScoresOf, testedCount } from '../../domain/history/snapshot';
-import { decodeSnapshot, encodeSnapshot } from './snapshot-codec';
+import { compressSnapshot, decodeSnapshot, snapshotKey } from './snapshot-codec';
 
 /**
  * The history store over SQL, shared by the SQLite and PostgreSQL adapters: same tables, same
@@ -174,19 +174,23 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
         const state = stateOf(stateRows[0]) ?? { open: [], markedNote: null };
         const last = await tx.all<RunRow>(`SELECT ${RUN_COLUMNS} FROM coverage_runs WHERE coverage_id = ? ORDER BY run_at DESC, id DESC LIMIT 1`, [input.coverageId]);
         const context: AppendContext = { state };
+        const { hash, text } = snapshotKey(input.snapshot);
+        // Same content as the previous run (most runs): that snapshot is this one, already stored.
+        const unchanged = last[0]?.snapshot_hash === hash;
         if (last[0]) {
           const previousRun = runOf(last[0]);
-          const snapshot = await snapshotIn(tx, input.coverageId, previousRun.snapshotHash);
+          const snapshot = unchanged ? input.snapshot : await snapshotIn(tx, input.coverageId, previousRun.snapshotHash);
           if (snapshot) context.previous = { run: previousRun, snapshot };
         }
         const decision = decide(context);
-        const { hash, payload } = encodeSnapshot(input.snapshot);
-        await tx.run('INSERT INTO coverage_snapshots (coverage_id, hash, payload, scores) VALUES (?, ?, ?, ?) ON CONFLICT (coverage_id, hash) DO NOTHING', [
-          input.coverageId,
-          hash,
-          payload,
-          JSON.stringify(techniqueScoresOf(input.snapshot)),
-        ]);
+        if (!unchanged) {
+          await tx.run('INSERT INTO coverage_snapshots (coverage_id, hash, payload, scores) VALUES (?, ?, ?, ?) ON CONFLICT (coverage_id, hash) DO NOTHING', [
+            input.coverageId,
+            hash,
+            compressSnapshot(text),
+            JSON.stringify(techniqueScoresOf(input.snapshot)),
+          ]);
+        }
         const detection = input.snapshot.overall.DETECTION ?? null;
         const prevention = input.snapshot.overall.PREVENTION ?? null;
         const inserted = await tx.all<{ id: number | string }>(
