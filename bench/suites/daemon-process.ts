@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { parseConfig } from '../../src/app/config';
 import { startDaemon, type Daemon } from '../../src/app/main';
 import type { ConfigInput } from '../../schemas/config';
@@ -9,6 +11,7 @@ import { memorySample } from '../lib/measure';
  * only it): the real composition root `startDaemon` with a generated 3,000-rule inventory, logging
  * at the configured level to stdout (discarded by the parent, as a container runtime would keep it).
  * Driven over IPC by bench/suites/enrichment.ts: {cmd:'memory'} → sample, {cmd:'cpu'} → CPU ms used so far,
+ * {cmd:'profile-start'} / {cmd:'profile-stop', file} → a CPU profile of just the phase between them,
  * {cmd:'stop'} → close and exit.
  */
 
@@ -22,7 +25,24 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.env.BENCH_DAEMON ?? '{}') as DaemonSpec;
   const evidence = generateEvidence(spec.seed, spec.rules, generateTechniques(spec.seed));
   let daemon: Daemon | undefined;
-  process.on('message', (m: { cmd?: string }) => {
+  let profiler: Session | undefined;
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => profiler?.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+  process.on('message', (m: { cmd?: string; file?: string }) => {
+    if (m.cmd === 'profile-start') {
+      profiler = new Session();
+      profiler.connect();
+      void post('Profiler.enable')
+        .then(() => post('Profiler.start'))
+        .then(() => process.send?.({ profiling: true }));
+    }
+    if (m.cmd === 'profile-stop') {
+      void post('Profiler.stop').then((result) => {
+        writeFileSync(String(m.file), JSON.stringify((result as { profile: unknown }).profile));
+        profiler?.disconnect();
+        process.send?.({ profiled: m.file });
+      });
+    }
     if (m.cmd === 'memory') process.send?.({ memory: memorySample() });
     // This process's CPU (all its threads), user + system, in ms.
     if (m.cmd === 'cpu') {

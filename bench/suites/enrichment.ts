@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { figure, missingFigure, type Figure, type SuiteOptions } from '../lib/figures';
@@ -117,16 +118,17 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
   const q = options.quick;
   const settings = {
     // At least once over the pool: every has-covered exists, the measured runs rewrite the coverage only.
-    warmup: q ? 100 : 300,
+    warmup: q ? 160 : 320,
     capture: q ? 10 : 40,
     cpuMessages: q ? 200 : 800,
     memoryMessages: q ? 400 : 100_000,
     memoryCapMs: q ? 15_000 : Number(process.env.BENCH_MEMORY_CAP_S ?? 90) * 1000,
   };
   const outstanding = 40;
-  // Enough coverages that a coverage's chain (its run, then the re-triggered one ~outstanding messages
-  // later) ends before its next message: every message then costs exactly its own chain.
-  const POOL = outstanding * 2 + 20;
+  // Enough coverages that a coverage's chain (its run, then the re-triggered one queued behind up to
+  // twice `outstanding` runs) ends before its next message: every message then costs its own chain.
+  const POOL = outstanding * 4;
+  mkdirSync(options.tmpDir, { recursive: true });
   const dir = __dirname;
   const ext = __filename.endsWith('.ts') ? '.ts' : '.js';
   const platformSpec: PlatformSpec = { amqpUrl: options.amqpUrl, seed: options.seed, pool: POOL, patterns: PATTERNS };
@@ -148,11 +150,13 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
         worker: { concurrency: 4, prefetch: 10, backoff_base_ms: 50, backoff_max_ms: 500, shutdown_grace_ms: 5000, push_mode: pushMode },
         http: { enabled: false },
         scheduler: { enabled: false },
+        // Each connector process its own history file (the default lands in the working directory).
+        history: { sqlite_path: join(options.tmpDir, `history-${pushMode}.db`) },
       },
     });
-    const startConnector = async (pushMode: 'graphql' | 'amqp', profile: boolean): Promise<Handle> =>
-      (await spawnProcess(join(dir, `daemon-process${ext}`), { BENCH_DAEMON: JSON.stringify(daemonSpec(pushMode)) }, ['--expose-gc', ...(profile ? options.profileArgs : [])], 'ready')).handle;
-    daemon = await startConnector('graphql', true);
+    const startConnector = async (pushMode: 'graphql' | 'amqp'): Promise<Handle> =>
+      (await spawnProcess(join(dir, `daemon-process${ext}`), { BENCH_DAEMON: JSON.stringify(daemonSpec(pushMode)) }, ['--expose-gc'], 'ready')).handle;
+    daemon = await startConnector('graphql');
     const phase = (o: { messages?: number; ms?: number; outstanding: number }) => platform.ask<PhaseResult>({ cmd: 'phase', ...o }, 'value', 600_000);
     const settle = () => platform.ask<boolean>({ cmd: 'settle' }, 'value', 180_000);
     const capture = (messages: number) => platform.ask<Captured>({ cmd: 'capture', messages }, 'value', 300_000);
@@ -171,9 +175,17 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     // CPU over whole chains: the platform at rest before and after, so every run the phase's messages
     // caused (the re-triggered ones too) is counted, and none of an earlier phase.
     await settle();
+    // --profile: a profile of this phase alone (no start-up, no warm-up), beside the others.
+    const profileDir = options.profileArgs[options.profileArgs.indexOf('--cpu-prof-dir') + 1];
+    if (profileDir) await (daemon as Handle).ask({ cmd: 'profile-start' }, 'profiling', 30_000);
     const cpu0 = await cpu();
     const run = await phase({ messages: settings.cpuMessages, outstanding });
     const cpuMs = ((await cpu()) - cpu0) / Math.max(1, run.completed);
+    if (profileDir) {
+      const file = join(profileDir, `enrichment-cpu-phase-${Date.now()}.cpuprofile`);
+      await (daemon as Handle).ask({ cmd: 'profile-stop', file }, 'profiled', 60_000);
+      options.log(`profile of the CPU phase: ${file} (npx ts-node --transpile-only bench/profile-summary.ts ${file})`);
+    }
 
     const graphql = callFigures('', captured);
     const calls = graphql.write_run_calls ?? captured.platformCalls / chains;
@@ -210,7 +222,7 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     let amqpNote = '';
     try {
       await (daemon as Handle).stop();
-      daemon = await startConnector('amqp', false);
+      daemon = await startConnector('amqp');
       await phase({ messages: 10, outstanding: 4 });
       const amqpCaptured = await capture(Math.max(5, Math.floor(settings.capture / 2)));
       amqpFigures = callFigures('amqp_', amqpCaptured);
