@@ -2,7 +2,8 @@ import type { ScoreEntry } from './coverage-types';
 
 /** "DETECTION 75" pairs, upper-cased names and integer scores (the form OpenCTI stores), sorted. */
 function normalised(entries: ScoreEntry[]): string[] {
-  return entries.map((e) => `${String(e.name).trim().toUpperCase()}=${Math.round(Number(e.score))}`).sort();
+  const out = entries.map((e) => `${String(e.name).trim().toUpperCase()}=${Math.round(Number(e.score))}`);
+  return out.length > 1 ? out.sort() : out;
 }
 
 /**
@@ -12,6 +13,7 @@ function normalised(entries: ScoreEntry[]): string[] {
  * nothing to store count as equal.
  */
 export function sameCoverage(current: ScoreEntry[] | undefined, next: ScoreEntry[]): boolean {
+  if ((current ?? []).length !== next.length) return false;
   const a = normalised(current ?? []);
   const b = normalised(next);
   return a.length === b.length && a.every((v, i) => v === b[i]);

@@ -13,10 +13,15 @@ export const OPENCTI_NAMESPACE = '00abedb4-aa42-466c-9c01-fed23315a9b7';
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  // The default sort compares UTF-16 code units, as OpenCTI's key order does.
+  const keys = Object.keys(value).sort();
+  let out = '';
+  for (const k of keys) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    out += `${out ? ',' : ''}${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `{${out}}`;
 }
 
 /** `<type>--uuidv5(canonical JSON of the contributing keys)`: OpenCTI's standard-id recipe. */
@@ -41,9 +46,23 @@ export function javaNameUuid(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/**
+ * Ids already computed: every run of a coverage computes the same ones twice (the result bundle, then
+ * the write plan over what the platform holds), and again at the next run. Bounded (~5 MB).
+ */
+const hasCoveredIds = new Map<string, string>();
+const MAX_REMEMBERED_IDS = 20_000;
+
 /** `has-covered` id, stable per (source, target) like the reference product's: one relationship forever (P2). */
 export function hasCoveredRelationshipId(sourceRef: string, targetRef: string): string {
-  return `relationship--${javaNameUuid(sourceRef + targetRef)}`;
+  const name = sourceRef + targetRef;
+  let id = hasCoveredIds.get(name);
+  if (id === undefined) {
+    id = `relationship--${javaNameUuid(name)}`;
+    if (hasCoveredIds.size >= MAX_REMEMBERED_IDS) hasCoveredIds.clear();
+    hasCoveredIds.set(name, id);
+  }
+  return id;
 }
 
 /** OpenCTI standard id of a SecurityPlatform identity; the name is trimmed and lower-cased as the platform does. */

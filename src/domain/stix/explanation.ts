@@ -17,8 +17,10 @@ export const MAX_SUMMARY = 6000;
 export const SUMMARY_GAPS = 10;
 
 const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 2).replace(/\s+\S*$/, '')} …`);
+/** Text `md` changes: a character to escape, or whitespace other than single inner spaces (most titles have neither). */
+const MD_ACTIVE = /[\\`*_[\]<>|#]|[^\S ]|\s\s|^\s|\s$/;
 /** Markdown-inert text: no emphasis, links or HTML from rule titles and file names. */
-const md = (text: string): string => text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`).replace(/\s+/g, ' ').trim();
+const md = (text: string): string => (MD_ACTIVE.test(text) ? text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`).replace(/\s+/g, ' ').trim() : text);
 
 function detectionLine(t: TechniqueAssessment): string | undefined {
   if (typeof t.detection !== 'number') return undefined;
@@ -30,15 +32,20 @@ function detectionLine(t: TechniqueAssessment): string | undefined {
 function ruleLines(t: TechniqueAssessment): string[] {
   const rules = t.evidence?.rules ?? [];
   if (rules.length === 0) return t.detection === undefined ? [] : ['- no detection rule for this technique'];
-  const counted = rules.filter((r) => r.state === 'counted');
-  const other = rules.filter((r) => r.state !== 'counted');
+  // One pass: the counts, and only the few rules shown.
+  let counted = 0;
+  const shownCounted: string[] = [];
+  const shownOther: string[] = [];
+  for (const r of rules) {
+    if (r.state === 'counted') {
+      counted += 1;
+      if (shownCounted.length < 5) shownCounted.push(`${md(r.title)} (${r.maturity}${r.source ? `; ${md(r.source)}${r.fed === false ? ' **not collected**' : ''}` : ''})`);
+    } else if (shownOther.length < 3) shownOther.push(`${md(r.title)} (${r.state})`);
+  }
+  const other = rules.length - counted;
   const lines: string[] = [];
-  const show = (r: (typeof rules)[number]): string => {
-    const feed = r.source ? `; ${md(r.source)}${r.fed === false ? ' **not collected**' : ''}` : '';
-    return `${md(r.title)} (${r.maturity}${feed})`;
-  };
-  if (counted.length > 0) lines.push(`- rules counted (${counted.length}): ${counted.slice(0, 5).map(show).join('; ')}${counted.length > 5 ? `; and ${counted.length - 5} more` : ''}`);
-  if (other.length > 0) lines.push(`- not counted: ${other.slice(0, 3).map((r) => `${md(r.title)} (${r.state})`).join('; ')}${other.length > 3 ? `; and ${other.length - 3} more` : ''}`);
+  if (counted > 0) lines.push(`- rules counted (${counted}): ${shownCounted.join('; ')}${counted > 5 ? `; and ${counted - 5} more` : ''}`);
+  if (other > 0) lines.push(`- not counted: ${shownOther.join('; ')}${other > 3 ? `; and ${other - 3} more` : ''}`);
   return lines;
 }
 

@@ -142,5 +142,15 @@ export function buildResultBundle(request: CoverageRequest, result: AssessmentRe
       object_refs: [request.coverageId],
     });
   }
-  return { type: 'bundle', id: deterministicBundleId(objects), spec_version: '2.1', objects };
+  let id: string | undefined;
+  return {
+    type: 'bundle',
+    // Hashed from the content on first read (an output file, the report page): the daemon pushes the
+    // objects one by one and never reads it. The objects are not changed after this point.
+    get id() {
+      return (id ??= deterministicBundleId(objects));
+    },
+    spec_version: '2.1',
+    objects,
+  };
 }
