@@ -65,8 +65,25 @@ function filesUnder(dir: string): string[] {
 const importsUnder = (...dirs: string[]): ImportRef[] =>
   dirs.flatMap((d) => filesUnder(join(PROJECT_DIR, d))).flatMap((f) => importsOf(relative(PROJECT_DIR, f), readFileSync(f, 'utf8')));
 
-/** The problems with a package.json against the imports of production code and of tooling. */
-export function dependencyProblems(pkg: PackageJson, production: ImportRef[], tooling: ImportRef[], toolingText: string): string[] {
+/** The required (not optional) peer dependencies of an installed package: it loads them at run time. */
+function requiredPeersOf(name: string): string[] {
+  try {
+    const manifest = JSON.parse(readFileSync(join(PROJECT_DIR, 'node_modules', name, 'package.json'), 'utf8')) as {
+      peerDependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    };
+    return Object.keys(manifest.peerDependencies ?? {}).filter((peer) => manifest.peerDependenciesMeta?.[peer]?.optional !== true);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The problems with a package.json against the imports of production code and of tooling. `peers`
+ * maps a package to the peers it requires: a runtime dependency's required peer (graphql for
+ * graphql-request) is a runtime dependency even though src/ does not import it.
+ */
+export function dependencyProblems(pkg: PackageJson, production: ImportRef[], tooling: ImportRef[], toolingText: string, peers: Record<string, string[]> = {}): string[] {
   const deps = new Set(Object.keys(pkg.dependencies ?? {}));
   const devDeps = new Set(Object.keys(pkg.devDependencies ?? {}));
   const problems: string[] = [];
@@ -81,8 +98,9 @@ export function dependencyProblems(pkg: PackageJson, production: ImportRef[], to
   }
 
   const runtimeUsed = new Set(production.filter((r) => !r.typeOnly).map((r) => r.pkg));
+  const peerOfUsed = new Set([...runtimeUsed].filter((p) => deps.has(p)).flatMap((p) => peers[p] ?? []));
   for (const dep of deps) {
-    if (runtimeUsed.has(dep)) continue;
+    if (runtimeUsed.has(dep) || peerOfUsed.has(dep)) continue;
     const elsewhere = production.some((r) => r.pkg === dep) || tooling.some((r) => r.pkg === dep);
     problems.push(elsewhere ? `dependency ${dep} is only used by tests, tooling or types: move it to devDependencies` : `dependency ${dep} is imported nowhere in src/: drop it`);
   }
@@ -121,7 +139,17 @@ describe('package.json dependencies', () => {
   });
 
   it('declares every import, runtime imports as dependencies, and nothing unused', () => {
-    expect(dependencyProblems(pkg, production, tooling, toolingText)).toEqual([]);
+    const peers = Object.fromEntries(Object.keys(pkg.dependencies ?? {}).map((dep) => [dep, requiredPeersOf(dep)]));
+    expect(dependencyProblems(pkg, production, tooling, toolingText, peers)).toEqual([]);
+  });
+
+  it('counts the peer a runtime dependency requires (graphql for graphql-request) as a runtime dependency', () => {
+    expect(requiredPeersOf('graphql-request')).toContain('graphql');
+    const fake: PackageJson = { dependencies: { 'graphql-request': '7', graphql: '16', 'left-pad': '1' } };
+    const prod = importsOf('src/a.ts', "import { GraphQLClient } from 'graphql-request';");
+    const peers = { 'graphql-request': ['graphql'], 'left-pad': ['graphql'] };
+    expect(dependencyProblems(fake, prod, [], '', peers)).toEqual(['dependency left-pad is imported nowhere in src/: drop it']);
+    expect(dependencyProblems(fake, prod, [], '', {})).toEqual(['dependency graphql is imported nowhere in src/: drop it', 'dependency left-pad is imported nowhere in src/: drop it']);
   });
 
   it('catches an undeclared import, a dev-only import in src, an unused dependency and an unused dev tool', () => {
