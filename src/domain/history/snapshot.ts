@@ -1,5 +1,5 @@
 import { toScore } from '../assessment/combine';
-import type { AssessmentResult, TechniqueAssessment } from '../assessment/assessment-types';
+import type { AssessmentResult, EvidenceRule, TechniqueAssessment } from '../assessment/assessment-types';
 import type { RunSnapshot, ScoreName, TechniqueSnapshot } from './history-types';
 
 /** The part of an assessment result that history keeps (scores + evidence), in a stable order. */
@@ -13,8 +13,26 @@ export function techniqueSnapshotOf(t: TechniqueAssessment): TechniqueSnapshot {
   if (t.tested && typeof t.prevention === 'number') out.prevention = toScore(t.prevention);
   if (t.source) out.source = t.source;
   if (t.detectionParts) out.parts = { ...t.detectionParts };
-  if (t.evidence) out.evidence = t.evidence;
+  if (t.evidence) out.evidence = { ...t.evidence, rules: t.evidence.rules.map(sortedRuleRecord) };
   return out;
+}
+
+/**
+ * The engine builds one evidence record per rule and shares it, unchanged, between techniques and
+ * runs (src/domain/scoring/technique-evidence.ts): its key-sorted copy is made once, so a snapshot's
+ * canonical JSON reuses it instead of sorting every record of every run (most of the snapshot).
+ */
+const sortedRuleRecords = new WeakMap<EvidenceRule, EvidenceRule>();
+/** Values already in canonical order, made here and never changed: the walk skips them. */
+const canonical = new WeakSet<object>();
+function sortedRuleRecord(record: EvidenceRule): EvidenceRule {
+  let sorted = sortedRuleRecords.get(record);
+  if (!sorted) {
+    sorted = keysSorted(record) as EvidenceRule;
+    sortedRuleRecords.set(record, sorted);
+    canonical.add(sorted);
+  }
+  return sorted;
 }
 
 export function overallOfResult(overall: ReadonlyArray<{ name: string; score: number }>): Partial<Record<ScoreName, number>> {
@@ -50,7 +68,7 @@ export function canonicalJson(value: unknown): string {
  * called on every value cost ~3× as much on a 150 KB snapshot).
  */
 function keysSorted(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object' || canonical.has(value)) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i += 1) {
