@@ -12,6 +12,14 @@ const StixObjectSchema = z.looseObject({
   type: z.string().min(1),
   id: z.string().min(1),
 });
+type StixObjectShape = z.infer<typeof StixObjectSchema>;
+
+/**
+ * What StixObjectSchema accepts, checked in place: `stix_objects` holds dozens to thousands of
+ * objects, and a zod object schema copies each one (5 % of a run's CPU with 50 attack patterns).
+ */
+const isStixObject = (o: unknown): o is StixObjectShape =>
+  typeof o === 'object' && o !== null && !Array.isArray(o) && typeof (o as StixObjectShape).type === 'string' && (o as StixObjectShape).type.length > 0 && typeof (o as StixObjectShape).id === 'string' && (o as StixObjectShape).id.length > 0;
 
 /** A JSON string holding one STIX object (`stix_entity`). */
 const StixEntityString = z.string().transform((text, ctx) => {
@@ -47,11 +55,8 @@ const StixObjectsString = z
       return z.NEVER;
     }
     // Lenient (§3.4): keep what has a type and an id, de-duplicate by id.
-    const seen = new Map<string, z.infer<typeof StixObjectSchema>>();
-    for (const o of objects) {
-      const ok = StixObjectSchema.safeParse(o);
-      if (ok.success && !seen.has(ok.data.id)) seen.set(ok.data.id, ok.data);
-    }
+    const seen = new Map<string, StixObjectShape>();
+    for (const o of objects as unknown[]) if (isStixObject(o) && !seen.has(o.id)) seen.set(o.id, o);
     return [...seen.values()];
   })
   .nullable()

@@ -176,7 +176,7 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   const runAt = deps.clock();
   let result: AssessmentResult;
   if (request.techniques.length > 0) {
-    ctx.log.info({ techniques: request.techniques.length, unmatched: request.unmatched.length }, 'assessing coverage');
+    ctx.log.debug({ techniques: request.techniques.length, unmatched: request.unmatched.length }, 'assessing coverage');
     const started = process.hrtime.bigint();
     result = await deps.assessor.assess(request, { now: runAt, signal: ctx.signal });
     deps.observer.assessed(deps.assessor.name, Number(process.hrtime.bigint() - started) / 1e9);
