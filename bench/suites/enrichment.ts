@@ -91,6 +91,12 @@ function callFigures(prefix: string, c: Captured): Record<string, number | null>
   };
 }
 
+/** The write run of a coverage's first assessment (every object to push). */
+function firstRunFigures(prefix: string, c: Captured): Record<string, number | null> {
+  const per = (n: number, d: number): number | null => (d > 0 ? round(n / d, 1) : null);
+  return { [`${prefix}first_write_run_calls`]: per(c.write.calls, c.write.runs), [`${prefix}first_write_run_pushed_objects`]: per(c.write.pushedObjects, c.write.runs) };
+}
+
 function describeKind(k: RunKind): string {
   if (k.runs === 0) return 'none';
   const ops = Object.entries(k.byOperation)
@@ -159,7 +165,7 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     daemon = await startConnector('graphql');
     const phase = (o: { messages?: number; ms?: number; outstanding: number }) => platform.ask<PhaseResult>({ cmd: 'phase', ...o }, 'value', 600_000);
     const settle = () => platform.ask<boolean>({ cmd: 'settle' }, 'value', 180_000);
-    const capture = (messages: number) => platform.ask<Captured>({ cmd: 'capture', messages }, 'value', 300_000);
+    const capture = (messages: number, firstRun = false) => platform.ask<Captured>({ cmd: 'capture', messages, firstRun }, 'value', 300_000);
     const cpu = () => (daemon as Handle).ask<number>({ cmd: 'cpu' }, 'cpu', 30_000);
     const memory = () => (daemon as Handle).ask<MemorySample>({ cmd: 'memory' }, 'memory', 30_000);
 
@@ -167,6 +173,8 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     options.log(`warm-up: ${warm.completed} enrichments, ${warm.failed} failed`);
 
     const captured = await capture(settings.capture);
+    // A coverage's first assessment: every has-covered, the note and the coverage to write.
+    const firstRun = await capture(3, true);
     const chains = Math.max(1, captured.enrichments);
     const floor = jsonFloorMs(captured);
     const bytesIn = [...captured.messages, ...captured.responses].reduce((a, t) => a + Buffer.byteLength(t), 0) / chains;
@@ -191,7 +199,7 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     const calls = graphql.write_run_calls ?? captured.platformCalls / chains;
     options.log(
       `enrichment: ${round(cpuMs, 2)} ms CPU each (${run.completed} messages, ${run.runs} runs, at ${run.rate}/s), JSON floor ${round(floor, 3)} ms; ` +
-        `push_mode graphql: write run ${describeKind(captured.write)}; echo run ${describeKind(captured.echo)}`,
+        `push_mode graphql: write run ${describeKind(captured.write)}; echo run ${describeKind(captured.echo)}; first assessment's write run ${describeKind(firstRun.write)}`,
     );
 
     let memoryFigure: Figure | undefined;
@@ -225,9 +233,11 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
       daemon = await startConnector('amqp');
       await phase({ messages: 10, outstanding: 4 });
       const amqpCaptured = await capture(Math.max(5, Math.floor(settings.capture / 2)));
-      amqpFigures = callFigures('amqp_', amqpCaptured);
-      amqpNote = `; push_mode amqp (HTTP calls only; pushes are broker messages): write run ${describeKind(amqpCaptured.write)}; echo run ${describeKind(amqpCaptured.echo)}`;
-      options.log(`push_mode amqp: write run ${describeKind(amqpCaptured.write)}; echo run ${describeKind(amqpCaptured.echo)}`);
+      const amqpFirst = await capture(3, true);
+      amqpFigures = { ...callFigures('amqp_', amqpCaptured), ...firstRunFigures('amqp_', amqpFirst) };
+      const amqpText = `write run ${describeKind(amqpCaptured.write)}; echo run ${describeKind(amqpCaptured.echo)}; first assessment's write run ${describeKind(amqpFirst.write)}`;
+      amqpNote = `; push_mode amqp (HTTP calls only; pushes are broker messages): ${amqpText}`;
+      options.log(`push_mode amqp: ${amqpText}`);
     } catch (err) {
       amqpNote = `; push_mode amqp not measured: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -241,6 +251,7 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
           cpu_to_json_floor: round(cpuMs / floor, 1),
           platform_calls: round(calls, 2),
           ...graphql,
+          ...firstRunFigures('', firstRun),
           ...amqpFigures,
           runs_per_message_cpu_phase: round(run.runs / Math.max(1, run.completed), 2),
           json_in_kib: round(bytesIn / 1024, 1),
@@ -254,7 +265,7 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
         cpuMs <= 3 * floor && calls <= 2,
         `platform_calls = HTTP calls of the run that writes (push_mode graphql, ${round(graphql.write_run_pushed_objects ?? 0, 1)} object(s) pushed: the coverage's scores were wiped before each message); ` +
           `every message starts a chain: the run that writes, then the run its coverage write re-triggers, which writes nothing. ` +
-          `push_mode graphql: write run ${describeKind(captured.write)}; echo run ${describeKind(captured.echo)}${amqpNote}; ` +
+          `push_mode graphql: write run ${describeKind(captured.write)}; echo run ${describeKind(captured.echo)}; first assessment's write run ${describeKind(firstRun.write)}${amqpNote}; ` +
           `worker.concurrency 4, prefetch 10, log level info to a discarded stdout, ${RULES} rules, ${PATTERNS} attack patterns per report; calls and JSON texts recorded over ${captured.enrichments} chains run one at a time; ` +
           `CPU per message over ${run.completed} messages (${run.runs} runs) with ${outstanding} kept on the queue, the platform at rest before and after (enrichments_per_s and latency include the stand-in platform on the same 2 cores: context only)`,
       ),

@@ -23,8 +23,11 @@ export interface Traffic {
   /** Platform HTTP calls served so far. */
   readonly platformCalls: number;
   newPhase(): Phase;
-  /** Publishes one message for the next coverage of the pool (stored scores wiped so a push happens); returns its work id. */
-  publishOne(phase: Phase): string;
+  /**
+   * Publishes one message for the next coverage of the pool (stored scores wiped so a push happens;
+   * `firstRun`: its has-covered and note too, as before its first assessment); returns its work id.
+   */
+  publishOne(phase: Phase, firstRun?: boolean): string;
   /** Resolves at the next completion (or after `ms`). */
   nextCompletion(ms?: number): Promise<void>;
   /** Waits until nothing is outstanding; rejects after `timeoutMs`. */
@@ -98,10 +101,14 @@ export function createTraffic(fake: FakeOpenCti, connectorId: string, pool: Fake
       return publishErrors;
     },
     newPhase: () => ({ published: 0, completed: 0, failed: 0, latenciesMs: [] }),
-    publishOne(phase) {
+    publishOne(phase, firstRun = false) {
       const coverage = pool[next % pool.length];
       next += 1;
       coverage.coverage = undefined;
+      if (firstRun) {
+        fake.state.relationships = fake.state.relationships.filter((r) => r.from !== coverage.standardId);
+        fake.state.notes = fake.state.notes.filter((n) => !n.objectRefs.includes(coverage.standardId));
+      }
       const { body, workId } = fake.enrichmentMessage(connectorId, coverage);
       pending.set(workId, { t0: nowMs(), phase });
       phase.published += 1;

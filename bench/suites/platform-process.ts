@@ -149,7 +149,7 @@ async function main(): Promise<void> {
    * to one chain. Within a chain a call naming a work belongs to that work's run; a coverage read
    * belongs to the run started last before it (runs of one coverage are serialised by the connector).
    */
-  const capture = async (messages: number): Promise<Captured> => {
+  const capture = async (messages: number, firstRun = false): Promise<Captured> => {
     await atRest();
     const kinds = { write: emptyKind(), echo: emptyKind() };
     capturing = { messages: [], requests: [], responses: [], enrichments: 0, platformCalls: 0, ...kinds };
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
         const pushes0 = fake.state.pushes.length;
         const records0 = fake.enrichments.length;
         const phase = traffic.newPhase();
-        const first = traffic.publishOne(phase);
+        const first = traffic.publishOne(phase, firstRun);
         while (phase.completed === 0) await traffic.nextCompletion();
         await atRest();
         const runs = [{ workId: first, at: calls0 }, ...fake.enrichments.slice(records0).map((e) => ({ workId: e.workId, at: startedAt.get(e.workId) ?? calls0 }))];
@@ -192,14 +192,14 @@ async function main(): Promise<void> {
     }
   };
 
-  process.on('message', (m: { cmd: string; n: number; messages?: number; ms?: number; outstanding?: number }) => {
+  process.on('message', (m: { cmd: string; n: number; messages?: number; ms?: number; outstanding?: number; firstRun?: boolean }) => {
     void (async () => {
       try {
         if (m.cmd === 'phase') process.send?.({ n: m.n, value: await runPhase({ messages: m.messages, ms: m.ms, outstanding: m.outstanding ?? 1 }) });
         else if (m.cmd === 'settle') {
           await atRest();
           process.send?.({ n: m.n, value: true });
-        } else if (m.cmd === 'capture') process.send?.({ n: m.n, value: await capture(m.messages ?? 10) });
+        } else if (m.cmd === 'capture') process.send?.({ n: m.n, value: await capture(m.messages ?? 10, m.firstRun === true) });
         else if (m.cmd === 'stop') {
           await fake.close().catch(() => undefined);
           process.send?.({ n: m.n, value: true }, () => process.exit(0));
