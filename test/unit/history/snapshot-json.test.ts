@@ -1,4 +1,4 @@
-import { canonicalJson } from '../../../src/domain/history/snapshot';
+import { canonicalJson, snapshotOf } from '../../../src/domain/history/snapshot';
 
 describe('canonicalJson (the text a history snapshot is hashed and stored as)', () => {
   it('sorts the keys of every object, nested in objects and arrays', () => {
@@ -22,5 +22,56 @@ describe('canonicalJson (the text a history snapshot is hashed and stored as)', 
     canonicalJson(value);
     expect(Object.keys(value)).toEqual(['b', 'a']);
     expect(Object.keys(value.b)).toEqual(['d', 'c']);
+  });
+});
+
+describe('canonicalJson against a reference (JSON.stringify with every object rebuilt from its sorted keys)', () => {
+  const reference = (value: unknown): string =>
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    });
+
+  /** Deterministic pseudo-random values: nested objects and arrays, integer-like keys, undefined, odd strings. */
+  function generate(seed: number, depth: number): unknown {
+    let x = seed;
+    const next = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % n;
+    };
+    const leaf = (): unknown => [null, undefined, next(1000) - 500, 1.5, 'a"b\\n\u2028é', true, false, NaN][next(8)];
+    const build = (d: number): unknown => {
+      if (d === 0) return leaf();
+      if (next(3) === 0) return Array.from({ length: next(4) }, () => build(d - 1));
+      const out: Record<string, unknown> = {};
+      for (let i = next(5); i > 0; i -= 1) out[['b', 'a', '10', '9', 'Z', 'aa', '01', ''][next(8)]] = build(d - 1);
+      return out;
+    };
+    return build(depth);
+  }
+
+  it('gives the same text for 500 generated values', () => {
+    for (let seed = 1; seed <= 500; seed += 1) {
+      const value = generate(seed, 4);
+      expect([seed, canonicalJson(value)]).toEqual([seed, reference(value)]);
+    }
+  });
+
+  it('gives the same text for a snapshot made from an assessment, rule records shared between techniques', () => {
+    const rule = { id: 'r1', title: 'Rule 1', state: 'counted' as const, maturity: 'stable', source: 'sysmon' };
+    const technique = (id: string) => ({
+      techniqueId: id,
+      stixId: `attack-pattern--${id}`,
+      tested: true,
+      detection: 60,
+      prevention: 40,
+      rules: ['r1'],
+      evidence: { rules: [rule], dataSources: [{ id: 'sysmon', collected: true }], controls: [] },
+    });
+    const snapshot = snapshotOf({ backend: 'embedded', overall: [{ name: 'DETECTION', score: 60 }], techniques: [technique('T1059'), technique('T1003')] } as never);
+    expect(canonicalJson(snapshot)).toBe(reference(snapshot));
+    expect(canonicalJson(snapshot)).toBe(canonicalJson(snapshotOf({ backend: 'embedded', overall: [{ name: 'DETECTION', score: 60 }], techniques: [technique('T1059'), technique('T1003')] } as never)));
   });
 });
