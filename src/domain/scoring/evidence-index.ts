@@ -71,7 +71,7 @@ export interface EvidenceIndex {
   /** Latest first. */
   validationFor(techniqueId: string): ValidationResult[];
   subValidationFor(parentId: string): ValidationResult[];
-  /** Controls mapped to the technique directly, to its parent, or through an ATT&CK mitigation. */
+  /** Controls mapped to the technique directly, to its parent, or through an ATT&CK mitigation (read-only). */
   controlsFor(techniqueId: string): Array<{ control: PreventionControl; via: string }>;
   catalogueEntry(techniqueId: string): CatalogueTechnique | undefined;
   /** Is this ATT&CK "Data source: Data component" string collected? undefined when the inventory does not mention it. */
@@ -219,7 +219,17 @@ export function buildEvidenceIndex(evidence: EvidenceSet): EvidenceIndex {
     }
   }
 
+  // Asked for every technique of every message: each answer is kept (those with a control: the index
+  // bounds them). Read-only.
+  const controlsOf = new Map<string, Array<{ control: PreventionControl; via: string }>>();
   function controlsFor(techniqueId: string): Array<{ control: PreventionControl; via: string }> {
+    const known = controlsOf.get(techniqueId);
+    if (known) return known;
+    const out = controlsMatching(techniqueId);
+    if (out.length > 0) controlsOf.set(techniqueId, out);
+    return out;
+  }
+  function controlsMatching(techniqueId: string): Array<{ control: PreventionControl; via: string }> {
     const out: Array<{ control: PreventionControl; via: string }> = [];
     const seen = new Set<string>();
     const add = (control: PreventionControl, via: string): void => {

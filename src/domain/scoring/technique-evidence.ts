@@ -39,6 +39,12 @@ function ruleRecord(r: IndexedRule, inventory: boolean): EvidenceRule {
   return out;
 }
 
+/** Each value once, sorted; a list that already is comes back as it is (the usual case). */
+function sortedDistinct(values: readonly string[]): readonly string[] {
+  for (let i = 1; i < values.length; i += 1) if (!(values[i - 1] < values[i])) return [...new Set(values)].sort();
+  return values;
+}
+
 /** One record per rule id (the first rule carrying it), sorted by id. */
 export function ruleRecords(credited: readonly IndexedRule[], inventory: boolean): EvidenceRule[] {
   const seen = new Set<number>();
@@ -55,12 +61,12 @@ export function techniqueEvidence(input: EvidenceInputs): TechniqueEvidence {
   const missing = new Set(input.sources.missing);
   const evidence: TechniqueEvidence = {
     rules: [...input.rules],
-    dataSources: [...new Set(input.sources.needed)].sort().map((id) => (input.hasDataSourceInventory ? { id, collected: !missing.has(id) } : { id })),
+    dataSources: sortedDistinct(input.sources.needed).map((id) => (input.hasDataSourceInventory ? { id, collected: !missing.has(id) } : { id })),
     controls: input.controls
       .map(({ control }) => ({ id: control.id, name: control.name, mode: control.mode, validated: !!control.validated }))
-      .filter((c, i, all) => all.findIndex((o) => o.id === c.id) === i)
-      .sort(byId),
+      .filter((c, i, all) => all.findIndex((o) => o.id === c.id) === i),
   };
+  if (evidence.controls.length > 1) evidence.controls.sort(byId);
   if (input.latest) {
     evidence.emulation = { outcome: input.latest.outcome, date: input.latest.date, ...(input.latest.test ? { test: input.latest.test } : {}) };
   }

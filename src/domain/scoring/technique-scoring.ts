@@ -45,6 +45,20 @@ function distinct<T>(values: Iterable<T>): T[] {
   return [...new Set(values)];
 }
 
+/** Imported scores of the technique, and of its sub-techniques when rolled up (read-only). */
+function importedScores(index: EvidenceIndex, id: string, rollup: boolean): ImportedTechniqueScore[] {
+  const own = index.importedFor(id);
+  const subs = rollup && !isSubTechnique(id) ? index.subImportedFor(id) : [];
+  return subs.length === 0 ? own : [...own, ...subs];
+}
+
+/** The first imported score with the highest `key`, among those that have one. */
+function highest(scores: ImportedTechniqueScore[], key: 'detection' | 'visibility'): ImportedTechniqueScore | undefined {
+  let best: ImportedTechniqueScore | undefined;
+  for (const s of scores) if (typeof s[key] === 'number' && (!best || (s[key] as number) > (best[key] as number))) best = s;
+  return best;
+}
+
 function latestValidation(index: EvidenceIndex, id: string, rollup: boolean): ValidationResult | undefined {
   const own = index.validationFor(id);
   const subs = rollup && !isSubTechnique(id) ? index.subValidationFor(id) : [];
@@ -96,7 +110,7 @@ function detectionOn(index: EvidenceIndex, id: string, rollup: boolean, platform
   const why: string[] = [];
   const split = ruleSplit(index, id, rollup, platform);
   const { usable, dormant, firing, starved } = split;
-  const imported = [...index.importedFor(id), ...(rollup && !isSubTechnique(id) ? index.subImportedFor(id) : [])];
+  const imported = importedScores(index, id, rollup);
   const parts: DetectionParts = { dataSource: 0, ruleQuality: 0, validation: 0, enrichment: 0 };
 
   if (platform) {
@@ -122,7 +136,7 @@ function detectionOn(index: EvidenceIndex, id: string, rollup: boolean, platform
         : `${plural(starved.length, 'enabled rule')} need${starved.length === 1 ? 's' : ''} data that is not collected (${needs}): not counted for rule quality or enrichment`,
     );
   }
-  const importedDetection = imported.filter((s) => typeof s.detection === 'number').sort((a, b) => (b.detection as number) - (a.detection as number))[0];
+  const importedDetection = highest(imported, 'detection');
   if (importedDetection && proxyPart(importedDetection.detection as number) > parts.ruleQuality) {
     parts.ruleQuality = proxyPart(importedDetection.detection as number);
     why.push(`rule quality ${parts.ruleQuality}/25 from the imported detection estimate ${importedDetection.detection}/100 (${importLabel(importedDetection)})`);
@@ -147,7 +161,7 @@ function detectionOn(index: EvidenceIndex, id: string, rollup: boolean, platform
       why.push(`data source ${parts.dataSource}/25: ${feeds.fed} of ${feeds.declared} enabled rule(s) fed by a collected source (${details.join('; ')})`);
     }
   }
-  const importedVisibility = imported.filter((s) => typeof s.visibility === 'number').sort((a, b) => (b.visibility as number) - (a.visibility as number))[0];
+  const importedVisibility = highest(imported, 'visibility');
   if (importedVisibility && proxyPart(importedVisibility.visibility as number) > parts.dataSource) {
     parts.dataSource = proxyPart(importedVisibility.visibility as number);
     why.push(`data source ${parts.dataSource}/25 from the imported visibility ${importedVisibility.visibility}/100 (${importLabel(importedVisibility)})`);
@@ -201,9 +215,8 @@ function preventionOn(index: EvidenceIndex, id: string, platform: string | undef
   const controls = index.controlsFor(id).filter(({ control }) => !platform || runsOn(control.platforms, platform));
   let score = 0;
   let reason = index.hasControls ? `no control covers ${id}${platform ? ` on ${platform}` : ''}` : 'no control inventory';
-  const ranked = controls
-    .map(({ control, via }) => ({ control, via, points: controlPoints(control.mode, !!control.validated) }))
-    .sort((a, b) => b.points - a.points || (a.control.id < b.control.id ? -1 : 1));
+  const ranked = controls.map(({ control, via }) => ({ control, via, points: controlPoints(control.mode, !!control.validated) }));
+  if (ranked.length > 1) ranked.sort((a, b) => b.points - a.points || (a.control.id < b.control.id ? -1 : 1));
   if (ranked[0]) {
     const { control, via, points } = ranked[0];
     score = points;
@@ -334,7 +347,7 @@ export function assessTechnique(index: EvidenceIndex, ref: TechniqueRef, options
     sources,
     controls: index.controlsFor(id),
     ...(latest ? { latest } : {}),
-    imported: [...index.importedFor(id), ...(rollup && !isSubTechnique(id) ? index.subImportedFor(id) : [])],
+    imported: importedScores(index, id, rollup),
   });
 
   const inventory = index.evidence.hasDataSourceInventory;
