@@ -79,6 +79,12 @@ function storeContract(name: string, open: (maxRuns: number) => HistoryStore, re
         const b = await appendRun(store, base, day(3), [], 'security-coverage--dedupe');
         expect(b.run.snapshotHash).toBe(a.run.snapshotHash);
         expect(b.run.changes).toEqual({ first: false, scoreChanges: [], added: [], removed: [], quietChanges: [], regressions: [], recoveries: [] });
+        // An equal snapshot built anew (recognised without hashing), a different one, then the first content again.
+        const clone = JSON.parse(JSON.stringify(base)) as RunSnapshot;
+        expect((await appendRun(store, clone, day(4), [], 'security-coverage--dedupe')).run.snapshotHash).toBe(a.run.snapshotHash);
+        const changed = await appendRun(store, worse, day(5), [], 'security-coverage--dedupe');
+        expect(changed.run.snapshotHash).not.toBe(a.run.snapshotHash);
+        expect((await appendRun(store, clone, day(6), [], 'security-coverage--dedupe')).run.snapshotHash).toBe(a.run.snapshotHash);
       } finally {
         await store.close();
       }

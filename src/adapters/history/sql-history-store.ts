@@ -10,7 +10,7 @@ import type {
   TechniqueScores,
 } from '../../domain/history/history-ports';
 import type { OpenRegression, RunChanges, RunSnapshot } from '../../domain/history/history-types';
-import { techniqueScoresOf, testedCount } from '../../domain/history/snapshot';
+import { sameSnapshot, techniqueScoresOf, testedCount } from '../../domain/history/snapshot';
 import { compressSnapshot, decodeSnapshot, snapshotKey } from './snapshot-codec';
 
 /**
@@ -129,10 +129,25 @@ function stateOf(row: { open_regressions: string; marked_note: string | null } |
   return { open: JSON.parse(row.open_regressions) as OpenRegression[], markedNote: row.marked_note ?? null };
 }
 
+/** Coverages whose last snapshot is kept in memory (the shared rule records make each ~20 KB). */
+const REMEMBERED_SNAPSHOTS = 256;
+
 export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOptions): HistoryStore {
   const clock = options.clock ?? (() => new Date());
   const keep = Math.max(1, Math.floor(options.maxRunsPerCoverage));
   const { exec } = dialect;
+
+  /**
+   * The snapshot this process appended last per coverage, with its hash (bounded, oldest out): the
+   * next run of the coverage (the re-trigger of its own write, a few seconds later) usually has the
+   * same content, recognised by comparison instead of hashing ~150 KB of canonical JSON again.
+   */
+  const appendedLast = new Map<string, { hash: string; snapshot: RunSnapshot }>();
+  function remember(coverageId: string, hash: string, snapshot: RunSnapshot): void {
+    appendedLast.delete(coverageId);
+    appendedLast.set(coverageId, { hash, snapshot });
+    if (appendedLast.size > REMEMBERED_SNAPSHOTS) appendedLast.delete(appendedLast.keys().next().value as string);
+  }
 
   async function snapshotIn(db: SqlExec, coverageId: string, hash: string): Promise<RunSnapshot | undefined> {
     const rows = await db.all<{ payload: Buffer }>('SELECT payload FROM coverage_snapshots WHERE coverage_id = ? AND hash = ?', [coverageId, hash]);
@@ -174,7 +189,11 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
         const state = stateOf(stateRows[0]) ?? { open: [], markedNote: null };
         const last = await tx.all<RunRow>(`SELECT ${RUN_COLUMNS} FROM coverage_runs WHERE coverage_id = ? ORDER BY run_at DESC, id DESC LIMIT 1`, [input.coverageId]);
         const context: AppendContext = { state };
-        const { hash, text } = snapshotKey(input.snapshot);
+        // Same content as the snapshot this process appended last for the coverage, still the latest
+        // run's: its hash, without the canonical text. Else the text and its hash.
+        const mine = appendedLast.get(input.coverageId);
+        const { hash, text } =
+          mine && mine.hash === last[0]?.snapshot_hash && sameSnapshot(mine.snapshot, input.snapshot) ? { hash: mine.hash, text: undefined } : snapshotKey(input.snapshot);
         // Same content as the previous run (most runs): that snapshot is this one, already stored.
         const unchanged = last[0]?.snapshot_hash === hash;
         if (last[0]) {
@@ -187,7 +206,7 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
           await tx.run('INSERT INTO coverage_snapshots (coverage_id, hash, payload, scores) VALUES (?, ?, ?, ?) ON CONFLICT (coverage_id, hash) DO NOTHING', [
             input.coverageId,
             hash,
-            compressSnapshot(text),
+            compressSnapshot(text ?? snapshotKey(input.snapshot).text),
             JSON.stringify(techniqueScoresOf(input.snapshot)),
           ]);
         }
@@ -216,6 +235,7 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
         );
         await tx.run('UPDATE coverage_history_state SET open_regressions = ?, updated_at = ? WHERE coverage_id = ?', [JSON.stringify(decision.open), clock().getTime(), input.coverageId]);
         const pruned = await trim(tx, input.coverageId);
+        remember(input.coverageId, hash, input.snapshot);
         const run: HistoryRun = {
           id: Number(inserted[0].id),
           coverageId: input.coverageId,

