@@ -32,16 +32,24 @@ async function main(): Promise<void> {
     if (m.cmd === 'profile-start') {
       profiler = new Session();
       profiler.connect();
+      // BENCH_HEAP_PROFILE=1: where the phase allocates, too (sampling, beside the CPU profile).
+      const heap = process.env.BENCH_HEAP_PROFILE === '1';
       void post('Profiler.enable')
         .then(() => post('Profiler.start'))
+        .then(() => (heap ? post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }) : undefined))
         .then(() => process.send?.({ profiling: true }));
     }
     if (m.cmd === 'profile-stop') {
-      void post('Profiler.stop').then((result) => {
-        writeFileSync(String(m.file), JSON.stringify((result as { profile: unknown }).profile));
-        profiler?.disconnect();
-        process.send?.({ profiled: m.file });
-      });
+      void post('Profiler.stop')
+        .then(async (result) => {
+          writeFileSync(String(m.file), JSON.stringify((result as { profile: unknown }).profile));
+          if (process.env.BENCH_HEAP_PROFILE === '1') {
+            const heap = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+            writeFileSync(String(m.file).replace(/\.cpuprofile$/, '.heapprofile'), JSON.stringify(heap.profile));
+          }
+          profiler?.disconnect();
+          process.send?.({ profiled: m.file });
+        });
     }
     if (m.cmd === 'memory') process.send?.({ memory: memorySample() });
     // This process's CPU (all its threads), user + system, in ms.

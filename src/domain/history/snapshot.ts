@@ -109,14 +109,27 @@ export function sameSnapshot(a: RunSnapshot, b: RunSnapshot): boolean {
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return typeof a === 'number' && typeof b === 'number' && !Number.isFinite(a) && !Number.isFinite(b) && canonicalText(a) === canonicalText(b);
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((item, i) => sameValue(item, (b as unknown[])[i]));
+  const list = Array.isArray(a);
+  if (list !== Array.isArray(b)) return false;
+  if (list) {
+    const left = a as unknown[];
+    const right = b as unknown[];
+    if (left.length !== right.length) return false;
+    for (let i = 0; i < left.length; i += 1) if (!sameValue(left[i], right[i])) return false;
+    return true;
+  }
   if (typeof (a as { toJSON?: unknown }).toJSON === 'function' || typeof (b as { toJSON?: unknown }).toJSON === 'function') return canonicalText(a) === canonicalText(b);
+  // Loops, not Object.keys().filter(): this runs on every node of every snapshot.
   const left = a as Record<string, unknown>;
   const right = b as Record<string, unknown>;
-  const keys = Object.keys(left).filter((k) => left[k] !== undefined);
-  if (keys.length !== Object.keys(right).filter((k) => right[k] !== undefined).length) return false;
-  return keys.every((k) => Object.prototype.hasOwnProperty.call(right, k) && sameValue(left[k], right[k]));
+  let fields = 0;
+  for (const k in left) {
+    if (!Object.prototype.hasOwnProperty.call(left, k) || left[k] === undefined) continue;
+    fields += 1;
+    if (!Object.prototype.hasOwnProperty.call(right, k) || !sameValue(left[k], right[k])) return false;
+  }
+  for (const k in right) if (Object.prototype.hasOwnProperty.call(right, k) && right[k] !== undefined) fields -= 1;
+  return fields === 0;
 }
 
 /** Techniques measured (at least one score) in a snapshot. */
