@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { sleep } from '../../retry';
 
 /**
  * Change notifications for the evidence folders and files (chokidar: one inotify watch per folder on
@@ -21,6 +22,8 @@ export interface WatchOptions {
 }
 
 const MAX_DEPTH = 32;
+/** How long close() waits for the initial scan to end. */
+const CLOSE_AFTER_SCAN_MS = 5000;
 
 export function watchEvidence(paths: readonly string[], options: WatchOptions): EvidenceWatch {
   let timer: NodeJS.Timeout | undefined;
@@ -55,6 +58,12 @@ export function watchEvidence(paths: readonly string[], options: WatchOptions): 
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      // chokidar drops the fs.watch handle of a folder whose add is in flight when close() lands
+      // (paulmillr/chokidar#1482): a stop during the initial scan left an inotify handle that kept the
+      // process alive. Let the scan end first, bounded so that a huge tree cannot hold the shutdown.
+      const bound = new AbortController();
+      await Promise.race([ready, sleep(CLOSE_AFTER_SCAN_MS, bound.signal).catch(() => undefined)]);
+      bound.abort();
       await watcher.close();
     },
   };
