@@ -4,7 +4,7 @@ import { elasticRuleFromDocument } from './elastic-loader';
 import type { CacheEntry, InventoryCache } from './inventory-cache';
 import { fail, isRecord, parseToml, parseYaml, type Loaded } from './parse-text';
 import { retiredByLocation } from './rule-common';
-import { DEFAULT_MAX_RULE_FILE_BYTES, readFilesInBatches, textOf, walkRoot, type FileRead, type FoundFile } from './safe-files';
+import { DEFAULT_MAX_RULE_FILE_BYTES, readFilesInBatches, walkRoot, type FileRead, type FoundFile } from './safe-files';
 import { sigmaRuleFromDocument } from './sigma-loader';
 import { looksLikeSplunkDetection, splunkRuleFromDocument } from './splunk-loader';
 import { looksLikeSentinelRule, sentinelRuleFromDocument } from './sentinel-loader';
@@ -73,18 +73,32 @@ export interface RulesLoadOptions {
   previous?: ReadonlyMap<string, FileRules>;
 }
 
+/**
+ * A copy of a parsed value whose strings are their own. The parsers cut titles, ids and tags out of
+ * the file's text, and V8 keeps such a piece as a view of the whole text: 5,821 rules held 34 MB (their
+ * files) instead of ~9 MB. Concatenating then slicing makes a new string: the file can go.
+ */
+function detached<T>(value: T): T {
+  if (typeof value === 'string') return (value.length < 13 ? value : ` ${value}`.slice(1)) as T;
+  if (Array.isArray(value)) return value.map(detached) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = detached(v);
+  return out as T;
+}
+
 /** One file's read result → rule or issue (never throws). */
 function parseRead(file: FoundFile, read: FileRead): Loaded<FileRules> {
   if (!read.ok) return fail(file.display, read.reason);
   let loaded: Loaded<FileRules>;
   try {
-    loaded = loadRuleFileRules(textOf(read.bytes), file.relative);
+    loaded = loadRuleFileRules(read.text, file.relative);
   } catch (err) {
     // A parser bug on one odd file must not cost the other rules.
     return fail(file.display, `unexpected error: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}`);
   }
   // Rules keep the root-relative path; issues name the file as the operator configured it.
-  return loaded.ok ? { ok: true, value: retiredByLocation(loaded.value, file.absolute) } : fail(file.display, loaded.issue.reason);
+  return loaded.ok ? { ok: true, value: detached(retiredByLocation(loaded.value, file.absolute)) } : fail(file.display, loaded.issue.reason);
 }
 
 /**
@@ -131,14 +145,14 @@ export async function loadRulesFromDirs(dirs: readonly string[], options: RulesL
         loaded[i] = fail(file.display, read.reason);
         return;
       }
-      const key = { display: file.display, absolute: file.absolute, relative: file.relative, size: read.size, mtimeMs: read.mtimeMs, ctimeMs: read.ctimeMs, ino: read.ino, hash: read.hash };
+      const key = { display: file.display, absolute: file.absolute, relative: file.relative, size: read.size, mtimeMs: read.mtimeMs, ctimeMs: read.ctimeMs, ino: read.ino, hash: read.hash ?? '' };
       const hit = cache?.lookup(key);
       if (hit) cached += 1;
       const result = hit ?? parseRead(file, read);
       loaded[i] = result;
       if (cache) entries.push({ ...key, hashedAt, result });
     });
-  });
+  }, { hash: cache !== undefined });
   found.forEach((file, i) => {
     const result = loaded[i];
     if (result.ok) {

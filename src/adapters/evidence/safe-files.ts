@@ -95,6 +95,10 @@ export async function walkRoot(root: string, accept: (name: string) => boolean):
   } catch (err) {
     return { files, issues: [{ path: root, reason: describeFsError(err) }] };
   }
+  // path.join, without normalising again and again what is already normal (a readdir name has no separator).
+  const base = join(root);
+  const displayRoot = base === '.' || base === `.${sep}` ? '' : base.endsWith(sep) ? base : `${base}${sep}`;
+  const below = (dir: string, name: string): string => (dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`);
   const visited = new Set<string>([rootReal]);
   const seenFiles = new Set<string>();
   let level: Array<{ real: string; rel: string }> = [{ real: rootReal, rel: '' }];
@@ -114,10 +118,12 @@ export async function walkRoot(root: string, accept: (name: string) => boolean):
       }
       for (const entry of entries) {
         if (entry.name.startsWith('.')) continue;
-        const rel = dir.rel ? join(dir.rel, entry.name) : entry.name;
-        const display = join(root, rel);
-        let real = join(dir.real, entry.name);
         let isDir = entry.isDirectory();
+        // Most entries are files of other types: skipped before any path is built.
+        if (!isDir && !entry.isSymbolicLink() && !accept(entry.name)) continue;
+        const rel = dir.rel ? `${dir.rel}${sep}${entry.name}` : entry.name;
+        const display = displayRoot + rel;
+        let real = below(dir.real, entry.name);
         if (entry.isSymbolicLink()) {
           try {
             real = await realpath(real);
@@ -156,29 +162,34 @@ export async function walkRoot(root: string, accept: (name: string) => boolean):
   return { files, issues };
 }
 
-/**
- * What reading one file gave: its bytes with size, mtime and content hash, or why it was not read.
- * Bytes, not text: a file the parsed-rule cache already knows is never decoded (see textOf).
- */
+/** What reading one file gave: its text with size, mtime and content hash, or why it was not read. */
 export type FileRead =
-  | { ok: true; bytes: Buffer; size: number; mtimeMs: number; ctimeMs: number; ino: number; hash: string }
+  | { ok: true; text: string; size: number; mtimeMs: number; ctimeMs: number; ino: number; hash?: string }
   | { ok: false; reason: string };
 
 /** sha1 of the content: a cache key, not a security boundary (the cache file is ours). */
 export const contentHash = (content: string | Buffer): string => hash('sha1', content);
 
 /** The text of a file read: UTF-8, without the byte-order mark Windows editors add (not content). */
-export const textOf = (bytes: Buffer): string => bytes.toString('utf8').replace(/^\uFEFF/, '');
+const textOf = (bytes: Buffer): string => bytes.toString('utf8').replace(/^\uFEFF/, '');
 
 export const tooLargeReason = (size: number, maxBytes: number): string => `file too large: ${size} bytes, limit ${maxBytes} (LIMITS_MAX_RULE_FILE_BYTES)`;
 
 /**
- * File text with its size, mtime and hash, or a reason: missing, unreadable, not a regular file, or
- * larger than `maxBytes` (checked on the open descriptor before reading). Blocking: four syscalls
- * cost less than four fs callbacks (which, for thousands of rules, cost about as much as parsing);
- * callers read in small batches between event-loop turns (readFilesInBatches).
+ * The one buffer files are read into, grown to the largest file read (at most the size cap): a Buffer
+ * per file is memory outside the JS heap, whose accounting started full garbage collections all
+ * through a load of thousands of rules.
  */
-export function readFileBoundedSync(path: string, maxBytes: number): FileRead {
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+/**
+ * File text with its size, mtime and hash (unless `hash` is false: only the parsed-rule cache needs
+ * it), or a reason: missing, unreadable, not a regular file, or larger than `maxBytes` (checked on the
+ * open descriptor before reading). Blocking: four syscalls cost less than four fs callbacks (which,
+ * for thousands of rules, cost about as much as parsing); callers read in small batches between
+ * event-loop turns (readFilesInBatches).
+ */
+export function readFileBoundedSync(path: string, maxBytes: number, { hash = true }: { hash?: boolean } = {}): FileRead {
   let fd: number | undefined;
   try {
     // O_NONBLOCK (test/faults/hostile-inventories): opening a FIFO named like a rule must not block
@@ -187,14 +198,17 @@ export function readFileBoundedSync(path: string, maxBytes: number): FileRead {
     const stats = fs.fstatSync(fd);
     if (!stats.isFile()) return { ok: false, reason: 'not a regular file' };
     if (stats.size > maxBytes) return { ok: false, reason: tooLargeReason(stats.size, maxBytes) };
-    const buffer = Buffer.allocUnsafe(stats.size);
+    if (scratch.length < stats.size) scratch = Buffer.allocUnsafeSlow(Math.max(stats.size, scratch.length * 2));
+    const bytes = scratch.subarray(0, stats.size);
     let filled = 0;
-    while (filled < buffer.length) {
-      const bytes = fs.readSync(fd, buffer, filled, buffer.length - filled, null);
-      if (bytes === 0) return { ok: false, reason: 'file shrank while being read' };
-      filled += bytes;
+    while (filled < bytes.length) {
+      const read = fs.readSync(fd, bytes, filled, bytes.length - filled, null);
+      if (read === 0) return { ok: false, reason: 'file shrank while being read' };
+      filled += read;
     }
-    return { ok: true, bytes: buffer, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, hash: contentHash(buffer) };
+    const read: FileRead = { ok: true, text: textOf(bytes), size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino };
+    if (hash) read.hash = contentHash(bytes);
+    return read;
   } catch (err) {
     return { ok: false, reason: describeFsError(err) };
   } finally {
@@ -205,7 +219,7 @@ export function readFileBoundedSync(path: string, maxBytes: number): FileRead {
 /** One inventory / layer file's text (a single small read: blocking is cheaper than callbacks). */
 export async function readTextBounded(path: string, maxBytes: number): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
   const read = readFileBoundedSync(path, maxBytes);
-  return read.ok ? { ok: true, text: textOf(read.bytes) } : read;
+  return read.ok ? { ok: true, text: read.text } : read;
 }
 
 /** Files read (and handed over) between two turns of the event loop: a few ms of work. */
@@ -218,9 +232,14 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * while it loads thousands of rules. (A helper thread reading ahead was measured on the 2-core bench
  * machine: its start-up and the contention cost more than the overlap saved, so there is none.)
  */
-export async function readFilesInBatches(paths: readonly string[], maxBytes: number, onBatch: (start: number, results: FileRead[]) => void): Promise<void> {
+export async function readFilesInBatches(
+  paths: readonly string[],
+  maxBytes: number,
+  onBatch: (start: number, results: FileRead[]) => void,
+  options: { hash?: boolean } = {},
+): Promise<void> {
   for (let start = 0; start < paths.length; start += READ_BATCH) {
-    onBatch(start, paths.slice(start, start + READ_BATCH).map((p) => readFileBoundedSync(p, maxBytes)));
+    onBatch(start, paths.slice(start, start + READ_BATCH).map((p) => readFileBoundedSync(p, maxBytes, options)));
     if (start + READ_BATCH < paths.length) await nextTurn();
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mapLimit, readFileBoundedSync, readFilesInBatches, readTextBounded, resolveWithinRoot, textOf } from '../../../src/adapters/evidence/safe-files';
+import { mapLimit, readFileBoundedSync, readFilesInBatches, readTextBounded, resolveWithinRoot } from '../../../src/adapters/evidence/safe-files';
 
 describe('safe file access', () => {
   it('rejects paths that climb out of the root with ..', () => {
@@ -57,7 +57,7 @@ describe('safe file access', () => {
       await readFilesInBatches(paths, 1024, (start, results) => results.forEach((r, i) => (batched[start + i] = r)));
       expect(batched).toEqual(paths.map((p) => readFileBoundedSync(p, 1024)));
       expect(batched[0]).toEqual(expect.objectContaining({ ok: true, size: 12, hash: expect.stringMatching(/^[0-9a-f]{40}$/) }));
-      expect(textOf((batched[0] as { bytes: Buffer }).bytes)).toBe('title: x\n');
+      expect((batched[0] as { text: string }).text).toBe('title: x\n');
       // Several batches: every file once, in order.
       const many = Array.from({ length: 70 }, (_, i) => join(dir, `r${i}.yml`));
       many.forEach((p, i) => writeFileSync(p, `n: ${i}\n`));
@@ -65,7 +65,7 @@ describe('safe file access', () => {
       let batches = 0;
       await readFilesInBatches(many, 1024, (start, results) => {
         batches += 1;
-        results.forEach((r, i) => (texts[start + i] = r.ok ? textOf(r.bytes) : r.reason));
+        results.forEach((r, i) => (texts[start + i] = r.ok ? r.text : r.reason));
       });
       expect(batches).toBe(3);
       expect(texts).toEqual(many.map((_, i) => `n: ${i}\n`));
