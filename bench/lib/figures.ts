@@ -29,8 +29,8 @@ export const WHAT: Record<FigureId, { what: string; target: string }> = {
   },
   assess: { what: 'assess a 600-technique container against ~6,000 rules (index built)', target: '≤ 20 ms' },
   enrichment: {
-    what: 'connector CPU and platform calls per enrichment (50 attack patterns, 3,000 rules, bundle pushed) against a stand-in platform in its own process',
-    target: 'CPU ≤ 3 × JSON floor (same run); platform calls = protocol minimum (2)',
+    what: "connector CPU per message (its run and the run its coverage write re-triggers) and platform calls of the run that writes (50 attack patterns, 3,000 rules) against a stand-in platform in its own process",
+    target: 'CPU ≤ 3 × JSON floor (same run); platform calls = protocol minimum (2 with one push)',
   },
   memory: { what: 'connector heap growth over processed enrichments (after warm-up)', target: '≤ 10 % growth' },
   scheduler: { what: 'scheduler with 100,000 coverages: start, reconcile, ticks, state saves, restart from the state file', target: 'event loop never blocked > 50 ms; RSS ≤ 200 MB' },
