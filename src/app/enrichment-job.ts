@@ -29,6 +29,8 @@ export interface JobResult {
   note: string;
   /** Close the work in error (the request could not be served, but retrying or dead-lettering would not help). */
   inError?: boolean;
+  /** What was written, for the job's closing log line (one line per run: logging is a visible share of a run's CPU). */
+  written?: { objects: number; deleted: number; foreign: number; scores: ScoreEntry[]; reasons: string[] };
 }
 
 export interface JobSettings {
@@ -240,9 +242,12 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   });
   if (workId && workId !== internal.work_id) await deps.work.toProcessed(workId, planNote(plan, ctx.progress.pushed.size, scores, request, result.backend), false);
   deps.observer.pushed(Number(process.hrtime.bigint() - writeStarted) / 1e9);
-  ctx.log.info({ objects: plan.pushes.length, deleted: plan.deletions.length, foreign: plan.foreignTargets.length, scores, reasons: plan.reasons.slice(0, 20) }, 'result pushed');
   await record(deps, ctx, { state, runAt, outcome: 'pushed', request, result, draftId });
-  return { outcome: 'pushed', note: planNote(plan, ctx.progress.pushed.size, scores, request, result.backend) };
+  return {
+    outcome: 'pushed',
+    note: planNote(plan, ctx.progress.pushed.size, scores, request, result.backend),
+    written: { objects: plan.pushes.length, deleted: plan.deletions.length, foreign: plan.foreignTargets.length, scores, reasons: plan.reasons.slice(0, 20) },
+  };
 }
 
 /**

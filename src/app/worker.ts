@@ -453,7 +453,7 @@ export function createWorker(options: WorkerOptions): Worker {
       delivery.ack();
       attempts.delete(key);
       observer.succeeded(result.outcome);
-      job.log.info({ outcome: result.outcome, note: result.note }, 'enrichment done');
+      job.log.info({ outcome: result.outcome, note: result.note, ...(result.written ?? {}) }, 'enrichment done');
       // The scheduler plans the next run of this coverage from this one (docs/scheduling.md).
       if (result.outcome !== 'skipped') {
         try {

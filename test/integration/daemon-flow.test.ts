@@ -172,8 +172,10 @@ describeWithBroker('daemon: enrichment flow', () => {
     await h.start({ daemon: { log: createLogger('debug', sink) } });
     const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
     await h.fake.until(() => lines.some((l) => l.msg === 'enrichment done'), 15000, 'the job to finish');
-    const jobLines = lines.filter((l) => ['assessing coverage', 'result pushed', 'enrichment done'].includes(String(l.msg)));
-    expect(jobLines).toHaveLength(3);
+    const jobLines = lines.filter((l) => ['assessing coverage', 'enrichment done'].includes(String(l.msg)));
+    expect(jobLines).toHaveLength(2);
+    // One closing line per run says what was written.
+    expect(jobLines[1]).toMatchObject({ outcome: 'pushed', objects: expect.any(Number), reasons: expect.any(Array) });
     for (const l of jobLines) expect(l).toMatchObject({ work_id: workId, coverage_id: coverage.standardId });
     expect(JSON.stringify(lines)).not.toContain(h.fake.token);
   });
