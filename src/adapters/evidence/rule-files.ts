@@ -83,7 +83,7 @@ function detached<T>(value: T): T {
   if (Array.isArray(value)) return value.map(detached) as T;
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = detached(v);
+  for (const key of Object.keys(value)) out[key] = detached((value as Record<string, unknown>)[key]);
   return out as T;
 }
 
@@ -156,7 +156,8 @@ export async function loadRulesFromDirs(dirs: readonly string[], options: RulesL
   found.forEach((file, i) => {
     const result = loaded[i];
     if (result.ok) {
-      rules.push(...[result.value].flat());
+      if (Array.isArray(result.value)) rules.push(...result.value);
+      else rules.push(result.value);
       byFile.set(file.display, result.value);
       return;
     }
