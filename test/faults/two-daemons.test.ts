@@ -13,36 +13,46 @@ import { allClosedOk, tally } from './fault-support';
  * for once, not twice.
  */
 
-const N = 200;
+const N = 60;
 const DUE = 10;
 const DAY = 86400_000;
 
-function tickCounter(): { observer: JobObserver; ticks: () => number; waitTicks: (n: number) => Promise<void> } {
+function tickCounter(): { observer: JobObserver; ticks: () => number; onTick: (listener: () => void) => () => void } {
   let ticks = 0;
-  const waiters = new Set<() => void>();
+  const listeners = new Set<() => void>();
   return {
     observer: {
       ...noopObserver,
       schedulerDue: () => {
         ticks += 1;
-        for (const w of [...waiters]) w();
+        for (const l of [...listeners]) l();
       },
     },
     ticks: () => ticks,
-    waitTicks: (n) =>
-      new Promise<void>((resolve, reject) => {
-        const target = ticks + n;
-        const check = (): void => {
-          if (ticks < target) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => reject(new Error(`only ${ticks}/${target} scheduler ticks`)), 20000);
-        waiters.add(check);
-        check();
-      }),
+    onTick: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
+}
+
+/** Resolves once one of the counters (the leader's) has ticked `n` more times; leaves no timer or listener behind. */
+function moreTicks(counters: Array<ReturnType<typeof tickCounter>>, n: number, timeoutMs = 20000): Promise<void> {
+  const targets = counters.map((c) => c.ticks() + n);
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      for (const off of offs) off();
+      if (err) reject(err);
+      else resolve();
+    };
+    const check = (): void => {
+      if (counters.some((c, i) => c.ticks() >= targets[i])) done();
+    };
+    const timer = setTimeout(() => done(new Error(`no replica ticked ${n} more times: ${counters.map((c) => c.ticks()).join('/')}`)), timeoutMs);
+    const offs = counters.map((c) => c.onTick(check));
+    check();
+  });
 }
 
 async function isLeader(d: Daemon): Promise<boolean | null> {
@@ -81,7 +91,7 @@ describeWithBroker('fault: two daemons on the same queue', () => {
     const workIds = await Promise.all(coverages.map((c) => h.fake.publishEnrichment(h.connectorId, c)));
     await h.fake.until(() => allClosedOk(h, workIds), 60000, `all ${N} works`);
     // Let the leader tick a few more times once everything is in: a second scheduler would ask again.
-    await Promise.race(counters.map((c) => c.waitTicks(3)));
+    await moreTicks(counters, 3);
     await h.fake.until(() => due.every((c) => c.lastResult && new Date(c.lastResult).getTime() > now - 60_000), 30000, 'the due coverages run');
 
     const leaders = await Promise.all(daemons.map(isLeader));
