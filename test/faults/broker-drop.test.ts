@@ -12,7 +12,7 @@ import { allClosedOk, closedCount, tally } from './fault-support';
  * result, none lost; redelivered copies must find the result stored and push nothing.
  */
 
-const N = 500;
+const N = 150;
 const OUTAGE_MS = 1000;
 
 describeWithBroker('fault: broker connection dropped mid-stream', () => {
