@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     // This process's CPU (all its threads), user + system, in ms.
     if (m.cmd === 'cpu') {
       const c = process.cpuUsage();
-      process.send?.({ cpu: (c.user + c.system) / 1000 });
+      process.send?.({ cpu: (c.user + c.system) / 1000, cpuSystem: c.system / 1000 });
     }
     if (m.cmd === 'stop') {
       void (async () => {

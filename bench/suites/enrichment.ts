@@ -167,6 +167,8 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     const settle = () => platform.ask<boolean>({ cmd: 'settle' }, 'value', 180_000);
     const capture = (messages: number, firstRun = false) => platform.ask<Captured>({ cmd: 'capture', messages, firstRun }, 'value', 300_000);
     const cpu = () => (daemon as Handle).ask<number>({ cmd: 'cpu' }, 'cpu', 30_000);
+    // The kernel's share (socket writes and reads: HTTP calls, broker frames), beside the total.
+    const cpuSystem = () => (daemon as Handle).ask<number>({ cmd: 'cpu' }, 'cpuSystem', 30_000);
     const memory = () => (daemon as Handle).ask<MemorySample>({ cmd: 'memory' }, 'memory', 30_000);
 
     const warm = await phase({ messages: settings.warmup, outstanding });
@@ -187,8 +189,10 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     const profileDir = options.profileArgs[options.profileArgs.indexOf('--cpu-prof-dir') + 1];
     if (profileDir) await (daemon as Handle).ask({ cmd: 'profile-start' }, 'profiling', 30_000);
     const cpu0 = await cpu();
+    const system0 = await cpuSystem();
     const run = await phase({ messages: settings.cpuMessages, outstanding });
     const cpuMs = ((await cpu()) - cpu0) / Math.max(1, run.completed);
+    const systemMs = ((await cpuSystem()) - system0) / Math.max(1, run.completed);
     if (profileDir) {
       const file = join(profileDir, `enrichment-cpu-phase-${Date.now()}.cpuprofile`);
       await (daemon as Handle).ask({ cmd: 'profile-stop', file }, 'profiled', 60_000);
@@ -247,6 +251,7 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
         'cpu_ms',
         {
           cpu_ms: round(cpuMs, 2),
+          cpu_system_ms: round(systemMs, 2),
           json_floor_ms: round(floor, 3),
           cpu_to_json_floor: round(cpuMs / floor, 1),
           platform_calls: round(calls, 2),
