@@ -86,7 +86,7 @@ function tagNote(rule: IndexedRule, id: string): string {
  * those not collected and the collected share (undefined when the inventory cannot tell).
  */
 function sourcesOf(index: EvidenceIndex, ref: TechniqueRef, entry: CatalogueTechnique | undefined, feeds: Feeds): { needed: string[]; missing: string[]; share?: number } {
-  const sorted = (list: string[]): string[] => [...new Set(list)].sort();
+  const sorted = (list: string[]): string[] => (list.length < 2 ? list : [...new Set(list)].sort());
   const inventory = index.evidence.hasDataSourceInventory;
   if (feeds.declared > 0) return { needed: [...feeds.needed], missing: [...feeds.missing], ...(inventory ? { share: feeds.fed / feeds.declared } : {}) };
   const components = sorted((entry?.dataComponents ?? ref.dataSources ?? []).map((c) => c.trim()).filter(Boolean));
@@ -329,7 +329,8 @@ export function assessTechnique(index: EvidenceIndex, ref: TechniqueRef, options
   if (detection) why.push(...on(detection, detection.why));
   if (prevention) {
     base.prevention = prevention.score;
-    base.controls = [...new Set(preventions.flatMap((v) => v.controls))];
+    // One view: its list is this call's own and has each control once (controlsFor).
+    base.controls = preventions.length === 1 ? preventions[0].controls : distinct(preventions.flatMap((v) => v.controls));
     why.push(...on(prevention, prevention.why));
   }
   base.why = why;
