@@ -3,7 +3,9 @@ import type { ScoreEntry } from './coverage-types';
 /** "DETECTION 75" pairs, upper-cased names and integer scores (the form OpenCTI stores), sorted. */
 function normalised(entries: ScoreEntry[]): string[] {
   const out = entries.map((e) => `${String(e.name).trim().toUpperCase()}=${Math.round(Number(e.score))}`);
-  return out.length > 1 ? out.sort() : out;
+  // Usually one or two entries: ordered without Array#sort's work array (compared per has-covered, every run).
+  if (out.length === 2) return out[1] < out[0] ? [out[1], out[0]] : out;
+  return out.length > 2 ? out.sort() : out;
 }
 
 /**
