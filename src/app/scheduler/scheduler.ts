@@ -352,7 +352,19 @@ export function startSchedulerCron(scheduler: Scheduler, expression: string, clo
         logger.error({ err: errorMessageOf(err) }, 'scheduler tick failed');
       }
     },
-    { name: 'coverage-scheduler', noOverlap: true, timezone },
+    {
+      name: 'coverage-scheduler',
+      noOverlap: true,
+      timezone,
+      // node-cron's own lines go to our log instead of coloured console.warn lines on stderr; a tick
+      // skipped because the previous one is still running is expected (noOverlap), not a warning.
+      logger: {
+        info: (message) => logger.debug({ source: 'node-cron' }, message),
+        warn: (message) => (/overlap prevention/.test(message) ? logger.debug({ source: 'node-cron' }, message) : logger.warn({ source: 'node-cron' }, message)),
+        error: (message, err) => logger.error({ source: 'node-cron', err: errorMessageOf(err ?? message) }, String(message)),
+        debug: (message) => logger.debug({ source: 'node-cron' }, String(message)),
+      },
+    },
   );
   return {
     stop: async () => {
