@@ -6,7 +6,7 @@ import type { AssessmentResult, TechniqueAssessment } from '../../src/domain/ass
 import type { CoverageRequest } from '../../src/domain/coverage/coverage-types';
 import { renderReportHtml, reportInputOf, TACTIC_ORDER } from '../../src/domain/report/report-html';
 import { CHROMIUM, CHROMIUM_ARGS, describeWithBrowser } from '../support/browser';
-import { brokerAvailable, PROJECT_DIR } from '../support/env';
+import { brokerAvailable, itWhen, PROJECT_DIR } from '../support/env';
 import { createHarness, type Harness } from '../support/fake-opencti/harness';
 
 /**
@@ -87,7 +87,7 @@ describeWithBrowser('coverage report page in Chromium', () => {
     await page.close();
   });
 
-  (brokerAvailable ? it : it.skip)('opens the page an assessed coverage links to (external_uri), served by the daemon', async () => {
+  itWhen(brokerAvailable, 'no RabbitMQ at AMQP_URL')('opens the page an assessed coverage links to (external_uri), served by the daemon', async () => {
     const h: Harness = await createHarness({ maxPageSize: 50 });
     try {
       const techniques = ['T1059.001', 'T1003.001', 'T1566.001', 'T1105'];

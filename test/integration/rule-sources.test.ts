@@ -9,7 +9,7 @@ import { startLiveRules } from '../../src/app/live-rules';
 import { createRuleSource } from '../../src/app/rule-sources';
 import type { RuleSource } from '../../src/adapters/evidence/rule-source';
 import { coverageRequest } from '../support/coverage-request';
-import { describeWithShared, hasShared, sharedPath } from '../support/env';
+import { describeWhen, describeWithShared, hasShared, sharedPath } from '../support/env';
 import { kibanaRulesFromToml, startFakeKibana, type FakeKibana, type KibanaRuleJson } from '../support/fake-kibana/server';
 import { sentinelFromTemplates, startFakeSentinel, type FakeSentinel } from '../support/fake-sentinel/server';
 import { splunkJob, splunkSearchesFromDetections, startFakeSplunk, type FakeSplunk } from '../support/fake-splunk/server';
@@ -236,7 +236,7 @@ describeWithShared('Wazuh API source', () => {
   });
 });
 
-(hasOpenssl() && hasShared ? describe : describe.skip)(`TLS to a source (${hasOpenssl() ? 'with a test CA' : OPENSSL_SKIP_REASON})`, () => {
+describeWhen(hasOpenssl() && hasShared, hasOpenssl() ? '../shared is absent' : OPENSSL_SKIP_REASON)('TLS to a source (with a test CA)', () => {
   let ca: TestCa;
   let kibana: FakeKibana;
   beforeAll(async () => {

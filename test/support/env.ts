@@ -7,16 +7,29 @@ export const hasShared = existsSync(SHARED_DIR);
 export const sharedPath = (...parts: string[]): string => join(SHARED_DIR, ...parts);
 
 /**
- * A describe that, when its precondition fails, registers one skipped test and never runs the body
- * (describe.skip still executes the body, which would read the missing files).
+ * A describe that, when its precondition fails, registers one skipped test named after the reason,
+ * prints the reason (jest's summary only counts skipped tests), and never runs the body (describe.skip
+ * still executes the body, which would read the missing files). `.each` skips the same way.
  */
 export function describeWhen(condition: boolean, reason: string): jest.Describe {
   if (condition) return describe;
-  const skipped = (name: string | number | jest.FunctionLike) =>
+  const skipped = (name: string | number | jest.FunctionLike) => {
+    process.stderr.write(`[skipped] ${String(name)}: ${reason}\n`);
     describe(String(name), () => {
       it.skip(`skipped: ${reason}`, () => undefined);
     });
-  return Object.assign(skipped, describe) as unknown as jest.Describe;
+  };
+  return Object.assign(skipped, describe, { each: () => skipped }) as unknown as jest.Describe;
+}
+
+/** it() when the precondition holds; otherwise it.skip with the reason printed. */
+export function itWhen(condition: boolean, reason: string): jest.It {
+  if (condition) return it;
+  const skipped = (name: string) => {
+    process.stderr.write(`[skipped] ${name}: ${reason}\n`);
+    it.skip(`${name} (skipped: ${reason})`, () => undefined);
+  };
+  return Object.assign(skipped, it) as unknown as jest.It;
 }
 
 /** describe() when ../shared exists; otherwise one skipped test and the body is not run. */

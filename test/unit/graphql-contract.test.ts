@@ -20,7 +20,7 @@ import { createValidation } from 'graphql-no-alias';
 import { DOCUMENTS } from '../../src/adapters/opencti/documents';
 import { ALIAS_PERMISSIONS } from '../support/fake-opencti/platform-rules';
 import { FAKE_OPENCTI_SDL } from '../support/fake-opencti/schema';
-import { sharedPath } from '../support/env';
+import { describeWhen, sharedPath } from '../support/env';
 
 /**
  * Every GraphQL document the connector sends validates against OpenCTI 6.9.17 and 7.260817.0
@@ -32,7 +32,7 @@ const REAL_SCHEMA_FILES = [
   ['6.9.17', sharedPath('reference', 'opencti-schema.graphql')],
   ['7.260817.0', sharedPath('reference', 'opencti-schema-7.260817.graphql')],
 ] as const;
-const describeWithRealSchema = REAL_SCHEMA_FILES.every(([, f]) => existsSync(f)) ? describe.each(REAL_SCHEMA_FILES) : describe.skip.each(REAL_SCHEMA_FILES);
+const describeWithRealSchema = describeWhen(REAL_SCHEMA_FILES.every(([, f]) => existsSync(f)), 'the OpenCTI schemas under ../shared/reference are absent').each(REAL_SCHEMA_FILES);
 const aliasRule = createValidation({ permissions: ALIAS_PERMISSIONS }).validation;
 
 const fakeSchema = buildSchema(FAKE_OPENCTI_SDL);

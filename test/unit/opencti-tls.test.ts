@@ -5,19 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGraphQLClient } from '../../src/adapters/opencti/graphql-client';
+import { describeWhen } from '../support/env';
+import { hasOpenssl, OPENSSL_SKIP_REASON } from '../support/tls-ca';
 
 /** TLS to the platform: verified by default, a private CA can be trusted, opting out is explicit. */
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-(hasOpenssl() ? describe : describe.skip)('OpenCTI client TLS', () => {
+describeWhen(hasOpenssl(), OPENSSL_SKIP_REASON)('OpenCTI client TLS', () => {
   let dir: string;
   let server: https.Server;
   let url: string;

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createBroker } from '../../../src/adapters/amqp/broker';
 import { createGraphQLClient } from '../../../src/adapters/opencti/graphql-client';
 import { createLogger } from '../../../src/app/logger';
-import { AMQP_URL, describeWithBroker } from '../../support/env';
+import { AMQP_URL, describeWhen, describeWithBroker } from '../../support/env';
 import { createHarness, type Harness } from '../../support/fake-opencti/harness';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy';
 import { createTestCa, hasOpenssl, OPENSSL_SKIP_REASON, type TestCa } from '../../support/tls-ca';
@@ -43,8 +43,7 @@ function memoryLog(): { log: ReturnType<typeof createLogger>; stream: Writable; 
   };
 }
 
-const withOpenssl = hasOpenssl() ? describe : describe.skip;
-if (!hasOpenssl()) process.stderr.write(`${OPENSSL_SKIP_REASON}\n`);
+const withOpenssl = describeWhen(hasOpenssl(), OPENSSL_SKIP_REASON);
 
 withOpenssl('TLS with a private CA', () => {
   let ca: TestCa;
