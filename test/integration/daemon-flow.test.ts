@@ -162,16 +162,20 @@ describeWithBroker('daemon: enrichment flow', () => {
 
   it('tags every log line of a job with its work_id and coverage_id, and never logs the token', async () => {
     const lines: Array<Record<string, unknown>> = [];
+    // The log line itself is the signal (fake.until re-checks on platform changes only: the next one was the ping, 5 s later).
+    let finished: () => void = () => undefined;
+    const jobDone = new Promise<void>((resolve) => (finished = resolve));
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        if (lines.some((l) => l.msg === 'enrichment done')) finished();
         done();
       },
     });
     const { coverage } = h.reportCoverage(['T1059']);
     await h.start({ daemon: { log: createLogger('debug', sink) } });
     const workId = await h.fake.publishEnrichment(h.connectorId, coverage);
-    await h.fake.until(() => lines.some((l) => l.msg === 'enrichment done'), 15000, 'the job to finish');
+    await jobDone;
     const jobLines = lines.filter((l) => ['assessing coverage', 'enrichment done'].includes(String(l.msg)));
     expect(jobLines).toHaveLength(2);
     // One closing line per run says what was written.
