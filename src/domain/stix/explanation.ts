@@ -19,8 +19,25 @@ export const SUMMARY_GAPS = 10;
 const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 2).replace(/\s+\S*$/, '')} …`);
 /** Text `md` changes: a character to escape, or whitespace other than single inner spaces (most titles have neither). */
 const MD_ACTIVE = /[\\`*_[\]<>|#]|[^\S ]|\s\s|^\s|\s$/;
-/** Markdown-inert text: no emphasis, links or HTML from rule titles and file names. */
-const md = (text: string): string => (MD_ACTIVE.test(text) ? text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`).replace(/\s+/g, ' ').trim() : text);
+const escaped = new Map<string, string>();
+/** Bounds of what `md` keeps: ~10,000 short texts (a few MB at most). */
+const MAX_ESCAPED = 10_000;
+const MAX_KEPT_LENGTH = 256;
+/**
+ * Markdown-inert text: no emphasis, links or HTML from rule titles and file names. The same titles and
+ * sources come back in every run: their escaped forms are kept.
+ */
+function md(text: string): string {
+  let out = escaped.get(text);
+  if (out === undefined) {
+    out = MD_ACTIVE.test(text) ? text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`).replace(/\s+/g, ' ').trim() : text;
+    if (text.length <= MAX_KEPT_LENGTH) {
+      if (escaped.size >= MAX_ESCAPED) escaped.clear();
+      escaped.set(text, out);
+    }
+  }
+  return out;
+}
 
 function detectionLine(t: TechniqueAssessment): string | undefined {
   if (typeof t.detection !== 'number') return undefined;
