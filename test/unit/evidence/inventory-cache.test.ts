@@ -66,12 +66,17 @@ describe('parsed-inventory cache (coverage.cache_file)', () => {
     for (const name of ['r0', 'r1', 'r2', 'r3', 'r4', 'broken']) utimesSync(join(rules, 'win', `${name}.yml`), old, old);
     // utimes moved the ctime to now: read and hashed once more (content unchanged: not parsed)…
     expect(await load()).toEqual(expect.objectContaining({ cached: 6, unread: 0 }));
-    // …and trusted from metadata once the ctime is outside the racy window.
-    await new Promise((r) => setTimeout(r, 2100));
-    await load();
-    const fourth = await load();
-    expect(fourth).toEqual(expect.objectContaining({ cached: 6, unread: 6 }));
-    expect(fourth.evidence).toEqual((await loadEvidenceDetailed({ rulesDirs: [rules] })).evidence);
+    // …and trusted from metadata once the ctime is outside the racy window: the clock (Date only) moved
+    // 2.1 s on instead of waiting for it; the files' ctimes stay where the filesystem put them.
+    jest.useFakeTimers({ now: Date.now() + 2100, doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    try {
+      await load();
+      const fourth = await load();
+      expect(fourth).toEqual(expect.objectContaining({ cached: 6, unread: 6 }));
+      expect(fourth.evidence).toEqual((await loadEvidenceDetailed({ rulesDirs: [rules] })).evidence);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('ignores a corrupt or foreign cache file, says why, and rewrites it', async () => {
