@@ -35,6 +35,9 @@ export function watchEvidence(paths: readonly string[], options: WatchOptions): 
     // Never watch through a link: a target outside the folder or a loop (`loop -> ..`) is not watched
     // (the loader still reads links that stay inside; a change behind one shows at the next change or restart).
     followSymlinks: false,
+    // The daemon lives on its broker link and HTTP server; a watch handle must never be what keeps a
+    // stopped process alive (chokidar can orphan one when close() lands during an add, see close()).
+    persistent: false,
     // A dotted entry below a configured path (.git, .github, editor swap files) is never read.
     ignored: (path: string) => paths.every((p) => p !== path) && basename(path).startsWith('.'),
   });
@@ -59,8 +62,8 @@ export function watchEvidence(paths: readonly string[], options: WatchOptions): 
       closed = true;
       if (timer) clearTimeout(timer);
       // chokidar drops the fs.watch handle of a folder whose add is in flight when close() lands
-      // (paulmillr/chokidar#1482): a stop during the initial scan left an inotify handle that kept the
-      // process alive. Let the scan end first, bounded so that a huge tree cannot hold the shutdown.
+      // (paulmillr/chokidar#1482): the handle stays open (unref'd: persistent false). Most adds are the
+      // initial scan's: let it end first, bounded so that a huge tree cannot hold the shutdown.
       const bound = new AbortController();
       await Promise.race([ready, sleep(CLOSE_AFTER_SCAN_MS, bound.signal).catch(() => undefined)]);
       bound.abort();

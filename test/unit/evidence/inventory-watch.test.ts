@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchEvidence } from '../../../src/adapters/evidence';
 
+/** fs.watch handles that keep the process alive (getActiveResourcesInfo lists referenced handles only). */
 const watchHandles = (): number => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
 
 describe('evidence watch: close()', () => {
@@ -15,6 +16,14 @@ describe('evidence watch: close()', () => {
     }
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('never holds the process: watching, it keeps no referenced fs watch handle', async () => {
+    const before = watchHandles();
+    const watch = watchEvidence([dir], { debounceMs: 10, onChange: () => undefined });
+    await watch.ready;
+    expect(watchHandles()).toBe(before);
+    await watch.close();
+  });
 
   it('called during the initial scan, lets the scan end first and leaves no fs watch handle behind', async () => {
     const before = watchHandles();
