@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   };
 
   /** Until no run is left: nothing imported, queued or re-triggered (the chains of every message have ended). */
-  const atRest = (): Promise<void> => fake.settle(50, 120_000);
+  const atRest = (): Promise<void> => fake.settle(50, 600_000);
 
   /** Messages published from now until `stop`, and the runs they caused once the platform is at rest. */
   const runPhase = async (o: { messages?: number; ms?: number; outstanding: number }): Promise<PhaseResult> => {
