@@ -9,6 +9,7 @@ import type { JobObserver } from './job-observer';
 import type { Logger } from './logger';
 import { decide, platformFailureOf, type RetryPolicy } from './outcome';
 import { newPushProgress, type PushProgress } from './result-pusher';
+import { addBounded, setBounded } from '../domain/bounded-map';
 
 /**
  * Takes deliveries from the listen queue and guarantees, for each one, exactly one ack or nack and
@@ -144,13 +145,6 @@ function keyOf(delivery: Delivery): string {
   return messageKey(delivery.messageId, delivery.content);
 }
 
-/** A Set that forgets its oldest members past `max` (insertion order). */
-function boundedAdd<T>(set: Set<T>, value: T, max: number): void {
-  set.delete(value);
-  set.add(value);
-  if (set.size > max) set.delete(set.values().next().value as T);
-}
-
 export function createWorker(options: WorkerOptions): Worker {
   const { log, observer, work, policy } = options;
   const clock = options.clock ?? (() => new Date());
@@ -187,9 +181,7 @@ export function createWorker(options: WorkerOptions): Worker {
   function record(key: string): AttemptRecord {
     let r = attempts.get(key);
     if (!r) {
-      if (attempts.size >= MAX_TRACKED) attempts.delete(attempts.keys().next().value as string);
-      r = { attempts: 0, platformFailures: 0, refunds: 0 };
-      attempts.set(key, r);
+      r = setBounded(attempts, key, { attempts: 0, platformFailures: 0, refunds: 0 }, MAX_TRACKED);
     }
     return r;
   }
@@ -243,7 +235,7 @@ export function createWorker(options: WorkerOptions): Worker {
         ...ids,
       });
     } catch (err) {
-      if ((err as { uncertain?: boolean }).uncertain) boundedAdd(uncertain, key, MAX_TRACKED);
+      if ((err as { uncertain?: boolean }).uncertain) addBounded(uncertain, key, MAX_TRACKED);
       jobLog.error({ err: { message: errorMessageOf(err) }, code }, 'dead-letter publish failed; requeueing the message');
       delivery.nackRequeue();
       return;
@@ -252,7 +244,7 @@ export function createWorker(options: WorkerOptions): Worker {
       published();
     }
     uncertain.delete(key);
-    boundedAdd(deadLettered, key, MAX_TRACKED);
+    addBounded(deadLettered, key, MAX_TRACKED);
     attempts.delete(key);
     delivery.ack();
     progressed();
@@ -294,7 +286,7 @@ export function createWorker(options: WorkerOptions): Worker {
       // Its dead-letter publish was cut off before the confirm: look before publishing it again.
       uncertain.delete(key);
       try {
-        if (await withTimeout(options.deadLetterHas(DEAD_LETTER_KEY_HEADER, key), DLQ_LOOK_TIMEOUT_MS)) boundedAdd(deadLettered, key, MAX_TRACKED);
+        if (await withTimeout(options.deadLetterHas(DEAD_LETTER_KEY_HEADER, key), DLQ_LOOK_TIMEOUT_MS)) addBounded(deadLettered, key, MAX_TRACKED);
       } catch (err) {
         log.warn({ err: { message: errorMessageOf(err) } }, 'could not check the dead-letter queue; the message may be dead-lettered twice');
       }

@@ -12,6 +12,7 @@ import type {
 import type { OpenRegression, RunChanges, RunSnapshot } from '../../domain/history/history-types';
 import { sameSnapshot, techniqueScoresOf, testedCount } from '../../domain/history/snapshot';
 import { compressSnapshot, decodeSnapshot, snapshotKey } from './snapshot-codec';
+import { setBounded } from '../../domain/bounded-map';
 
 /**
  * The history store over SQL, shared by the SQLite and PostgreSQL adapters: same tables, same
@@ -143,11 +144,6 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
    * same content, recognised by comparison instead of hashing ~150 KB of canonical JSON again.
    */
   const appendedLast = new Map<string, { hash: string; snapshot: RunSnapshot }>();
-  function remember(coverageId: string, hash: string, snapshot: RunSnapshot): void {
-    appendedLast.delete(coverageId);
-    appendedLast.set(coverageId, { hash, snapshot });
-    if (appendedLast.size > REMEMBERED_SNAPSHOTS) appendedLast.delete(appendedLast.keys().next().value as string);
-  }
 
   async function snapshotIn(db: SqlExec, coverageId: string, hash: string): Promise<RunSnapshot | undefined> {
     const rows = await db.all<{ payload: Buffer }>('SELECT payload FROM coverage_snapshots WHERE coverage_id = ? AND hash = ?', [coverageId, hash]);
@@ -235,7 +231,7 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
         );
         await tx.run('UPDATE coverage_history_state SET open_regressions = ?, updated_at = ? WHERE coverage_id = ?', [JSON.stringify(decision.open), clock().getTime(), input.coverageId]);
         const pruned = await trim(tx, input.coverageId);
-        remember(input.coverageId, hash, input.snapshot);
+        setBounded(appendedLast, input.coverageId, { hash, snapshot: input.snapshot }, REMEMBERED_SNAPSHOTS);
         const run: HistoryRun = {
           id: Number(inserted[0].id),
           coverageId: input.coverageId,

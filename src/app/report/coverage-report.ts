@@ -8,6 +8,7 @@ import { validityWindow } from '../../domain/schedule/validity';
 import { buildNavigatorLayer, type NavigatorLayer } from '../../domain/stix/navigator-layer';
 import { buildResultBundle } from '../../domain/stix/result-bundle';
 import type { StixBundle, StixObject } from '../../domain/stix/stix-types';
+import { setBounded } from '../../domain/bounded-map';
 
 /**
  * The coverage report page (`GET /coverages/<uuid>`) and its downloads. Stateless across replicas:
@@ -82,10 +83,8 @@ export function createCoverageReportService(deps: CoverageReportDeps): CoverageR
     const externalUri = coverageExternalUri(deps.settings.externalUri, { standardId: state.standardId, internalId: state.id });
     const bundle = buildResultBundle(request, result, { now, validity, externalUri, explanations: true });
     const assessed = { request, result, bundle, at: now.getTime() };
-    cache.set(uuid, assessed);
     // Bounded: the oldest entries go first.
-    while (cache.size > 200) cache.delete(cache.keys().next().value as string);
-    return assessed;
+    return setBounded(cache, uuid, assessed, 200);
   }
 
   return {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
+import { setBounded } from '../bounded-map';
 
 /**
  * Deterministic STIX ids, computed exactly as OpenCTI and the reference product compute them
@@ -56,13 +57,7 @@ const MAX_REMEMBERED_IDS = 20_000;
 /** `has-covered` id, stable per (source, target) like the reference product's: one relationship forever (P2). */
 export function hasCoveredRelationshipId(sourceRef: string, targetRef: string): string {
   const name = sourceRef + targetRef;
-  let id = hasCoveredIds.get(name);
-  if (id === undefined) {
-    id = `relationship--${javaNameUuid(name)}`;
-    if (hasCoveredIds.size >= MAX_REMEMBERED_IDS) hasCoveredIds.clear();
-    hasCoveredIds.set(name, id);
-  }
-  return id;
+  return hasCoveredIds.get(name) ?? setBounded(hasCoveredIds, name, `relationship--${javaNameUuid(name)}`, MAX_REMEMBERED_IDS);
 }
 
 /** OpenCTI standard id of a SecurityPlatform identity; the name is trimmed and lower-cased as the platform does. */

@@ -1,6 +1,7 @@
 import type { EvidenceRule } from '../assessment/assessment-types';
 import { isSubTechnique } from '../coverage/attack-ids';
 import { runsOn } from '../coverage/platforms';
+import { setBounded } from '../bounded-map';
 import type { EvidenceIndex, IndexedRule } from './evidence-index';
 import { ruleRecords } from './technique-evidence';
 
@@ -83,7 +84,7 @@ export const NO_FEEDS: Feeds = { declared: 0, fed: 0, collected: [], notCollecte
  * A split depends only on the index and (technique, roll-up, platform): made once per index and shared
  * by every assessment that asks for the same technique (the daemon assesses thousands of coverages,
  * over the same few hundred techniques, with one index). Splits are read-only. A technique no rule
- * credits shares one empty split, and the cache starts over past MAX_SPLITS (platform names come from
+ * credits shares one empty split, and the oldest splits go past MAX_SPLITS (platform names come from
  * the coverages, so the keys are not bounded by the index alone).
  */
 const splits = new WeakMap<EvidenceIndex, Map<string, RuleSplit>>();
@@ -113,9 +114,7 @@ export function ruleSplit(index: EvidenceIndex, id: string, rollup: boolean, pla
     }
   }
   const split: RuleSplit = { credited, usable, dormant, firing, starved };
-  if (byKey.size >= MAX_SPLITS) byKey.clear();
-  byKey.set(key, split);
-  return split;
+  return setBounded(byKey, key, split, MAX_SPLITS);
 }
 
 export const splitRecords = (split: RuleSplit, index: EvidenceIndex): EvidenceRule[] => (split.records ??= ruleRecords(split.credited, index.evidence.hasDataSourceInventory));

@@ -1,6 +1,7 @@
 import type { AssessmentResult, Gap, TechniqueAssessment } from '../assessment/assessment-types';
 import type { CoverageRequest, ScoreEntry } from '../coverage/coverage-types';
 import { standardId } from '../ids/stix-ids';
+import { setBounded } from '../bounded-map';
 
 /**
  * The reasons behind the scores, in the words an analyst reads in OpenCTI: a Markdown `description` on
@@ -31,10 +32,7 @@ function md(text: string): string {
   let out = escaped.get(text);
   if (out === undefined) {
     out = MD_ACTIVE.test(text) ? text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`).replace(/\s+/g, ' ').trim() : text;
-    if (text.length <= MAX_KEPT_LENGTH) {
-      if (escaped.size >= MAX_ESCAPED) escaped.clear();
-      escaped.set(text, out);
-    }
+    if (text.length <= MAX_KEPT_LENGTH) setBounded(escaped, text, out, MAX_ESCAPED);
   }
   return out;
 }
