@@ -132,7 +132,8 @@ export function createAssessor(config: Config, evidence: EvidenceSet, deps: Asse
   const embedded = listed.includes('embedded') ? deps.createEmbedded(evidence) : undefined;
   const available = [...listed, ...[...measured.keys()].filter((n) => !listed.includes(n as BackendName))] as BackendName[];
 
-  async function assess(request: CoverageRequest, ctx: Parameters<Assessor['assess']>[1]): Promise<AssessmentResult> {
+  /** The measured backends a request runs (labels may choose them) and what is said about the choice. */
+  function chosenFor(request: CoverageRequest): { chosen: string[]; notes: string[] } {
     const notes: string[] = [];
     const fromLabels = backendsFromLabels(request.labels);
     let chosen = listed.filter((n) => n !== 'embedded') as string[];
@@ -143,6 +144,11 @@ export function createAssessor(config: Config, evidence: EvidenceSet, deps: Asse
       }
       if (fromLabels.includes('embedded') && !embedded) notes.push(`label ${LABEL_PREFIX}embedded ignored: the embedded engine is not in ASSESSOR`);
     }
+    return { chosen, notes };
+  }
+
+  async function assess(request: CoverageRequest, ctx: Parameters<Assessor['assess']>[1]): Promise<AssessmentResult> {
+    const { chosen, notes } = chosenFor(request);
     const results: AssessmentResult[] = [];
     // One backend at a time, in priority order; a failure propagates (retried or dead-lettered by
     // the worker) instead of silently publishing a result without the measurement.
@@ -159,6 +165,8 @@ export function createAssessor(config: Config, evidence: EvidenceSet, deps: Asse
     name: available.join('+'),
     available,
     assess,
+    // Reusable only when the embedded engine alone answers: measured backends read the outside world.
+    inputsVersion: (request) => (embedded && chosenFor(request).chosen.length === 0 ? embedded.inputsVersion?.(request) : undefined),
     ...(siem ? { recordExecutions: siem.recordExecutions } : {}),
   };
 }

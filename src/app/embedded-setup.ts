@@ -177,6 +177,12 @@ export async function startLiveEvidence(
       const result = await current.engine.assess(request, ctx);
       return liveRules ? withSourceNotes(result, liveRules.notes()) : result;
     },
+    inputsVersion: (request) => {
+      const engine = current.engine.inputsVersion?.(request);
+      if (engine === undefined || !liveRules) return engine;
+      // The rule sources' notes go into the result too.
+      return `${engine} ${liveRules.notes().map((n) => `${n.state}:${n.text}`).join('|')}`;
+    },
   };
   return {
     get evidence() {

@@ -15,6 +15,7 @@ import type { Logger } from './logger';
 import type { WorkApi } from '../adapters/opencti/work-api';
 import { pushObjects, type PushOne, type PushProgress } from './result-pusher';
 import type { RunRecorder } from './run-record';
+import { settledRunKey, type SettledRun, type SettledRuns } from './settled-runs';
 
 /**
  * One enrichment request, from parsed message to written result (docs/processing-flow.md). Throws on
@@ -64,6 +65,8 @@ export interface JobDeps {
   settings: JobSettings;
   /** Keeps each run's result (score history); a failing recorder never fails the run. */
   recorder?: RunRecorder;
+  /** Runs that found nothing to write, by coverage: a run with the same inputs skips to the outcome. */
+  settled?: SettledRuns;
 }
 
 export interface JobContext {
@@ -176,6 +179,18 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   request = { ...request, coverageId: state.standardId, coverageName: state.name, ...(state.coverage ? { currentCoverage: state.coverage } : {}) };
 
   const runAt = deps.clock();
+  // A scheduled or operator run (mode manual) whose stored validity has lapsed rewrites the dates even
+  // with unchanged scores; automatic re-triggers never do, so the echo of that write pushes nothing.
+  const refreshDates = internal.mode === 'manual' && state.validTo !== undefined && Date.parse(state.validTo) <= runAt.getTime() && request.techniques.length > 0;
+  const inputsVersion =
+    deps.settled && !refreshDates && !draftId && request.techniques.length > 0 && ctx.progress.pushed.size === 0 ? deps.assessor.inputsVersion?.(request) : undefined;
+  const settledKey = inputsVersion !== undefined ? settledRunKey(inputsVersion, request, state) : undefined;
+  const settled = settledKey !== undefined ? deps.settled?.get(state.standardId) : undefined;
+  if (settled && settled.key === settledKey && (await recordSettled(deps, ctx, { state, runAt, settled }))) {
+    deps.observer.scored?.(state.standardId, settled.overall, settled.counts);
+    return { outcome: 'unchanged', note: settled.note };
+  }
+
   let result: AssessmentResult;
   if (request.techniques.length > 0) {
     ctx.log.debug({ techniques: request.techniques.length, unmatched: request.unmatched.length }, 'assessing coverage');
@@ -188,18 +203,17 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
     result = EMPTY_RESULT(deps.assessor.name, runAt);
   }
 
+  let counts: SettledRun['counts'] | undefined;
   if (request.techniques.length > 0) {
     const tested = result.techniques.filter((t) => t.tested);
     const covered = tested.filter((t) => (t.detection ?? 0) >= 50).length;
-    deps.observer.scored?.(state.standardId, result.overall, { covered, uncovered: tested.length - covered, notTested: request.techniques.length - tested.length });
+    counts = { covered, uncovered: tested.length - covered, notTested: request.techniques.length - tested.length };
+    deps.observer.scored?.(state.standardId, result.overall, counts);
   }
 
   const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
   const externalUri = coverageExternalUri(settings.externalUri, { standardId: state.standardId, internalId: state.id });
   const bundle = buildResultBundle(request, result, { now: runAt, validity, externalUri, explanations: true });
-  // A scheduled or operator run (mode manual) whose stored validity has lapsed rewrites the dates even
-  // with unchanged scores; automatic re-triggers never do, so the echo of that write pushes nothing.
-  const refreshDates = internal.mode === 'manual' && state.validTo !== undefined && Date.parse(state.validTo) <= runAt.getTime() && request.techniques.length > 0;
   const plan = planWrites({
     coverageId: state.standardId,
     desired: bundle,
@@ -219,12 +233,16 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
     throw new AssessmentError(`the covered entity ${request.coveredRef} has no ATT&CK attack pattern to assess${unmatched}`, 'NO_ATTACK_PATTERNS');
   }
   if (writesNothing(plan)) {
-    await record(deps, ctx, { state, runAt, outcome: 'unchanged', request, result, draftId });
+    const snapshotHash = await record(deps, ctx, { state, runAt, outcome: 'unchanged', request, result, draftId });
     const pushedBefore = ctx.progress.pushed.size;
     const foreign = plan.foreignTargets.length > 0 ? `; ${plan.foreignTargets.length} technique(s) keep another writer's has-covered` : '';
-    return pushedBefore > 0
-      ? { outcome: 'pushed', note: `Pushed ${pushedBefore} object(s) in an earlier attempt: ${scoresText(scores)}` }
-      : { outcome: 'unchanged', note: `Coverage unchanged (${scoresText(scores)}): nothing pushed${foreign}` };
+    if (pushedBefore > 0) return { outcome: 'pushed', note: `Pushed ${pushedBefore} object(s) in an earlier attempt: ${scoresText(scores)}` };
+    const note = `Coverage unchanged (${scoresText(scores)}): nothing pushed${foreign}`;
+    // With a history, only a recorded run can be repeated by hash.
+    if (settledKey !== undefined && counts && (snapshotHash !== undefined || !deps.recorder)) {
+      deps.settled?.set(state.standardId, { key: settledKey, ...(snapshotHash !== undefined ? { snapshotHash } : {}), note, overall: result.overall, counts });
+    }
+    return { outcome: 'unchanged', note };
   }
 
   const writeStarted = process.hrtime.bigint();
@@ -285,12 +303,12 @@ async function record(
   deps: JobDeps,
   ctx: JobContext,
   run: { state: CoverageState; runAt: Date; outcome: 'pushed' | 'unchanged'; request: CoverageRequest; result: AssessmentResult; draftId: string | null },
-): Promise<void> {
+): Promise<string | undefined> {
   // Once per delivery, whatever the attempts.
-  if (!deps.recorder || run.request.techniques.length === 0 || ctx.progress.recorded) return;
+  if (!deps.recorder || run.request.techniques.length === 0 || ctx.progress.recorded) return undefined;
   ctx.progress.recorded = true;
   try {
-    await deps.recorder.record({
+    return await deps.recorder.record({
       coverageId: run.state.standardId,
       coverageInternalId: run.state.id,
       coverageName: run.state.name,
@@ -302,5 +320,28 @@ async function record(
     });
   } catch (err) {
     ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'score history not recorded');
+    return undefined;
+  }
+}
+
+/** A repeat of a settled run into the history; false when the history cannot take it so (run in full). */
+async function recordSettled(deps: JobDeps, ctx: JobContext, run: { state: CoverageState; runAt: Date; settled: SettledRun }): Promise<boolean> {
+  if (!deps.recorder || ctx.progress.recorded) return true;
+  if (!deps.recorder.recordSettled || run.settled.snapshotHash === undefined) return false;
+  try {
+    const stored = await deps.recorder.recordSettled({
+      coverageId: run.state.standardId,
+      coverageInternalId: run.state.id,
+      coverageName: run.state.name,
+      runAt: run.runAt,
+      outcome: 'unchanged',
+      snapshotHash: run.settled.snapshotHash,
+    });
+    if (stored) ctx.progress.recorded = true;
+    return stored;
+  } catch (err) {
+    ctx.progress.recorded = true;
+    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'score history not recorded');
+    return true;
   }
 }

@@ -20,6 +20,7 @@ import { configuredPrevalenceSource, type PrevalenceSource } from './prevalence-
 import type { PrevalenceTable } from '../domain/gaps/prevalence';
 import { assertDaemonConfig, loadConfig, secretValues } from './config';
 import { runEnrichment, type JobDeps } from './enrichment-job';
+import { createSettledRuns } from './settled-runs';
 import { noopObserver, type JobObserver } from './job-observer';
 import { createLogger, installProcessGuards, type Logger } from './logger';
 import { createPlatformBreaker, registerBreakerMetrics, type PlatformBreaker } from './platform-breaker';
@@ -38,6 +39,9 @@ import { assertSchedulerConfig, startScheduling, type Scheduling } from './sched
  * register → broker → worker → ping loop. Everything is built here and passed down; `close()` undoes
  * it in reverse, runs every step even if one fails, and is idempotent.
  */
+
+/** Coverages whose last no-change run is remembered (~250 B each). */
+const SETTLED_RUNS_KEPT = 20_000;
 
 export interface DaemonOptions {
   /** Already-parsed configuration; default: loadConfig({ env, file }). */
@@ -292,6 +296,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       observer,
       clock,
       ...(history ? { recorder: history.recorder } : {}),
+      settled: createSettledRuns(SETTLED_RUNS_KEPT),
       settings: {
         pushParallelism: config.worker.push_parallelism,
         scope: [...config.connector.scope],

@@ -21,6 +21,18 @@ export interface CoverageRunRecord {
   draftId?: string | null;
 }
 
+/** A run known to have the content of the coverage's latest recorded run (re-run on unchanged inputs). */
+export interface SettledRunRecord extends Omit<CoverageRunRecord, 'request' | 'result'> {
+  /** Snapshot hash of the run it repeats (what `record` gave for it). */
+  snapshotHash: string;
+}
+
 export interface RunRecorder {
-  record(run: CoverageRunRecord): Promise<void>;
+  /** The recorded run's snapshot hash; undefined when the run is not history (a draft run). */
+  record(run: CoverageRunRecord): Promise<string | undefined>;
+  /**
+   * Records a repeat of the coverage's latest run without its content; false when the history moved
+   * on since (another run, an open regression): the caller records the full run instead.
+   */
+  recordSettled?(run: SettledRunRecord): Promise<boolean>;
 }

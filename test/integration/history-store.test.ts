@@ -90,6 +90,28 @@ function storeContract(name: string, open: (maxRuns: number) => HistoryStore, re
       }
     });
 
+    it('appends a repeat of the latest run by its hash, and refuses one when the history moved on or a regression is open', async () => {
+      const store = open(100);
+      const id = 'security-coverage--settled';
+      try {
+        const a = await appendRun(store, base, day(0), [], id);
+        const repeat = await store.appendSettled?.({ coverageId: id, coverageName: 'APT-X campaign report', runAt: day(1), outcome: 'unchanged', snapshotHash: a.run.snapshotHash });
+        expect(repeat?.run).toMatchObject({ outcome: 'unchanged', snapshotHash: a.run.snapshotHash, techniques: a.run.techniques, tested: a.run.tested, backend: 'embedded', changes: { first: false, regressions: [] } });
+        expect(repeat?.run.detection).toBe(a.run.detection);
+        expect((await store.runs(id)).map((r) => r.id)).toEqual([repeat?.run.id, a.run.id]);
+        // Another run stored other content since: not a repeat of it.
+        const worseRun = await appendRun(store, worse, day(2), [], id);
+        expect(worseRun.state.open.length).toBeGreaterThan(0);
+        expect(await store.appendSettled?.({ coverageId: id, runAt: day(3), outcome: 'unchanged', snapshotHash: a.run.snapshotHash })).toBeUndefined();
+        // The latest content, but a regression is open (its recovery is judged on the full run).
+        expect(await store.appendSettled?.({ coverageId: id, runAt: day(3), outcome: 'unchanged', snapshotHash: worseRun.run.snapshotHash })).toBeUndefined();
+        expect(await store.appendSettled?.({ coverageId: 'security-coverage--never-run', runAt: day(3), outcome: 'unchanged', snapshotHash: a.run.snapshotHash })).toBeUndefined();
+        expect((await store.runs(id)).length).toBe(3);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('keeps at most the configured number of runs per coverage and forgets snapshots no run uses', async () => {
       const store = open(3);
       const id = 'security-coverage--retention';

@@ -13,6 +13,7 @@ import type { OpenRegression, RunChanges, RunSnapshot } from '../../domain/histo
 import { sameSnapshot, techniqueScoresOf, testedCount } from '../../domain/history/snapshot';
 import { compressSnapshot, decodeSnapshot, snapshotKey } from './snapshot-codec';
 import { setBounded } from '../../domain/bounded-map';
+import { noChanges } from '../../domain/history/regression';
 
 /**
  * The history store over SQL, shared by the SQLite and PostgreSQL adapters: same tables, same
@@ -173,17 +174,63 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
     return removed;
   }
 
+  /** The coverage's history state and its latest run (none yet: empty state, no row). */
+  async function latestOf(tx: SqlExec, coverageId: string): Promise<{ state: CoverageHistoryState; last: RunRow[] }> {
+    const stateRows = await tx.all<{ open_regressions: string; marked_note: string | null }>('SELECT open_regressions, marked_note FROM coverage_history_state WHERE coverage_id = ?', [coverageId]);
+    const last = await tx.all<RunRow>(`SELECT ${RUN_COLUMNS} FROM coverage_runs WHERE coverage_id = ? ORDER BY run_at DESC, id DESC LIMIT 1`, [coverageId]);
+    return { state: stateOf(stateRows[0]) ?? { open: [], markedNote: null }, last };
+  }
+
+  /** Inserts one run row; `content` is what the run's snapshot says. */
+  async function insertRun(
+    tx: SqlExec,
+    input: Omit<AppendRun, 'snapshot'>,
+    content: { backend: string; detection: number | null; prevention: number | null; techniques: number; tested: number; snapshotHash: string; changes: RunChanges },
+  ): Promise<HistoryRun> {
+    const inserted = await tx.all<{ id: number | string }>(
+      `INSERT INTO coverage_runs (coverage_id, coverage_internal_id, coverage_name, run_at, recorded_at, outcome, backend, detection, prevention, techniques, tested, regressions, recoveries, snapshot_hash, changes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [
+        input.coverageId,
+        input.coverageInternalId ?? null,
+        input.coverageName ?? null,
+        input.runAt.getTime(),
+        clock().getTime(),
+        input.outcome,
+        content.backend,
+        content.detection,
+        content.prevention,
+        content.techniques,
+        content.tested,
+        content.changes.regressions.length,
+        content.changes.recoveries.length,
+        content.snapshotHash,
+        JSON.stringify(content.changes),
+      ],
+    );
+    return {
+      id: Number(inserted[0].id),
+      coverageId: input.coverageId,
+      runAt: input.runAt.toISOString(),
+      outcome: input.outcome,
+      backend: content.backend,
+      techniques: content.techniques,
+      tested: content.tested,
+      snapshotHash: content.snapshotHash,
+      changes: content.changes,
+      ...(input.coverageInternalId ? { coverageInternalId: input.coverageInternalId } : {}),
+      ...(input.coverageName ? { coverageName: input.coverageName } : {}),
+      ...(content.detection !== null ? { detection: content.detection } : {}),
+      ...(content.prevention !== null ? { prevention: content.prevention } : {}),
+    };
+  }
+
   return {
     description: dialect.description,
 
     append(input: AppendRun, decide: (context: AppendContext) => AppendDecision): Promise<AppendResult> {
       return dialect.transaction(input.coverageId, async (tx) => {
-        const stateRows = await tx.all<{ open_regressions: string; marked_note: string | null }>(
-          'SELECT open_regressions, marked_note FROM coverage_history_state WHERE coverage_id = ?',
-          [input.coverageId],
-        );
-        const state = stateOf(stateRows[0]) ?? { open: [], markedNote: null };
-        const last = await tx.all<RunRow>(`SELECT ${RUN_COLUMNS} FROM coverage_runs WHERE coverage_id = ? ORDER BY run_at DESC, id DESC LIMIT 1`, [input.coverageId]);
+        const { state, last } = await latestOf(tx, input.coverageId);
         const context: AppendContext = { state };
         // Same content as the snapshot this process appended last for the coverage, still the latest
         // run's: its hash, without the canonical text. Else the text and its hash.
@@ -206,48 +253,40 @@ export function createSqlHistoryStore(dialect: SqlDialect, options: SqlHistoryOp
             JSON.stringify(techniqueScoresOf(input.snapshot)),
           ]);
         }
-        const detection = input.snapshot.overall.DETECTION ?? null;
-        const prevention = input.snapshot.overall.PREVENTION ?? null;
-        const inserted = await tx.all<{ id: number | string }>(
-          `INSERT INTO coverage_runs (coverage_id, coverage_internal_id, coverage_name, run_at, recorded_at, outcome, backend, detection, prevention, techniques, tested, regressions, recoveries, snapshot_hash, changes)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-          [
-            input.coverageId,
-            input.coverageInternalId ?? null,
-            input.coverageName ?? null,
-            input.runAt.getTime(),
-            clock().getTime(),
-            input.outcome,
-            input.snapshot.backend,
-            detection,
-            prevention,
-            input.snapshot.techniques.length,
-            testedCount(input.snapshot),
-            decision.changes.regressions.length,
-            decision.changes.recoveries.length,
-            hash,
-            JSON.stringify(decision.changes),
-          ],
-        );
-        await tx.run('UPDATE coverage_history_state SET open_regressions = ?, updated_at = ? WHERE coverage_id = ?', [JSON.stringify(decision.open), clock().getTime(), input.coverageId]);
-        const pruned = await trim(tx, input.coverageId);
-        setBounded(appendedLast, input.coverageId, { hash, snapshot: input.snapshot }, REMEMBERED_SNAPSHOTS);
-        const run: HistoryRun = {
-          id: Number(inserted[0].id),
-          coverageId: input.coverageId,
-          runAt: input.runAt.toISOString(),
-          outcome: input.outcome,
+        const run = await insertRun(tx, input, {
           backend: input.snapshot.backend,
+          detection: input.snapshot.overall.DETECTION ?? null,
+          prevention: input.snapshot.overall.PREVENTION ?? null,
           techniques: input.snapshot.techniques.length,
           tested: testedCount(input.snapshot),
           snapshotHash: hash,
           changes: decision.changes,
-          ...(input.coverageInternalId ? { coverageInternalId: input.coverageInternalId } : {}),
-          ...(input.coverageName ? { coverageName: input.coverageName } : {}),
-          ...(detection !== null ? { detection } : {}),
-          ...(prevention !== null ? { prevention } : {}),
-        };
+        });
+        await tx.run('UPDATE coverage_history_state SET open_regressions = ?, updated_at = ? WHERE coverage_id = ?', [JSON.stringify(decision.open), clock().getTime(), input.coverageId]);
+        const pruned = await trim(tx, input.coverageId);
+        setBounded(appendedLast, input.coverageId, { hash, snapshot: input.snapshot }, REMEMBERED_SNAPSHOTS);
         return { run, state: { open: decision.open, markedNote: state.markedNote }, pruned };
+      });
+    },
+
+    appendSettled(input) {
+      return dialect.transaction(input.coverageId, async (tx) => {
+        const { state, last } = await latestOf(tx, input.coverageId);
+        // Another run (here or on another replica) stored other content since, or a regression is open
+        // (its recovery is judged on the full comparison): the caller appends the full run.
+        if (!last[0] || last[0].snapshot_hash !== input.snapshotHash || state.open.length > 0) return undefined;
+        const previous = runOf(last[0]);
+        const run = await insertRun(tx, input, {
+          backend: previous.backend,
+          detection: previous.detection ?? null,
+          prevention: previous.prevention ?? null,
+          techniques: previous.techniques,
+          tested: previous.tested,
+          snapshotHash: input.snapshotHash,
+          changes: noChanges(),
+        });
+        const pruned = await trim(tx, input.coverageId);
+        return { run, state, pruned };
       });
     },
 

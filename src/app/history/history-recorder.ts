@@ -1,6 +1,6 @@
 import type { RegressionMarker } from '../../adapters/opencti/regression-api';
 import { causeText, recoveryText, regressionNote, regressionText } from '../../domain/history/describe';
-import type { HistoryStore } from '../../domain/history/history-ports';
+import type { AppendResult, HistoryStore } from '../../domain/history/history-ports';
 import { compareRuns } from '../../domain/history/regression';
 import { snapshotOf } from '../../domain/history/snapshot';
 import { errorMessageOf } from '../../errors';
@@ -57,7 +57,7 @@ export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorde
       .catch((err: unknown) => log.warn({ err: { message: errorMessageOf(err) } }, 'score history: pruning failed; retried in an hour'));
   }
 
-  async function syncMark(run: CoverageRunRecord, open: Parameters<typeof regressionNote>[0], marked: string | null): Promise<void> {
+  async function syncMark(run: Pick<CoverageRunRecord, 'coverageId' | 'coverageInternalId'>, open: Parameters<typeof regressionNote>[0], marked: string | null): Promise<void> {
     if (!marker) return;
     const wanted = open.length > 0 ? regressionNote(open, threshold, deps.label) : null;
     if ((wanted?.content ?? null) === marked) return;
@@ -73,14 +73,41 @@ export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorde
     }
   }
 
+  /** Logs and counts what an appended run changed, refreshes the gauge, and brings the mark in line. */
+  async function afterAppend(run: Pick<CoverageRunRecord, 'coverageId' | 'coverageInternalId'>, appended: AppendResult): Promise<void> {
+    const { changes } = appended.run;
+    const who = { coverage_id: run.coverageId, coverage_name: appended.run.coverageName ?? null };
+    for (const r of changes.regressions) {
+      metrics?.regression(r);
+      log.warn(
+        { ...who, technique: r.techniqueId ?? null, score: r.score, from: r.from, to: r.to ?? null, cause: causeText(r.causes, 5, r.techniqueId), causes: r.causes.map((c) => c.kind), threshold },
+        `coverage regression: ${regressionText(r)}`,
+      );
+    }
+    for (const r of changes.recoveries) {
+      metrics?.recovery(r);
+      log.info({ ...who, technique: r.techniqueId ?? null, score: r.score, from: r.from, to: r.to ?? null, since: r.since, reason: r.reason }, `coverage recovered: ${recoveryText(r)}`);
+    }
+    // From the store, so replicas agree: at once after a transition here, else at most once a minute
+    // (another replica's transitions show up within that).
+    const now = clock().getTime();
+    if (metrics && (changes.regressions.length > 0 || changes.recoveries.length > 0 || now - lastGauge >= GAUGE_EVERY_MS)) {
+      lastGauge = now;
+      metrics.regressedCoverages(await store.regressedCount());
+    }
+    await syncMark(run, appended.state.open, appended.state.markedNote);
+    maybePrune();
+  }
+
+  const isDraftRun = (run: Pick<CoverageRunRecord, 'coverageId' | 'draftId'>): boolean => {
+    if (run.draftId) log.debug({ coverage_id: run.coverageId, draft_id: run.draftId }, 'score history: a run inside a draft is not history of the live coverage');
+    return !!run.draftId;
+  };
+
   return {
     async record(run) {
-      if (run.draftId) {
-        log.debug({ coverage_id: run.coverageId, draft_id: run.draftId }, 'score history: a run inside a draft is not history of the live coverage');
-        return;
-      }
+      if (isDraftRun(run)) return undefined;
       const snapshot = snapshotOf(run.result);
-      const runAt = run.runAt.toISOString();
       let appended;
       try {
         appended = await store.append(
@@ -92,34 +119,35 @@ export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorde
             outcome: run.outcome,
             snapshot,
           },
-          ({ previous, state }) => compareRuns({ ...(previous ? { previous: previous.snapshot } : {}), current: snapshot, open: state.open, threshold, runAt }),
+          ({ previous, state }) => compareRuns({ ...(previous ? { previous: previous.snapshot } : {}), current: snapshot, open: state.open, threshold, runAt: run.runAt.toISOString() }),
         );
       } catch (err) {
         metrics?.recordFailed();
         throw err;
       }
-      const { changes } = appended.run;
-      const who = { coverage_id: run.coverageId, coverage_name: appended.run.coverageName ?? null };
-      for (const r of changes.regressions) {
-        metrics?.regression(r);
-        log.warn(
-          { ...who, technique: r.techniqueId ?? null, score: r.score, from: r.from, to: r.to ?? null, cause: causeText(r.causes, 5, r.techniqueId), causes: r.causes.map((c) => c.kind), threshold },
-          `coverage regression: ${regressionText(r)}`,
-        );
+      await afterAppend(run, appended);
+      return appended.run.snapshotHash;
+    },
+    async recordSettled(run) {
+      if (isDraftRun(run)) return true;
+      if (!store.appendSettled) return false;
+      let appended;
+      try {
+        appended = await store.appendSettled({
+          coverageId: run.coverageId,
+          ...(run.coverageInternalId ? { coverageInternalId: run.coverageInternalId } : {}),
+          ...(run.coverageName ? { coverageName: run.coverageName } : {}),
+          runAt: run.runAt,
+          outcome: run.outcome,
+          snapshotHash: run.snapshotHash,
+        });
+      } catch (err) {
+        metrics?.recordFailed();
+        throw err;
       }
-      for (const r of changes.recoveries) {
-        metrics?.recovery(r);
-        log.info({ ...who, technique: r.techniqueId ?? null, score: r.score, from: r.from, to: r.to ?? null, since: r.since, reason: r.reason }, `coverage recovered: ${recoveryText(r)}`);
-      }
-      // From the store, so replicas agree: at once after a transition here, else at most once a minute
-      // (another replica's transitions show up within that).
-      const now = clock().getTime();
-      if (metrics && (changes.regressions.length > 0 || changes.recoveries.length > 0 || now - lastGauge >= GAUGE_EVERY_MS)) {
-        lastGauge = now;
-        metrics.regressedCoverages(await store.regressedCount());
-      }
-      await syncMark(run, appended.state.open, appended.state.markedNote);
-      maybePrune();
+      if (!appended) return false;
+      await afterAppend(run, appended);
+      return true;
     },
     flush: () => pruning,
   };

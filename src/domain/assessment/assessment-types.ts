@@ -152,6 +152,12 @@ export interface AssessContext {
 export interface Assessor {
   readonly name: string;
   assess(request: CoverageRequest, ctx: AssessContext): Promise<AssessmentResult>;
+  /**
+   * What, besides the request and the clock's `runAt`, the result of `assess(request)` depends on, as
+   * a text that changes whenever any of it does (rules reloaded, prevalence refreshed…). Undefined
+   * when the result depends on the outside world (a measured backend): then it is never reused.
+   */
+  inputsVersion?(request: CoverageRequest): string | undefined;
 }
 
 /** A technique entry with no score yet ("not tested"): the starting point of every backend's result. */

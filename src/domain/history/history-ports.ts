@@ -41,6 +41,19 @@ export interface AppendRun {
   snapshot: RunSnapshot;
 }
 
+/**
+ * A run whose content is known to be the coverage's latest snapshot (its hash), e.g. a re-run on
+ * unchanged inputs: stored without the snapshot itself.
+ */
+export interface SettledRun {
+  coverageId: string;
+  coverageInternalId?: string;
+  coverageName?: string;
+  runAt: Date;
+  outcome: 'pushed' | 'unchanged';
+  snapshotHash: string;
+}
+
 /** What the store hands to `decide`: the latest earlier run of the coverage and its state. */
 export interface AppendContext {
   previous?: { run: HistoryRun; snapshot: RunSnapshot };
@@ -81,6 +94,12 @@ export interface HistoryStore {
    * run, snapshot and new state in one transaction, then drops the coverage's runs beyond the retention.
    */
   append(run: AppendRun, decide: (context: AppendContext) => AppendDecision): Promise<AppendResult>;
+  /**
+   * Appends a run with the content of the coverage's latest run (no change, no regression) when that
+   * run's snapshot has `snapshotHash` and no regression is open; otherwise stores nothing and gives
+   * undefined (the caller appends the full run instead).
+   */
+  appendSettled?(run: SettledRun): Promise<AppendResult | undefined>;
   /** Records what the platform now carries (after the mark was written or cleared). */
   setMarkedNote(coverageId: string, note: string | null): Promise<void>;
   /** Runs of a coverage (by standard or internal id), newest first. */

@@ -58,6 +58,9 @@ function dedupe(causes: Cause[]): Cause[] {
   });
 }
 
+/** What a run with the previous run's content changes: nothing. */
+export const noChanges = (): RunChanges => ({ first: false, scoreChanges: [], added: [], removed: [], quietChanges: [], regressions: [], recoveries: [] });
+
 export function compareRuns(input: CompareInput): CompareResult {
   const { previous, current, threshold, runAt } = input;
   const changes: RunChanges = { first: !previous, scoreChanges: [], added: [], removed: [], quietChanges: [], regressions: [], recoveries: [] };

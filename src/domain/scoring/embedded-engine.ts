@@ -48,12 +48,20 @@ export interface EmbeddedAssessor extends Assessor {
 
 export const EMBEDDED_ASSESSOR_NAME = 'embedded';
 
+/** Engines made in this process: each one's number names its evidence in `inputsVersion`. */
+let enginesMade = 0;
+/** A number per prevalence table seen (a refreshed table is a new object). */
+const prevalenceNumbers = new WeakMap<PrevalenceTable, number>();
+let prevalenceTables = 0;
+
 export function createEmbeddedAssessor(evidence: EvidenceSet, options: EngineOptions = {}): EmbeddedAssessor {
   // Built once: the daemon reuses this assessor for every message.
   const index = buildEvidenceIndex(evidence);
   const rollup = options.rollupSubtechniques ?? true;
   const aggregate = options.aggregate ?? 'mean';
   const tables = priorityTables(options.priorities);
+  enginesMade += 1;
+  const engineNumber = enginesMade;
 
   function assessNow(request: CoverageRequest, ctx: AssessContext): AssessmentResult {
     const techniques: TechniqueAssessment[] = [];
@@ -89,6 +97,14 @@ export function createEmbeddedAssessor(evidence: EvidenceSet, options: EngineOpt
     assess: async (request, ctx) => {
       if (ctx.signal?.aborted) throw new Error('assessment aborted');
       return assessNow(request, ctx);
+    },
+    // The evidence is fixed for this engine's life: only the prevalence table can change under it.
+    inputsVersion: () => {
+      const table = options.prevalence?.();
+      if (!table) return `engine ${engineNumber}`;
+      let n = prevalenceNumbers.get(table);
+      if (n === undefined) prevalenceNumbers.set(table, (n = prevalenceTables += 1));
+      return `engine ${engineNumber} prevalence ${n}`;
     },
   };
 }
