@@ -51,8 +51,10 @@ export class ScheduleEntry {
 
   /** Platform data wins for what users edit; run dates only move forward (a report may be newer than a read). */
   update(input: CoverageScheduleInput, seenAt: number): this {
-    this.id = input.id;
-    this.name = input.name;
+    // Equal strings are kept: the entry's copies are old and settled, the page's die young (a
+    // reconciliation that swapped them left 100,000 strings of garbage in the old generation).
+    if (this.id !== input.id) this.id = input.id;
+    if (this.name !== input.name) this.name = input.name;
     this.createdAt = input.createdAt.getTime();
     this.periodicity = intern(input.periodicity);
     this.duration = intern(input.duration);

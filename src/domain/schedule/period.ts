@@ -61,8 +61,81 @@ export function checkPeriod(text: string, bounds: PeriodBounds = {}): PeriodChec
  * time parts (`PT12H`) are exact elapsed time.
  */
 export function addPeriod(at: Date, period: Duration, zone: string): Date {
-  return DateTime.fromJSDate(at, { zone }).plus(period).toJSDate();
+  return new Date(addPeriodMs(at.getTime(), period, zone));
 }
+
+/**
+ * `addPeriod` on epoch milliseconds. Time-only periods, and whole calendar parts in UTC, are the same
+ * arithmetic as luxon's `plus` done on numbers: a DateTime per addition cost ~10 µs and kilobytes of
+ * garbage, and the scheduler plans every coverage on every reconciliation.
+ */
+export function addPeriodMs(at: number, period: Duration, zone: string): number {
+  const length = lengthOf(period);
+  if (!length.calendar) return at + length.timeMillis;
+  if (length.wholeCalendar && isUtc(zone)) return addCalendarUtc(at, length) + length.timeMillis;
+  return DateTime.fromJSDate(new Date(at), { zone }).plus(period).toMillis();
+}
+
+interface Length {
+  /** `period.toMillis()` (months and years at luxon's casual lengths). */
+  millis: number;
+  /** Any years, quarters, months, weeks or days. */
+  calendar: boolean;
+  /** Calendar parts are whole numbers (luxon adds fractions of them as elapsed time). */
+  wholeCalendar: boolean;
+  years: number;
+  /** Months and quarters, in months. */
+  months: number;
+  /** Days and weeks, in days. */
+  days: number;
+  /** The time parts (hours … milliseconds) as elapsed milliseconds. */
+  timeMillis: number;
+}
+
+/** Per Duration object: the scheduler parses each distinct period text once (see schedule-plan) and reuses it. */
+const lengths = new WeakMap<Duration, Length>();
+
+function lengthOf(period: Duration): Length {
+  let length = lengths.get(period);
+  if (!length) {
+    const { years, quarters, months, weeks, days, hours, minutes, seconds, milliseconds } = period;
+    const parts = [years, quarters, months, weeks, days];
+    length = {
+      millis: period.toMillis(),
+      calendar: parts.some((v) => v !== 0),
+      wholeCalendar: parts.every((v) => Number.isInteger(v)),
+      years,
+      months: months + quarters * 3,
+      days: days + weeks * 7,
+      // luxon's own expression for the time it adds after moving the calendar.
+      timeMillis: Duration.fromObject({ hours, minutes, seconds, milliseconds }).as('milliseconds'),
+    };
+    lengths.set(period, length);
+  }
+  return length;
+}
+
+/** `period.toMillis()`, computed once per Duration object. */
+export const periodMillis = (period: Duration): number => lengthOf(period).millis;
+
+/** luxon's calendar step in a zone without offsets: month end clamped first (Jan 31 + P1M = Feb 28), then days. */
+function addCalendarUtc(at: number, length: Length): number {
+  const d = new Date(at);
+  const year = d.getUTCFullYear() + length.years;
+  const month = d.getUTCMonth() + length.months; // 0-based, may run past December
+  const day = Math.min(d.getUTCDate(), daysInMonth(year, month)) + length.days;
+  d.setUTCFullYear(year, month, day);
+  return d.getTime();
+}
+
+function daysInMonth(year: number, month0: number): number {
+  const m = ((month0 % 12) + 12) % 12;
+  const y = year + (month0 - m) / 12;
+  if (m === 1) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m];
+}
+
+const isUtc = (zone: string): boolean => zone === 'UTC' || zone.toLowerCase() === 'utc';
 
 export function isValidZone(zone: string): boolean {
   return IANAZone.isValidZone(zone) || zone.toUpperCase() === 'UTC';

@@ -1,6 +1,7 @@
 import { Duration } from 'luxon';
-import { addPeriod, checkPeriod, isValidZone, type PeriodBounds } from './period';
-import type { CoverageScheduleInput, ScheduleIssue, SchedulePlan, SchedulePolicy } from './schedule-types';
+import { setBounded } from '../bounded-map';
+import { addPeriodMs, checkPeriod, isValidZone, periodMillis, type PeriodBounds } from './period';
+import type { CoverageScheduleInput, ScheduleIssue, SchedulePlan, SchedulePolicy, ScheduleStatus } from './schedule-types';
 
 /** The `scheduler.*` config keys the policy is built from (a subset of the config section). */
 export interface ScheduleSettings {
@@ -42,13 +43,13 @@ export function schedulePolicyFrom(settings: ScheduleSettings): PolicyResult {
   };
 }
 
-interface Effective {
+export interface Effective {
   period: Duration;
   iso: string;
   issue?: ScheduleIssue;
 }
 
-function effectivePeriod(
+function parseEffective(
   value: string | null | undefined,
   field: 'periodicity' | 'duration',
   bounds: PeriodBounds,
@@ -74,18 +75,59 @@ const periodicityBounds = (policy: SchedulePolicy): PeriodBounds => ({
   maxName: 'scheduler.max_duration',
 });
 
+/** Distinct periodicity / duration texts remembered per policy (deployments use a handful). */
+const MAX_REMEMBERED = 1000;
+const NONE = '\u0000none';
+const remembered = new WeakMap<SchedulePolicy, Record<'periodicity' | 'duration', Map<string, Effective>>>();
+
+/**
+ * The period a coverage's text stands for under `policy`, parsed once per distinct text: planning
+ * 100,000 coverages parsed the same few texts 100,000 times (most of a reconciliation's CPU and
+ * garbage). Results are shared between plans and never modified.
+ */
+function effectivePeriod(value: string | null | undefined, field: 'periodicity' | 'duration', policy: SchedulePolicy): Effective {
+  let memo = remembered.get(policy);
+  if (!memo) {
+    memo = { periodicity: new Map(), duration: new Map() };
+    remembered.set(policy, memo);
+  }
+  const key = value ?? NONE;
+  const known = memo[field].get(key);
+  if (known) return known;
+  const effective =
+    field === 'periodicity'
+      ? parseEffective(value, field, periodicityBounds(policy), policy.defaultPeriodicity)
+      : parseEffective(value, field, { max: policy.maxDuration, maxName: 'scheduler.max_duration' }, policy.defaultDuration);
+  return setBounded(memo[field], key, effective, MAX_REMEMBERED);
+}
+
 /**
  * The periodicity the scheduler plans with: the coverage's own when valid, else the default. The worker
  * passes it to `validityWindow` so valid_to is exactly the next planned run.
  */
 export function effectivePeriodicity(periodicity: string | null | undefined, policy: SchedulePolicy): string {
-  return effectivePeriod(periodicity, 'periodicity', periodicityBounds(policy), policy.defaultPeriodicity).iso;
+  return effectivePeriod(periodicity, 'periodicity', policy).iso;
 }
 
-function latest(...dates: Array<Date | null | undefined>): Date | undefined {
-  let best: Date | undefined;
-  for (const d of dates) if (d && (!best || d.getTime() > best.getTime())) best = d;
-  return best;
+/** What planning reads of a coverage, times as epoch ms (the scheduler keeps its coverages in this shape). */
+export interface ScheduleFacts {
+  createdAt: number;
+  periodicity?: string | null;
+  duration?: string | null;
+  lastResultAt?: number;
+  lastTriggeredAt?: number;
+  manual?: boolean;
+}
+
+/** A plan's status and times (epoch ms); `planCoverage` dresses it as a SchedulePlan. */
+export interface PlanTimes {
+  status: ScheduleStatus;
+  periodicity: Effective;
+  duration: Effective;
+  firstRunAt: number;
+  lastRunAt?: number;
+  endsAt: number;
+  nextRunAt?: number;
 }
 
 /**
@@ -98,43 +140,69 @@ function latest(...dates: Array<Date | null | undefined>): Date | undefined {
  * - runs happen while next run < first run + duration (and now < first run + duration); after that
  *   the coverage is finished.
  */
-export function planCoverage(input: CoverageScheduleInput, policy: SchedulePolicy, now: Date): SchedulePlan {
-  const periodicity = effectivePeriod(input.periodicity, 'periodicity', periodicityBounds(policy), policy.defaultPeriodicity);
-  const duration = effectivePeriod(input.duration, 'duration', { max: policy.maxDuration, maxName: 'scheduler.max_duration' }, policy.defaultDuration);
-  const issues = [periodicity.issue, duration.issue].filter((i): i is ScheduleIssue => i !== undefined);
+export function planTimes(facts: ScheduleFacts, policy: SchedulePolicy, now: number): PlanTimes {
+  const periodicity = effectivePeriod(facts.periodicity, 'periodicity', policy);
+  const duration = effectivePeriod(facts.duration, 'duration', policy);
+  const { createdAt, lastResultAt, lastTriggeredAt } = facts;
+  const firstRunAt = lastResultAt !== undefined && lastResultAt < createdAt ? lastResultAt : createdAt;
+  const endsAt = addPeriodMs(firstRunAt, duration.period, policy.zone);
+  const lastRunAt = lastResultAt === undefined || (lastTriggeredAt !== undefined && lastTriggeredAt > lastResultAt) ? lastTriggeredAt : lastResultAt;
+  const times: PlanTimes = { status: 'manual', periodicity, duration, firstRunAt, lastRunAt, endsAt };
+  if (facts.manual) return times;
 
-  const lastResultAt = input.lastResultAt ?? undefined;
-  const firstRunAt = lastResultAt && lastResultAt.getTime() < input.createdAt.getTime() ? lastResultAt : input.createdAt;
-  const endsAt = addPeriod(firstRunAt, duration.period, policy.zone);
-  const lastRunAt = latest(lastResultAt, input.lastTriggeredAt);
-  const base = {
+  if (lastTriggeredAt !== undefined && (lastResultAt === undefined || lastTriggeredAt > lastResultAt)) {
+    const waitUntil = addPeriodMs(lastTriggeredAt, policy.runTimeout, policy.zone);
+    if (now < waitUntil) {
+      times.status = 'running';
+      times.nextRunAt = waitUntil;
+      return times;
+    }
+  }
+
+  let next: number;
+  if (lastRunAt !== undefined) {
+    next = addPeriodMs(lastRunAt, periodicity.period, policy.zone);
+  } else {
+    const grace = periodMillis(policy.firstRunGrace) < periodMillis(periodicity.period) ? policy.firstRunGrace : periodicity.period;
+    next = addPeriodMs(firstRunAt, grace, policy.zone);
+  }
+  // No run at or after the end, including one that was owed while nobody scheduled (replicas down).
+  if (next >= endsAt || now >= endsAt) {
+    times.status = 'finished';
+    return times;
+  }
+  times.status = next <= now ? 'due' : 'scheduled';
+  times.nextRunAt = next;
+  return times;
+}
+
+/** `planTimes` of a coverage as read from the platform, with its identity, effective periods, issues and dates. */
+export function planCoverage(input: CoverageScheduleInput, policy: SchedulePolicy, now: Date): SchedulePlan {
+  const facts: ScheduleFacts = {
+    createdAt: input.createdAt.getTime(),
+    periodicity: input.periodicity,
+    duration: input.duration,
+    lastResultAt: input.lastResultAt?.getTime(),
+    lastTriggeredAt: input.lastTriggeredAt?.getTime(),
+    manual: input.manual,
+  };
+  const t = planTimes(facts, policy, now.getTime());
+  const issues: ScheduleIssue[] = [];
+  if (t.periodicity.issue) issues.push(t.periodicity.issue);
+  if (t.duration.issue) issues.push(t.duration.issue);
+  const plan: SchedulePlan = {
     id: input.id,
     standardId: input.standardId,
     name: input.name,
-    periodicity: periodicity.iso,
-    duration: duration.iso,
+    periodicity: t.periodicity.iso,
+    duration: t.duration.iso,
     issues,
-    firstRunAt,
-    lastRunAt,
-    endsAt,
-    remainingMs: Math.max(0, endsAt.getTime() - now.getTime()),
+    firstRunAt: new Date(t.firstRunAt),
+    lastRunAt: t.lastRunAt === undefined ? undefined : new Date(t.lastRunAt),
+    endsAt: new Date(t.endsAt),
+    remainingMs: Math.max(0, t.endsAt - now.getTime()),
+    status: t.status,
   };
-  if (input.manual) return { ...base, status: 'manual' };
-
-  const triggeredAt = input.lastTriggeredAt ?? undefined;
-  if (triggeredAt && (!lastResultAt || triggeredAt.getTime() > lastResultAt.getTime())) {
-    const waitUntil = addPeriod(triggeredAt, policy.runTimeout, policy.zone);
-    if (now.getTime() < waitUntil.getTime()) return { ...base, status: 'running', nextRunAt: waitUntil };
-  }
-
-  let next: Date;
-  if (lastRunAt) {
-    next = addPeriod(lastRunAt, periodicity.period, policy.zone);
-  } else {
-    const grace = policy.firstRunGrace.toMillis() < periodicity.period.toMillis() ? policy.firstRunGrace : periodicity.period;
-    next = addPeriod(firstRunAt, grace, policy.zone);
-  }
-  // No run at or after the end, including one that was owed while nobody scheduled (replicas down).
-  if (next.getTime() >= endsAt.getTime() || now.getTime() >= endsAt.getTime()) return { ...base, status: 'finished' };
-  return { ...base, status: next.getTime() <= now.getTime() ? 'due' : 'scheduled', nextRunAt: next };
+  if (t.nextRunAt !== undefined) plan.nextRunAt = new Date(t.nextRunAt);
+  return plan;
 }

@@ -1,5 +1,5 @@
-import { Duration } from 'luxon';
-import { addPeriod, checkPeriod, formatSpan } from '../../../src/domain/schedule/period';
+import { DateTime, Duration } from 'luxon';
+import { addPeriod, addPeriodMs, checkPeriod, formatSpan } from '../../../src/domain/schedule/period';
 
 const at = (iso: string): Date => new Date(iso);
 const plus = (from: string, period: string, zone = 'UTC'): string => {
@@ -108,5 +108,41 @@ describe('formatSpan', () => {
     [3 * 86400_000, '3d'],
   ])('formats %d ms as %s', (ms, text) => {
     expect(formatSpan(ms)).toBe(text);
+  });
+});
+
+describe('addPeriod without luxon objects (time parts anywhere, whole calendar parts in UTC)', () => {
+  const periods = ['PT1H', 'PT30M', 'PT0.0005S', 'PT1.5H', 'P1D', 'P7D', 'P1W2D', 'P400D', 'P1.5D', 'P1M', 'P13M', 'P0.5M', 'P1Y', 'P5Y', 'P1DT12H', 'P1Y2M3DT4H5M6.5S'];
+  const zones = ['UTC', 'utc', 'Europe/Paris', 'America/New_York', 'Etc/UTC'];
+  // Month ends, leap days, DST changes, and a spread of ordinary instants over 70 years.
+  const instants = [
+    ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].flatMap((m) => [28, 29, 30, 31].map((d) => Date.UTC(2024, m, d, 13, 5, 7, 123))),
+    Date.UTC(2026, 2, 29, 0, 30),
+    Date.UTC(2026, 9, 25, 0, 30),
+    ...Array.from({ length: 60 }, (_, i) => Date.UTC(1990, 0, 1) + i * 37_012_345_678),
+  ];
+
+  it('gives exactly the instant luxon gives', () => {
+    const mismatches: string[] = [];
+    for (const text of periods) {
+      const period = Duration.fromISO(text);
+      for (const zone of zones) {
+        for (const at of instants) {
+          const expected = DateTime.fromJSDate(new Date(at), { zone }).plus(period).toMillis();
+          if (addPeriodMs(at, period, zone) !== expected) mismatches.push(`${new Date(at).toISOString()} + ${text} in ${zone}`);
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('keeps an invalid date invalid', () => {
+    expect(Number.isNaN(addPeriodMs(Number.NaN, Duration.fromISO('P1M'), 'UTC'))).toBe(true);
+    expect(Number.isNaN(addPeriodMs(Number.NaN, Duration.fromISO('PT1H'), 'UTC'))).toBe(true);
+  });
+
+  it('reads quarters as three months', () => {
+    const at = Date.UTC(2026, 0, 31, 10);
+    expect(new Date(addPeriodMs(at, Duration.fromObject({ quarters: 1 }), 'UTC')).toISOString()).toBe('2026-04-30T10:00:00.000Z');
   });
 });

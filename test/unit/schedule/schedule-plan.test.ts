@@ -1,4 +1,4 @@
-import { effectivePeriodicity, planCoverage, schedulePolicyFrom } from '../../../src/domain/schedule/schedule-plan';
+import { effectivePeriodicity, planCoverage, planTimes, schedulePolicyFrom } from '../../../src/domain/schedule/schedule-plan';
 import type { CoverageScheduleInput } from '../../../src/domain/schedule/schedule-types';
 import { DEFAULT_SCHEDULE_SETTINGS, testSchedulePolicy } from '../../support/schedule-policy';
 
@@ -192,5 +192,41 @@ describe('effectivePeriodicity', () => {
     expect(effectivePeriodicity('PT6H', p)).toBe('PT6H');
     expect(effectivePeriodicity('PT10S', p)).toBe('P1D');
     expect(effectivePeriodicity(undefined, p)).toBe('P1D');
+  });
+});
+
+describe('planTimes (what the scheduler plans with: times as epoch ms)', () => {
+  it('gives the times planCoverage gives', () => {
+    const p = testSchedulePolicy({ timezone: 'Europe/Paris' });
+    const now = t('2026-03-28T12:00:00Z');
+    for (const extra of [
+      { lastResultAt: t('2026-03-28T08:00:00Z') },
+      { lastResultAt: t('2026-03-27T08:00:00Z'), lastTriggeredAt: t('2026-03-28T11:30:00Z') },
+      { periodicity: 'P1M', duration: 'P1Y', createdAt: t('2026-01-31T10:00:00Z') },
+      { periodicity: 'nonsense', duration: null },
+      { manual: true },
+    ]) {
+      const input = coverage(extra);
+      const plan = planCoverage(input, p, now);
+      const times = planTimes(
+        { ...input, createdAt: input.createdAt.getTime(), lastResultAt: input.lastResultAt?.getTime(), lastTriggeredAt: input.lastTriggeredAt?.getTime() },
+        p,
+        now.getTime(),
+      );
+      expect({ status: times.status, next: times.nextRunAt, ends: times.endsAt, periodicity: times.periodicity.iso }).toEqual({
+        status: plan.status,
+        next: plan.nextRunAt?.getTime(),
+        ends: plan.endsAt.getTime(),
+        periodicity: plan.periodicity,
+      });
+    }
+  });
+
+  it('reads a periodicity text under each policy (parsed once per policy and text)', () => {
+    const strict = testSchedulePolicy({ min_periodicity: 'PT1H', default_periodicity: 'PT6H' });
+    const loose = testSchedulePolicy();
+    expect(effectivePeriodicity('PT30M', strict)).toBe('PT6H');
+    expect(effectivePeriodicity('PT30M', loose)).toBe('PT30M');
+    expect(effectivePeriodicity('PT30M', strict)).toBe('PT6H');
   });
 });
