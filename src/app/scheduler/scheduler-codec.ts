@@ -1,37 +1,6 @@
-import type { CoverageScheduleInput } from '../../domain/schedule/schedule-types';
-import type { RunReport, ScheduleCacheEntry } from '../../domain/schedule/schedule-ports';
+import type { RunReport } from '../../domain/schedule/schedule-ports';
 
-/** Serialised forms of the scheduler's data: state-file entries and run reports sent to the leader. */
-
-const toDate = (s?: string | null): Date | undefined => (s ? new Date(s) : undefined);
-
-export function toCacheEntry(input: CoverageScheduleInput): ScheduleCacheEntry {
-  return {
-    id: input.id,
-    standardId: input.standardId,
-    name: input.name,
-    createdAt: input.createdAt.toISOString(),
-    periodicity: input.periodicity ?? null,
-    duration: input.duration ?? null,
-    lastResultAt: input.lastResultAt?.toISOString() ?? null,
-    lastTriggeredAt: input.lastTriggeredAt?.toISOString() ?? null,
-    manual: input.manual,
-  };
-}
-
-export function fromCacheEntry(e: ScheduleCacheEntry): CoverageScheduleInput {
-  return {
-    id: e.id,
-    standardId: e.standardId,
-    name: e.name,
-    createdAt: new Date(e.createdAt),
-    periodicity: e.periodicity,
-    duration: e.duration,
-    lastResultAt: toDate(e.lastResultAt),
-    lastTriggeredAt: toDate(e.lastTriggeredAt),
-    manual: e.manual,
-  };
-}
+/** Serialised form of the run reports sent to the leader (the state file's is the cache adapter's). */
 
 /** Wire form of a run report sent to the leader through the lock queue. */
 export function runReportMessage(report: RunReport): Record<string, unknown> {

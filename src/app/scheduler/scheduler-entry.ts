@@ -1,4 +1,8 @@
+import type { ScheduleCacheEntry } from '../../domain/schedule/schedule-ports';
 import type { CoverageScheduleInput } from '../../domain/schedule/schedule-types';
+
+/** A coverage as the platform or the worker gives it (Dates), or as the state file kept it (epoch ms). */
+export type EntrySource = CoverageScheduleInput | ScheduleCacheEntry;
 
 /**
  * One coverage as the scheduler keeps it in memory: times as epoch milliseconds instead of Date
@@ -19,7 +23,7 @@ function intern(value: string | null | undefined): string | null | undefined {
   return value;
 }
 
-const msOf = (d?: Date | null): number | undefined => (d ? d.getTime() : undefined);
+const msOf = (d?: Date | number | null): number | undefined => (d === undefined || d === null ? undefined : typeof d === 'number' ? d : d.getTime());
 const latest = (a?: number, b?: number): number | undefined => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 const dateOf = (ms: number | undefined): Date | undefined => (ms === undefined ? undefined : new Date(ms));
 
@@ -36,11 +40,11 @@ export class ScheduleEntry {
   /** Last time the platform (reconcile, pre-run read) or the worker told us about it. */
   seenAt: number;
 
-  constructor(input: CoverageScheduleInput, seenAt: number) {
+  constructor(input: EntrySource, seenAt: number) {
     this.id = input.id;
     this.standardId = input.standardId;
     this.name = input.name;
-    this.createdAt = input.createdAt.getTime();
+    this.createdAt = msOf(input.createdAt) as number;
     this.periodicity = intern(input.periodicity);
     this.duration = intern(input.duration);
     this.lastResultAt = msOf(input.lastResultAt);
@@ -50,12 +54,12 @@ export class ScheduleEntry {
   }
 
   /** Platform data wins for what users edit; run dates only move forward (a report may be newer than a read). */
-  update(input: CoverageScheduleInput, seenAt: number): this {
+  update(input: EntrySource, seenAt: number): this {
     // Equal strings are kept: the entry's copies are old and settled, the page's die young (a
     // reconciliation that swapped them left 100,000 strings of garbage in the old generation).
     if (this.id !== input.id) this.id = input.id;
     if (this.name !== input.name) this.name = input.name;
-    this.createdAt = input.createdAt.getTime();
+    this.createdAt = msOf(input.createdAt) as number;
     this.periodicity = intern(input.periodicity);
     this.duration = intern(input.duration);
     this.lastResultAt = latest(this.lastResultAt, msOf(input.lastResultAt));

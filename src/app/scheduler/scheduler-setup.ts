@@ -98,7 +98,12 @@ export async function startScheduling(options: SchedulingOptions): Promise<Sched
     logger: log,
     ...(options.observer ? { observer: options.observer } : {}),
     ...(stateFile
-      ? { cache: createScheduleCache(stateFile, { onUnusable: (reason) => log.warn({ state_file: stateFile, reason }, 'schedule cache ignored') }) }
+      ? {
+          cache: createScheduleCache(stateFile, {
+            onUnusable: (reason) => log.warn({ state_file: stateFile, reason }, 'schedule cache ignored'),
+            onDamaged: (reason) => log.warn({ state_file: stateFile, reason }, 'schedule cache partly read'),
+          }),
+        }
       : {}),
     reconcileEveryMs,
     maxRunsPerTick: config.scheduler.max_runs_per_tick,

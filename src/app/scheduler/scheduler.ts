@@ -6,8 +6,8 @@ import { createDueIndex } from '../../domain/schedule/due-index';
 import { planCoverage, planTimes, type PlanTimes } from '../../domain/schedule/schedule-plan';
 import type { CoverageScheduleInput, SchedulePlan, SchedulePolicy } from '../../domain/schedule/schedule-types';
 import type { Clock, CoverageSource, LeaderLock, RunReport, RunTrigger, ScheduleCache } from '../../domain/schedule/schedule-ports';
-import { fromCacheEntry, runReportFromMessage, runReportMessage, toCacheEntry } from './scheduler-codec';
-import { ScheduleEntry as Entry } from './scheduler-entry';
+import { runReportFromMessage, runReportMessage } from './scheduler-codec';
+import { ScheduleEntry as Entry, type EntrySource } from './scheduler-entry';
 
 /** Shortest clock time between two schedule-cache writes from ticks. */
 const CACHE_SAVE_EVERY_MS = 10 * 60 * 1000;
@@ -81,10 +81,6 @@ const PLAN_CHUNK = 200;
 const SWEEP_CHUNK = 5000;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Lazily, so saving 100,000 coverages never builds a second copy of the schedule at once. */
-function* cacheEntriesOf(entries: Iterable<Entry>): Generator<ReturnType<typeof toCacheEntry>> {
-  for (const e of entries) yield toCacheEntry(e.input);
-}
 
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
@@ -112,7 +108,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   /** Platform data wins for what users edit; dates only move forward (a report may be newer than a read). */
-  function upsert(item: CoverageScheduleInput, now: Date): Entry {
+  function upsert(item: EntrySource, now: Date): Entry {
     const existing = entries.get(item.standardId);
     // Updated in place: a reconciliation then leaves no 100,000 replaced entries for the collector.
     const entry = existing ? existing.update(item, now.getTime()) : new Entry(item, now.getTime());
@@ -151,7 +147,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (!cache || !dirty) return;
     dirty = false;
     try {
-      await cache.save(cacheEntriesOf(entries.values()));
+      // The entries themselves, written as the save reaches them: no second copy of the schedule.
+      await cache.save(entries.values());
     } catch (err) {
       log.warn({ err: errorMessageOf(err) }, 'could not write the schedule cache (it is only a cache; continuing)');
     }
@@ -282,7 +279,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
           const now = clock.now();
           // Chunk by chunk, with a turn of the event loop between chunks.
           for await (const chunk of cache.load()) {
-            for (const e of chunk) upsert(fromCacheEntry(e), now);
+            for (const e of chunk) upsert(e, now);
             await nextTurn();
           }
           dirty = false;

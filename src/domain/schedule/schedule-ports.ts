@@ -62,16 +62,19 @@ export interface LeaderLock {
   close(): Promise<void>;
 }
 
-/** A local snapshot of the schedule. Only a cache: deleting it loses nothing (the platform is the truth). */
+/**
+ * A local snapshot of the schedule. Only a cache: deleting it loses nothing (the platform is the truth).
+ * Times are epoch ms, as the scheduler keeps them: its entries are saved as they are.
+ */
 export interface ScheduleCacheEntry {
   id: string;
   standardId: string;
   name?: string;
-  createdAt: string;
+  createdAt: number;
   periodicity?: string | null;
   duration?: string | null;
-  lastResultAt?: string | null;
-  lastTriggeredAt?: string | null;
+  lastResultAt?: number;
+  lastTriggeredAt?: number;
   manual?: boolean;
 }
 
