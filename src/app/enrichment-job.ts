@@ -13,7 +13,7 @@ import { AssessmentError, InvalidMessageError } from '../errors';
 import type { JobObserver } from './job-observer';
 import type { Logger } from './logger';
 import type { WorkApi } from '../adapters/opencti/work-api';
-import { pushObjects, type PushOne, type PushProgress } from './result-pusher';
+import { pushObjects, type PushCounting, type PushOne, type PushProgress, type ReceivedBy } from './result-pusher';
 import type { RunRecorder } from './run-record';
 import { settledRunKey, type SettledRun, type SettledRuns } from './settled-runs';
 
@@ -65,6 +65,8 @@ export interface JobDeps {
   settings: JobSettings;
   /** Keeps each run's result (score history); a failing recorder never fails the run. */
   recorder?: RunRecorder;
+  /** Whether the platform counts our GraphQL pushes, as the works showed it (src/app/result-pusher.ts). */
+  pushCounting?: PushCounting;
   /** Runs that found nothing to write, by coverage: a run with the same inputs skips to the outcome. */
   settled?: SettledRuns;
 }
@@ -81,6 +83,8 @@ export interface JobContext {
   firstDelivery?: boolean;
   /** Marks the work received (once per delivery); awaited before the first write. */
   received?: () => Promise<void>;
+  /** The same, carried by the first write itself (one call less): src/app/result-pusher.ts. */
+  receivedBy?: ReceivedBy;
 }
 
 const COVERAGE_ENTITY_TYPE = 'security-coverage';
@@ -246,9 +250,13 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   }
 
   const writeStarted = process.hrtime.bigint();
-  await ctx.received?.();
+  if (plan.deletions.length > 0) await ctx.received?.();
   for (const rel of plan.deletions) await deps.coverage.deleteRelationship(rel.id, platformOptions);
   const workId = await resultWork(deps, message, ctx, state.name);
+  // The first push (or expectation) marks the enrichment work received in the same call; results
+  // going to another work mark it on their own first.
+  const carryReceived = ctx.receivedBy && workId !== null && workId === internal.work_id ? ctx.receivedBy : undefined;
+  if (!carryReceived) await ctx.received?.();
   const pushOne = deps.pushOne(workId, draftId);
   await pushObjects(plan.pushes, {
     workId,
@@ -257,7 +265,11 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
     progress: ctx.progress,
     parallelism: settings.pushParallelism ?? 1,
     platformMayCount: pushOne.platformMayCount !== false,
+    ...(deps.pushCounting ? { counting: deps.pushCounting } : {}),
+    ...(carryReceived ? { receivedBy: carryReceived } : {}),
   });
+  // Nothing carried it (every object pushed by an earlier attempt, say): marked now, before closing.
+  await ctx.received?.();
   if (workId && workId !== internal.work_id) await deps.work.toProcessed(workId, planNote(plan, ctx.progress.pushed.size, scores, request, result.backend), false);
   deps.observer.pushed(Number(process.hrtime.bigint() - writeStarted) / 1e9);
   await record(deps, ctx, { state, runAt, outcome: 'pushed', request, result, draftId });

@@ -21,6 +21,7 @@ import type { PrevalenceTable } from '../domain/gaps/prevalence';
 import { assertDaemonConfig, loadConfig, secretValues } from './config';
 import { runEnrichment, type JobDeps } from './enrichment-job';
 import { createSettledRuns } from './settled-runs';
+import { createPushCounting } from './result-pusher';
 import { noopObserver, type JobObserver } from './job-observer';
 import { createLogger, installProcessGuards, type Logger } from './logger';
 import { createPlatformBreaker, registerBreakerMetrics, type PlatformBreaker } from './platform-breaker';
@@ -283,7 +284,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     // A draft run goes through the broker: the platform's GraphQL push drops the draft (platform-behaviour.md §7).
     const pushOne: JobDeps['pushOne'] = (workId, draftId) => {
       if (config.worker.push_mode === 'amqp' || draftId) return Object.assign((bundle: StixBundle) => amqpPush(bundle, { workId, draftId }), { platformMayCount: false });
-      return (bundle) => opencti.coverage.pushBundle(connectorId, bundle, workId);
+      return Object.assign((bundle: StixBundle) => opencti.coverage.pushBundle(connectorId, bundle, workId), {
+        carrying: (bundle: StixBundle, receivedMessage: string) => opencti.coverage.pushBundle(connectorId, bundle, workId, undefined, receivedMessage),
+      });
     };
 
     // The scheduler starts after the broker; the worker tells it about every run.
@@ -297,6 +300,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       clock,
       ...(history ? { recorder: history.recorder } : {}),
       settled: createSettledRuns(SETTLED_RUNS_KEPT),
+      pushCounting: createPushCounting(),
       settings: {
         pushParallelism: config.worker.push_parallelism,
         scope: [...config.connector.scope],

@@ -10,15 +10,27 @@ import type { StixBundle, StixObject } from '../domain/stix/stix-types';
  * adds one per pushed part itself (`src/database/rabbitmq.js` pushBundleToWorker), and a push through
  * the broker is never counted by the platform. Rather than guess from a version string, the pusher
  * reads the work's expectation count after pushing and adds only what the platform did not: the work
- * ends with expected = processed whoever counted, and completes once `toProcessed` is called. A
- * broker push is counted without that read (no version counts it), and a work that only this
- * delivery wrote into starts from 0 without a read (src/app/enrichment-job.ts).
+ * ends with expected = processed whoever counted, and completes once `toProcessed` is called. What it
+ * reads is remembered (`PushCounting`): later runs skip the read, and one run in `checkEvery` reads
+ * again, so a platform upgraded underneath is noticed. A broker push is counted without that read (no
+ * version counts it), and a work that only this delivery wrote into starts from 0 without a read
+ * (src/app/enrichment-job.ts).
  *
  * Across the attempts of one delivery the same `PushProgress` is passed back: objects already pushed
  * are not pushed again and expectations already added are not added twice.
  */
 
-export type PushOne = (bundle: StixBundle) => Promise<void>;
+export type PushOne = ((bundle: StixBundle) => Promise<void>) & {
+  /** The same push marking the work received first, in one call (GraphQL pushes). */
+  carrying?: (bundle: StixBundle, receivedMessage: string) => Promise<void>;
+};
+
+/**
+ * Runs `write` as the run's first write with the toReceived message to carry, and resolves true; or,
+ * when the work is already marked received (or being marked), waits for that and resolves false: the
+ * caller then writes on its own. src/app/worker.ts gives it.
+ */
+export type ReceivedBy = (write: (receivedMessage: string) => Promise<void>) => Promise<boolean>;
 
 export interface PushProgress {
   /** Ids of objects pushed in this work by this process. */
@@ -40,7 +52,32 @@ export const newPushProgress = (): PushProgress => ({ pushed: new Set(), added: 
 export interface WorkCounter {
   /** Expectations the work holds now (0 when unknown or gone). */
   expected(workId: string): Promise<number>;
-  addExpectations(workId: string, count: number): Promise<void>;
+  addExpectations(workId: string, count: number, receivedMessage?: string): Promise<void>;
+}
+
+/** Whether the platform counts GraphQL pushes made with a work id, as the works showed it. */
+export interface PushCounting {
+  /** true / false as last seen; undefined: read the work (not seen yet, or time to check again). */
+  known(): boolean | undefined;
+  learn(platformCounts: boolean): void;
+}
+
+export function createPushCounting(checkEvery = 100): PushCounting {
+  let counts: boolean | undefined;
+  let since = 0;
+  return {
+    known() {
+      if (counts === undefined) return undefined;
+      since += 1;
+      if (since < checkEvery) return counts;
+      since = 0;
+      return undefined;
+    },
+    learn(platformCounts) {
+      counts = platformCounts;
+      since = 0;
+    },
+  };
 }
 
 export interface PushPlan {
@@ -56,6 +93,16 @@ export interface PushPlan {
    * the work. Default true.
    */
   platformMayCount?: boolean;
+  /** What the works showed so far (absent: read the work after every GraphQL push). */
+  counting?: PushCounting;
+  /** Present when the pushes go into the enrichment work and nothing was written yet: the first write marks it received. */
+  receivedBy?: ReceivedBy;
+}
+
+/** `write(message)` as the first write carrying toReceived, or `plain()` when the work is already received. */
+async function firstWrite(plan: PushPlan, carried: ((message: string) => Promise<void>) | undefined, plain: () => Promise<void>): Promise<void> {
+  if (plan.receivedBy && carried && (await plan.receivedBy(carried))) return;
+  await plain();
 }
 
 const isRelationship = (o: StixObject): boolean => o.type === 'relationship' || o.type === 'sighting';
@@ -75,7 +122,9 @@ export async function pushObjects(objects: StixObject[], plan: PushPlan): Promis
   if (remaining.length > 0 && workId && progress.baseline === undefined && plan.platformMayCount !== false) progress.baseline = await plan.work.expected(workId);
   const pushObject = async (object: StixObject): Promise<void> => {
     progress.settled = false;
-    await plan.pushOne(singleObjectBundle(object));
+    const bundle = singleObjectBundle(object);
+    const { carrying } = plan.pushOne;
+    await firstWrite(plan, carrying && ((message) => carrying(bundle, message)), () => plan.pushOne(bundle));
     progress.pushed.add(object.id);
   };
   const last = remaining.filter((o) => o.type === 'security-coverage');
@@ -110,10 +159,25 @@ export async function pushObjects(objects: StixObject[], plan: PushPlan): Promis
 async function settleExpectations(plan: PushPlan): Promise<void> {
   const { progress, workId } = plan;
   if (!workId || progress.settled) return;
-  const counted = plan.platformMayCount === false ? progress.added : (await plan.work.expected(workId)) - (progress.baseline ?? 0);
-  const missing = progress.pushed.size - counted;
+  const pushed = progress.pushed.size;
+  let counted: number;
+  if (plan.platformMayCount === false) counted = progress.added;
+  else {
+    const known = plan.counting?.known();
+    if (known === true) counted = pushed;
+    else if (known === false) counted = progress.added;
+    else {
+      counted = (await plan.work.expected(workId)) - (progress.baseline ?? 0);
+      // What the platform added itself: all of our pushes (it counts), none (it does not), or in
+      // between (another writer in the work, say): learn only from the clear cases.
+      const own = counted - progress.added;
+      if (own >= pushed) plan.counting?.learn(true);
+      else if (own === 0) plan.counting?.learn(false);
+    }
+  }
+  const missing = pushed - counted;
   if (missing > 0) {
-    await plan.work.addExpectations(workId, missing);
+    await firstWrite(plan, (message) => plan.work.addExpectations(workId, missing, message), () => plan.work.addExpectations(workId, missing));
     progress.added += missing;
   }
   progress.settled = true;

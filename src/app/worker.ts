@@ -132,6 +132,7 @@ const DLQ_LOOK_TIMEOUT_MS = 15000;
  * from waiting to complete with its closing call alone.
  */
 const RECEIVED_AFTER_MS = 2000;
+const RECEIVED_MESSAGE = 'Security coverage assessment started';
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -367,10 +368,11 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     const timer = setTimeout(stopWith('timeout'), jobTimeoutMs);
     const received = (): Promise<void> => markReceived(job);
+    const receivedBy = (write: (message: string) => Promise<void>): Promise<boolean> => markReceivedBy(job, write);
     // A slow run shows as in progress; the promise is kept, so a failure surfaces at the first write.
     const receivedTimer = setTimeout(() => void received().catch(() => undefined), RECEIVED_AFTER_MS);
     const run = (async (): Promise<JobResult> => {
-      const result = await options.job(job.message, { log: job.log, signal: ctl.signal, progress: job.progress, firstDelivery: job.firstDelivery, received });
+      const result = await options.job(job.message, { log: job.log, signal: ctl.signal, progress: job.progress, firstDelivery: job.firstDelivery, received, receivedBy });
       // Abandoned meanwhile (deadline, pause, shutdown): another attempt or replica owns the work now.
       if (ctl.signal.aborted) throw new JobTimeoutError('job aborted before closing its work');
       clearTimeout(receivedTimer);
@@ -401,11 +403,29 @@ export function createWorker(options: WorkerOptions): Worker {
   /** toReceived once per delivery; a failed one is sent again by the next caller. */
   function markReceived(job: NonNullable<Entry['job']>): Promise<void> {
     if (!job.workId) return Promise.resolve();
-    job.receiving ??= work.toReceived(job.workId, 'Security coverage assessment started').catch((err: unknown) => {
+    job.receiving ??= work.toReceived(job.workId, RECEIVED_MESSAGE).catch((err: unknown) => {
       job.receiving = undefined;
       throw err;
     });
     return job.receiving;
+  }
+
+  /**
+   * toReceived carried by the run's first write (`write(message)`): true when `write` ran; false when
+   * the work was already marked (or is being marked: awaited), and the caller writes on its own.
+   */
+  async function markReceivedBy(job: NonNullable<Entry['job']>, write: (message: string) => Promise<void>): Promise<boolean> {
+    if (!job.workId || job.receiving) {
+      await markReceived(job);
+      return false;
+    }
+    const carried = write(RECEIVED_MESSAGE);
+    job.receiving = carried.catch((err: unknown) => {
+      job.receiving = undefined;
+      throw err;
+    });
+    await job.receiving;
+    return true;
   }
 
   /** A toReceived still in flight lands before the work is closed (it would reopen a complete work). */

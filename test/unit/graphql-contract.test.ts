@@ -61,6 +61,7 @@ const SAMPLE_VARIABLES: Record<string, Record<string, unknown>> = {
   WorkToReceived: { id: 'work_1', message: 'started' },
   WorkToProcessed: { id: 'work_1', message: 'done', inError: false },
   WorkAddExpectations: { id: 'work_1', expectations: 4 },
+  WorkReceivedAddExpectations: { id: 'work_1', expectations: 4, message: 'started' },
   WorkPing: { id: 'work_1' },
   WorkExpected: { id: 'work_1' },
   CoverageState: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30', first: 500 },
@@ -68,6 +69,7 @@ const SAMPLE_VARIABLES: Record<string, Record<string, unknown>> = {
   ContainerAttackPatterns: { id: 'report--f2b63e80-b523-4747-a069-35c002c690db', first: 500, after: 'MQ==' },
   RelatedAttackPatterns: { fromId: ['intrusion-set--1'], first: 500, after: null },
   StixBundlePush: { connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', bundle: '{"type":"bundle","objects":[]}', work_id: null },
+  StixBundlePushReceived: { connectorId: '6f0c3c7e-8a1d-4f7e-9d55-2b4c1e0a9f11', bundle: '{"type":"bundle","objects":[]}', work_id: 'work_1', workId: 'work_1', message: 'started' },
   // Scheduler block (src/app/scheduler/scheduler-platform.ts)
   ScheduleCoverages: { first: 100, after: null, withJobs: false },
   ScheduleCoverage: { id: 'security-coverage--08513b4e-a87f-5f2e-aeda-afc159d47d30' },

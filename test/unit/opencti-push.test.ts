@@ -1,4 +1,4 @@
-import { newPushProgress, pushObjects } from '../../src/app/result-pusher';
+import { createPushCounting, newPushProgress, pushObjects, type PushOne, type ReceivedBy } from '../../src/app/result-pusher';
 import type { StixBundle } from '../../src/domain/stix/stix-types';
 import { brokerUrl, redactUrl } from '../../src/adapters/amqp/connection-url';
 import { clipReason, deadLetterHeaders } from '../../src/adapters/amqp/dead-letter';
@@ -63,6 +63,53 @@ describe('pushObjects (one-object bundles; expectations settled from the work it
     await pushObjects(bundle.objects, { workId: 'w', work: f.work, pushOne: f.pushOne, progress });
     expect(f.state.events.filter((e) => !e.startsWith('push'))).toEqual(['read']);
     expect(f.state.expected).toBe(4);
+  });
+
+  it.each([
+    ['counts (master)', true],
+    ['does not count (6.9, 7.2608)', false],
+  ])('remembers that the platform %s: later runs skip the read, one in checkEvery reads again', async (_name, counts) => {
+    const counting = createPushCounting(3);
+    const f = fakeWork(counts);
+    const run = async () => {
+      const before = f.state.events.length;
+      const progress = { ...newPushProgress(), baseline: f.state.expected };
+      await pushObjects([bundle.objects[1]], { workId: 'w', work: f.work, pushOne: f.pushOne, progress, counting });
+      return f.state.events.slice(before).filter((e) => !e.startsWith('push'));
+    };
+    const add = counts ? [] : ['add 1'];
+    expect(await run()).toEqual(['read', ...add]);
+    expect(await run()).toEqual(add);
+    expect(await run()).toEqual(add);
+    // The third run since it learned reads again (a platform upgraded underneath is noticed).
+    expect(await run()).toEqual(['read', ...add]);
+    expect(f.state.expected).toBe(4);
+  });
+
+  it('carries toReceived in the first write only: the first push, or the expectations of broker pushes', async () => {
+    const f = fakeWork(false);
+    let receiving = false;
+    const receivedBy: ReceivedBy = async (write) => {
+      if (receiving) return false;
+      receiving = true;
+      await write('started');
+      return true;
+    };
+    const pushOne: PushOne = Object.assign(f.pushOne, { carrying: async (b: StixBundle, m: string) => {
+      f.state.events.push(`received(${m})`);
+      await f.pushOne(b);
+    } });
+    await pushObjects(bundle.objects.slice(0, 2), { workId: 'w', work: f.work, pushOne, progress: { ...newPushProgress(), baseline: 0 }, receivedBy });
+    expect(f.state.events).toEqual(['received(started)', 'push relationship--a', 'push security-coverage--c', 'read', 'add 2']);
+
+    const broker = fakeWork(false);
+    receiving = false;
+    const work = { ...broker.work, addExpectations: async (w: string, n: number, m?: string) => {
+      if (m) broker.state.events.push(`received(${m})`);
+      await broker.work.addExpectations(w, n);
+    } };
+    await pushObjects(bundle.objects.slice(0, 2), { workId: 'w', work, pushOne: broker.pushOne, progress: newPushProgress(), platformMayCount: false, receivedBy });
+    expect(broker.state.events).toEqual(['push relationship--a', 'push security-coverage--c', 'received(started)', 'add 2']);
   });
 
   it('counts broker pushes without reading the work (no platform counts them), also across a failed attempt', async () => {

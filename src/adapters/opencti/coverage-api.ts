@@ -8,6 +8,7 @@ import {
   RELATED_ATTACK_PATTERNS,
   RELATIONSHIP_DELETE,
   STIX_BUNDLE_PUSH,
+  STIX_BUNDLE_PUSH_RECEIVED,
 } from './documents';
 import type { GraphQLClient, RequestOptions } from './graphql-client';
 import { PlatformRejectedError } from '../../errors';
@@ -43,7 +44,8 @@ export interface CoverageApi {
   deleteRelationship(id: string, options?: RequestOptions): Promise<void>;
   /** Attack patterns of the covered entity as STIX objects, fetched page by page. */
   listAttackPatterns(covered: { id: string; entityType: string }, options?: RequestOptions): Promise<StixObject[]>;
-  pushBundle(connectorId: string, bundle: StixBundle, workId: string | null, options?: RequestOptions): Promise<void>;
+  /** With `receivedMessage` (and a work): marks the work received first, in the same call. */
+  pushBundle(connectorId: string, bundle: StixBundle, workId: string | null, options?: RequestOptions, receivedMessage?: string): Promise<void>;
 }
 
 /** Entity types whose content is `objects` (the others only have relationships). */
@@ -234,10 +236,11 @@ export function createCoverageApi({ gql, pageSize = 500, maxPages = 1000 }: Cove
       return [...byId.values()];
     },
 
-    async pushBundle(connectorId, bundle, workId, options) {
+    async pushBundle(connectorId, bundle, workId, options, receivedMessage) {
+      const carried = receivedMessage !== undefined && workId !== null;
       const data = await gql.request<{ stixBundlePush: boolean | null }>(
-        STIX_BUNDLE_PUSH,
-        { connectorId, bundle: JSON.stringify(bundle), work_id: workId },
+        carried ? STIX_BUNDLE_PUSH_RECEIVED : STIX_BUNDLE_PUSH,
+        carried ? { connectorId, bundle: JSON.stringify(bundle), work_id: workId, workId, message: receivedMessage } : { connectorId, bundle: JSON.stringify(bundle), work_id: workId },
         options,
       );
       if (data.stixBundlePush !== true) throw new PlatformRejectedError(`stixBundlePush returned ${String(data.stixBundlePush)}`);

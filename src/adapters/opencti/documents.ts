@@ -95,6 +95,17 @@ export const WORK_ADD_EXPECTATIONS = /* GraphQL */ `
   }
 `;
 
+/**
+ * The first write of a run marks its work received in the same document (root mutation fields run
+ * one after the other: toReceived, then the addition). One call instead of two; each Mutation field
+ * once, as the platform's alias rule wants.
+ */
+export const WORK_RECEIVED_ADD_EXPECTATIONS = /* GraphQL */ `
+  mutation WorkReceivedAddExpectations($id: ID!, $message: String, $expectations: Int) {
+    workEdit(id: $id) { toReceived(message: $message) addExpectations(expectations: $expectations) }
+  }
+`;
+
 /** What a work already holds: expectations added and imports reported (a redelivered job must not guess). */
 export const WORK_EXPECTED = /* GraphQL */ `
   query WorkExpected($id: ID!) {
@@ -212,6 +223,14 @@ export const RELATED_ATTACK_PATTERNS = /* GraphQL */ `
 /** §6.2 — `bundle` is the JSON string of the bundle (not base64). */
 export const STIX_BUNDLE_PUSH = /* GraphQL */ `
   mutation StixBundlePush($connectorId: String!, $bundle: String!, $work_id: String) {
+    stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id)
+  }
+`;
+
+/** A push that is its run's first write: the work is marked received first, in the same call. */
+export const STIX_BUNDLE_PUSH_RECEIVED = /* GraphQL */ `
+  mutation StixBundlePushReceived($connectorId: String!, $bundle: String!, $work_id: String!, $workId: ID!, $message: String) {
+    workEdit(id: $workId) { toReceived(message: $message) }
     stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id)
   }
 `;
@@ -359,6 +378,7 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   WorkToReceived: WORK_TO_RECEIVED,
   WorkToProcessed: WORK_TO_PROCESSED,
   WorkAddExpectations: WORK_ADD_EXPECTATIONS,
+  WorkReceivedAddExpectations: WORK_RECEIVED_ADD_EXPECTATIONS,
   WorkPing: WORK_PING,
   WorkExpected: WORK_EXPECTED,
   CoverageState: COVERAGE_STATE,
@@ -366,6 +386,7 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   ContainerAttackPatterns: CONTAINER_ATTACK_PATTERNS,
   RelatedAttackPatterns: RELATED_ATTACK_PATTERNS,
   StixBundlePush: STIX_BUNDLE_PUSH,
+  StixBundlePushReceived: STIX_BUNDLE_PUSH_RECEIVED,
   // Scheduler block
   ScheduleCoverages: SCHEDULE_COVERAGES,
   ScheduleCoverage: SCHEDULE_COVERAGE,

@@ -1,11 +1,12 @@
-import { WORK_ADD, WORK_ADD_EXPECTATIONS, WORK_EXPECTED, WORK_PING, WORK_TO_PROCESSED, WORK_TO_RECEIVED } from './documents';
+import { WORK_ADD, WORK_ADD_EXPECTATIONS, WORK_EXPECTED, WORK_PING, WORK_RECEIVED_ADD_EXPECTATIONS, WORK_TO_PROCESSED, WORK_TO_RECEIVED } from './documents';
 import type { GraphQLClient } from './graphql-client';
 
 /** The platform's work tracking (protocol §5.3); `toProcessed(…, inError)` is pycti's `to_processed`. */
 export interface WorkApi {
   toReceived(workId: string, message: string): Promise<void>;
   toProcessed(workId: string, message: string, inError: boolean): Promise<void>;
-  addExpectations(workId: string, count: number): Promise<void>;
+  /** With `receivedMessage`: marks the work received first, in the same call. */
+  addExpectations(workId: string, count: number, receivedMessage?: string): Promise<void>;
   ping(workId: string): Promise<void>;
   /** Expectations the work already has (0 when unknown or gone). */
   expected(workId: string): Promise<number>;
@@ -33,8 +34,9 @@ export function createWorkApi({ gql }: { gql: GraphQLClient }): WorkApi {
     toProcessed: async (workId, message, inError) => {
       await gql.request(WORK_TO_PROCESSED, { id: workId, message: clip(message), inError });
     },
-    addExpectations: async (workId, count) => {
-      await gql.request(WORK_ADD_EXPECTATIONS, { id: workId, expectations: count });
+    addExpectations: async (workId, count, receivedMessage) => {
+      if (receivedMessage === undefined) await gql.request(WORK_ADD_EXPECTATIONS, { id: workId, expectations: count });
+      else await gql.request(WORK_RECEIVED_ADD_EXPECTATIONS, { id: workId, expectations: count, message: clip(receivedMessage) });
     },
     ping: async (workId) => {
       await gql.request(WORK_PING, { id: workId });
