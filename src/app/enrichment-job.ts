@@ -15,7 +15,7 @@ import type { Logger } from './logger';
 import type { WorkApi } from '../adapters/opencti/work-api';
 import { pushObjects, type PushCounting, type PushOne, type PushProgress, type ReceivedBy } from './result-pusher';
 import type { RunRecorder } from './run-record';
-import { settledRunKey, type SettledRun, type SettledRuns } from './settled-runs';
+import { settledGlance, settledRunKey, type SettledRun, type SettledRuns } from './settled-runs';
 
 /**
  * One enrichment request, from parsed message to written result (docs/processing-flow.md). Throws on
@@ -188,9 +188,12 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   const refreshDates = internal.mode === 'manual' && state.validTo !== undefined && Date.parse(state.validTo) <= runAt.getTime() && request.techniques.length > 0;
   const inputsVersion =
     deps.settled && !refreshDates && !draftId && request.techniques.length > 0 && ctx.progress.pushed.size === 0 ? deps.assessor.inputsVersion?.(request) : undefined;
-  const settledKey = inputsVersion !== undefined ? settledRunKey(inputsVersion, request, state) : undefined;
-  const settled = settledKey !== undefined ? deps.settled?.get(state.standardId) : undefined;
-  if (settled && settled.key === settledKey && (await recordSettled(deps, ctx, { state, runAt, settled }))) {
+  // The digest is computed only when it can matter: to compare with a settled run that glances the same, or to keep it.
+  const glance = inputsVersion !== undefined ? settledGlance(state) : undefined;
+  let settledKey: string | undefined;
+  const keyOf = (version: string): string => (settledKey ??= settledRunKey(version, request, state));
+  const settled = inputsVersion !== undefined ? deps.settled?.get(state.standardId) : undefined;
+  if (settled && inputsVersion !== undefined && settled.glance === glance && settled.key === keyOf(inputsVersion) && (await recordSettled(deps, ctx, { state, runAt, settled }))) {
     deps.observer.scored?.(state.standardId, settled.overall, settled.counts);
     return { outcome: 'unchanged', note: settled.note };
   }
@@ -243,8 +246,8 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
     if (pushedBefore > 0) return { outcome: 'pushed', note: `Pushed ${pushedBefore} object(s) in an earlier attempt: ${scoresText(scores)}` };
     const note = `Coverage unchanged (${scoresText(scores)}): nothing pushed${foreign}`;
     // With a history, only a recorded run can be repeated by hash.
-    if (settledKey !== undefined && counts && (snapshotHash !== undefined || !deps.recorder)) {
-      deps.settled?.set(state.standardId, { key: settledKey, ...(snapshotHash !== undefined ? { snapshotHash } : {}), note, overall: result.overall, counts });
+    if (inputsVersion !== undefined && glance !== undefined && counts && (snapshotHash !== undefined || !deps.recorder)) {
+      deps.settled?.set(state.standardId, { key: keyOf(inputsVersion), glance, ...(snapshotHash !== undefined ? { snapshotHash } : {}), note, overall: result.overall, counts });
     }
     return { outcome: 'unchanged', note };
   }

@@ -14,6 +14,8 @@ import type { TechniqueCounts } from './job-observer';
 
 export interface SettledRun {
   key: string;
+  /** `settledGlance` of that run's state: a run whose glance differs is not settled, without the digest. */
+  glance: string;
   /** The history's snapshot hash of that run (undefined without a score history). */
   snapshotHash?: string;
   /** The work message of that run. */
@@ -37,6 +39,11 @@ export function createSettledRuns(max: number): SettledRuns {
       return runs.size;
     },
   };
+}
+
+/** A cheap look at what the platform holds (the stored scores, how many has-covered and notes). */
+export function settledGlance(state: CoverageState): string {
+  return `${JSON.stringify(state.coverage ?? null)} ${state.hasCovered.length} ${state.notes.length}`;
 }
 
 /**

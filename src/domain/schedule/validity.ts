@@ -1,5 +1,6 @@
 import { Duration } from 'luxon';
-import { addPeriod, checkPeriod, type PeriodBounds } from './period';
+import { setBounded } from '../bounded-map';
+import { addPeriod, checkPeriod, type PeriodBounds, type PeriodCheck } from './period';
 
 /**
  * The validity window written on every result: last_result = valid_from = run time,
@@ -33,19 +34,30 @@ export function validityWindow(
 ): ValidityWindow {
   const iso = runAt.toISOString();
   const window: ValidityWindow = { lastResult: iso, validFrom: iso };
-  const limits: PeriodBounds = {};
-  if (bounds.minPeriodicity) limits.min = Duration.fromISO(bounds.minPeriodicity);
-  if (bounds.maxDuration) limits.max = Duration.fromISO(bounds.maxDuration);
   for (const [candidate, candidateBounds] of [
-    [periodicity, limits],
+    [periodicity, bounds],
     [fallbackPeriodicity, {}],
   ] as const) {
     if (!candidate) continue;
-    const check = checkPeriod(candidate, candidateBounds);
+    const check = checkedPeriod(candidate, candidateBounds);
     if (!check.ok) continue;
     const next = addPeriod(runAt, check.period, zone);
     if (Number.isNaN(next.getTime())) return window;
     return { ...window, validTo: next.toISOString() };
   }
   return window;
+}
+
+/** Checked periods by text and bounds: every run writes a window, and parsing ISO durations with luxon is most of its cost. */
+const checkedPeriods = new Map<string, PeriodCheck>();
+const CHECKED_PERIODS_KEPT = 256;
+
+function checkedPeriod(text: string, bounds: ValidityBounds): PeriodCheck {
+  const key = `${text}\n${bounds.minPeriodicity ?? ''}\n${bounds.maxDuration ?? ''}`;
+  const known = checkedPeriods.get(key);
+  if (known) return known;
+  const limits: PeriodBounds = {};
+  if (bounds.minPeriodicity) limits.min = Duration.fromISO(bounds.minPeriodicity);
+  if (bounds.maxDuration) limits.max = Duration.fromISO(bounds.maxDuration);
+  return setBounded(checkedPeriods, key, checkPeriod(text, limits), CHECKED_PERIODS_KEPT);
 }
