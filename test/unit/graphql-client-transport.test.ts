@@ -4,7 +4,7 @@ import { createGraphQLClient, type CallGate } from '../../src/adapters/opencti/g
 
 /**
  * The GraphQL client's transport (graphql-request over undici) against a plain HTTP server that
- * records what arrives and answers what each test sets: the request it sends (token, operation name,
+ * records what arrives and answers what each test sets: the request it sends (token, document,
  * extra headers), keep-alive and close(), the size cap, and the answers graphql-request cannot read.
  */
 
@@ -45,13 +45,13 @@ describe('GraphQL client transport', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('sends the token, the operation name, the variables and extra headers, and returns the data', async () => {
+  it('sends the token, the document and its variables (no separate operation name, like pycti) and extra headers, and returns the data', async () => {
     const gql = createGraphQLClient({ url: `${url}/`, token: TOKEN, timeoutMs: 5000 });
     await expect(gql.request(QUERY, { id: 'x' }, { headers: { 'opencti-draft-id': 'draft-1' } })).resolves.toEqual({ __typename: 'Query' });
     gql.close();
     expect(seen).toHaveLength(1);
     expect(seen[0].headers).toMatchObject({ authorization: `Bearer ${TOKEN}`, 'opencti-draft-id': 'draft-1', 'content-type': 'application/json', accept: 'application/json' });
-    expect(seen[0].body).toEqual({ query: QUERY, variables: { id: 'x' }, operationName: 'CoverageProbe' });
+    expect(seen[0].body).toEqual({ query: QUERY, variables: { id: 'x' } });
   });
 
   it('keeps its connections alive across calls, and close() drops them', async () => {

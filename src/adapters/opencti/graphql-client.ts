@@ -222,6 +222,9 @@ export function createGraphQLClient(options: GraphQLClientOptions): GraphQLClien
     fetch: transport as typeof fetch,
     headers: { accept: 'application/json', authorization: `Bearer ${options.token}` },
     errorPolicy: 'all',
+    // Without it graphql-request parses every document again to send its operation name; the
+    // platform (Apollo) takes the name from the document it parses anyway.
+    excludeOperationName: true,
   });
 
   function transportError(operation: string | undefined, failure: TransportFailure, aborted: boolean, timedOut: boolean): Error {
