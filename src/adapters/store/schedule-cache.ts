@@ -163,20 +163,29 @@ export function createScheduleCache(path: string, options: ScheduleCacheOptions 
         // One buffer, refilled: no Buffer (nor joined string) per chunk for the collector.
         const buf = Buffer.allocUnsafe(WRITE_BUFFER);
         let used = 0;
-        const put = async (line: string): Promise<void> => {
+        /** Appends `line` and a newline; false when the buffer must be written out first. */
+        const append = (line: string): boolean => {
           // UTF-8 takes at most 3 bytes per UTF-16 unit.
-          if (used + line.length * 3 > buf.length) {
-            await writeAll(file, buf, used);
-            used = 0;
-          }
-          if (line.length * 3 > buf.length) {
-            const big = Buffer.from(line);
-            await writeAll(file, big, big.length);
-          } else used += buf.write(line, used);
+          if (used + line.length * 3 + 1 > buf.length) return false;
+          used += buf.write(line, used);
+          buf[used++] = 0x0a;
+          return true;
+        };
+        const put = async (line: string): Promise<void> => {
+          if (append(line)) return;
+          await writeAll(file, buf, used);
+          used = 0;
+          if (append(line)) return;
+          const big = Buffer.from(`${line}\n`);
+          await writeAll(file, big, big.length);
         };
         try {
-          await put(`${JSON.stringify({ version: VERSION, savedAt: now().toISOString() })}\n`);
-          for (const e of entries) await put(`${lineOf(e)}\n`);
+          await put(JSON.stringify({ version: VERSION, savedAt: now().toISOString() }));
+          for (const e of entries) {
+            // Awaits only when the buffer is full (an await per line was a promise per coverage).
+            const line = lineOf(e);
+            if (!append(line)) await put(line);
+          }
           await writeAll(file, buf, used);
           await file.close();
           await rename(tmp, path);

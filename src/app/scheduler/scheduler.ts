@@ -172,9 +172,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     } while (after);
     let removed = 0;
     let seen = 0;
-    for (const [key, entry] of entries) {
+    // values(), not entries(): no [key, value] array per coverage.
+    for (const entry of entries.values()) {
       if (entry.seenAt < startedAt) {
-        remove(key);
+        remove(entry.standardId);
         removed += 1;
       }
       if (++seen % SWEEP_CHUNK === 0) await nextTurn();
