@@ -92,4 +92,20 @@ describe('due index', () => {
       expect(index.size).toBe(model.size);
     }
   });
+
+  it('keeps its order while growing past its first arrays and shrinking after a mass removal', () => {
+    const index = createDueIndex();
+    const n = 10_000;
+    // Times repeat (ties are broken by key) and arrive in no particular order.
+    for (let i = 0; i < n; i += 1) index.set(`k${i}`, at((i * 7919) % 500));
+    for (let i = 0; i < n; i += 1) if (i % 50 !== 0) index.remove(`k${i}`);
+    expect(index.size).toBe(n / 50);
+    for (let i = 0; i < 300; i += 1) index.set(`late${i}`, at(1000 + i));
+    const kept = Array.from({ length: n / 50 }, (_, j) => `k${j * 50}`);
+    const expected = kept.sort((a, b) => index.get(a)!.getTime() - index.get(b)!.getTime() || (a < b ? -1 : 1));
+    expect(index.takeDue(at(999))).toEqual(expected);
+    expect(index.takeDue(at(2000))).toEqual(Array.from({ length: 300 }, (_, i) => `late${i}`).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))));
+    expect(index.size).toBe(0);
+    expect(index.peek()).toBeUndefined();
+  });
 });
