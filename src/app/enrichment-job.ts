@@ -7,7 +7,7 @@ import { resolveCoverageRequest } from '../domain/coverage/technique-resolution'
 import { planWrites, writesNothing, type WritePlan } from '../domain/coverage/write-plan';
 import { coverageExternalUri, type ExternalUriSettings } from '../domain/platform/external-uri';
 import { validityWindow } from '../domain/schedule/validity';
-import { buildResultBundle } from '../domain/stix/result-bundle';
+import { buildResultBundle, coverageObjectOf } from '../domain/stix/result-bundle';
 import type { StixBundle, StixObject } from '../domain/stix/stix-types';
 import { AssessmentError, InvalidMessageError } from '../errors';
 import type { JobObserver } from './job-observer';
@@ -186,16 +186,21 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   // A scheduled or operator run (mode manual) whose stored validity has lapsed rewrites the dates even
   // with unchanged scores; automatic re-triggers never do, so the echo of that write pushes nothing.
   const refreshDates = internal.mode === 'manual' && state.validTo !== undefined && Date.parse(state.validTo) <= runAt.getTime() && request.techniques.length > 0;
-  const inputsVersion =
-    deps.settled && !refreshDates && !draftId && request.techniques.length > 0 && ctx.progress.pushed.size === 0 ? deps.assessor.inputsVersion?.(request) : undefined;
+  const inputsVersion = deps.settled && !draftId && request.techniques.length > 0 && ctx.progress.pushed.size === 0 ? deps.assessor.inputsVersion?.(request) : undefined;
   // The digest is computed only when it can matter: to compare with a settled run that glances the same, or to keep it.
   const glance = inputsVersion !== undefined ? settledGlance(state) : undefined;
   let settledKey: string | undefined;
   const keyOf = (version: string): string => (settledKey ??= settledRunKey(version, request, state));
   const settled = inputsVersion !== undefined ? deps.settled?.get(state.standardId) : undefined;
-  if (settled && inputsVersion !== undefined && settled.glance === glance && settled.key === keyOf(inputsVersion) && (await recordSettled(deps, ctx, { state, runAt, settled }))) {
-    deps.observer.scored?.(state.standardId, settled.overall, settled.counts);
-    return { outcome: 'unchanged', note: settled.note };
+  if (settled && inputsVersion !== undefined && settled.glance === glance && settled.key === keyOf(inputsVersion)) {
+    if (!refreshDates && (await recordSettled(deps, ctx, { state, runAt, settled, outcome: 'unchanged' }))) {
+      deps.observer.scored?.(state.standardId, settled.overall, settled.counts);
+      return { outcome: 'unchanged', note: settled.note };
+    }
+    // Only the validity dates are due: the coverage object with new dates is the whole write.
+    if (refreshDates && (!deps.recorder || (deps.recorder.recordSettled && settled.snapshotHash !== undefined))) {
+      return refreshSettled(deps, message, ctx, { state, request, runAt, settled, draftId, platformOptions });
+    }
   }
 
   let result: AssessmentResult;
@@ -253,34 +258,77 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   }
 
   const writeStarted = process.hrtime.bigint();
-  if (plan.deletions.length > 0) await ctx.received?.();
-  for (const rel of plan.deletions) await deps.coverage.deleteRelationship(rel.id, platformOptions);
-  const workId = await resultWork(deps, message, ctx, state.name);
+  const note = (pushed: number): string => planNote(plan, pushed, scores, request, result.backend);
+  await writeObjects(deps, message, ctx, { pushes: plan.pushes, deletions: plan.deletions, draftId, platformOptions, coverageName: state.name, note });
+  deps.observer.pushed(Number(process.hrtime.bigint() - writeStarted) / 1e9);
+  await record(deps, ctx, { state, runAt, outcome: 'pushed', request, result, draftId });
+  return {
+    outcome: 'pushed',
+    note: note(ctx.progress.pushed.size),
+    written: { objects: plan.pushes.length, deleted: plan.deletions.length, foreign: plan.foreignTargets.length, scores, reasons: plan.reasons.slice(0, 20) },
+  };
+}
+
+/** Deletions, then pushes into the run's work (toReceived carried by the first write when it can be). */
+async function writeObjects(
+  deps: JobDeps,
+  message: EnrichmentMessage,
+  ctx: JobContext,
+  w: { pushes: StixObject[]; deletions: Array<{ id: string }>; draftId: string | null; platformOptions: RequestOptions; coverageName: string; note: (pushed: number) => string },
+): Promise<void> {
+  if (w.deletions.length > 0) await ctx.received?.();
+  for (const rel of w.deletions) await deps.coverage.deleteRelationship(rel.id, w.platformOptions);
+  const workId = await resultWork(deps, message, ctx, w.coverageName);
   // The first push (or expectation) marks the enrichment work received in the same call; results
   // going to another work mark it on their own first.
-  const carryReceived = ctx.receivedBy && workId !== null && workId === internal.work_id ? ctx.receivedBy : undefined;
+  const carryReceived = ctx.receivedBy && workId !== null && workId === message.internal.work_id ? ctx.receivedBy : undefined;
   if (!carryReceived) await ctx.received?.();
-  const pushOne = deps.pushOne(workId, draftId);
-  await pushObjects(plan.pushes, {
+  const pushOne = deps.pushOne(workId, w.draftId);
+  await pushObjects(w.pushes, {
     workId,
     pushOne,
     work: deps.work,
     progress: ctx.progress,
-    parallelism: settings.pushParallelism ?? 1,
+    parallelism: deps.settings.pushParallelism ?? 1,
     platformMayCount: pushOne.platformMayCount !== false,
     ...(deps.pushCounting ? { counting: deps.pushCounting } : {}),
     ...(carryReceived ? { receivedBy: carryReceived } : {}),
   });
   // Nothing carried it (every object pushed by an earlier attempt, say): marked now, before closing.
   await ctx.received?.();
-  if (workId && workId !== internal.work_id) await deps.work.toProcessed(workId, planNote(plan, ctx.progress.pushed.size, scores, request, result.backend), false);
+  if (workId && workId !== message.internal.work_id) await deps.work.toProcessed(workId, w.note(ctx.progress.pushed.size), false);
+}
+
+/**
+ * A run whose inputs are those of the coverage's last no-change run, with lapsed validity dates (a
+ * scheduled run): the result is the one already stored, so the coverage object with the new dates is
+ * pushed without assessing again, and the run goes into the history as a repeat of that snapshot.
+ */
+async function refreshSettled(
+  deps: JobDeps,
+  message: EnrichmentMessage,
+  ctx: JobContext,
+  r: { state: CoverageState; request: CoverageRequest; runAt: Date; settled: SettledRun; draftId: string | null; platformOptions: RequestOptions },
+): Promise<JobResult> {
+  const { settings } = deps;
+  const validity = validityWindow(r.runAt, r.request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
+  const externalUri = coverageExternalUri(settings.externalUri, { standardId: r.state.standardId, internalId: r.state.id });
+  const coverage = coverageObjectOf(r.request, { overall: [...r.settled.overall] }, { now: r.runAt, validity, externalUri });
+  const scores = Array.isArray(coverage.coverage) ? (coverage.coverage as ScoreEntry[]) : [];
+  deps.observer.scored?.(r.state.standardId, r.settled.overall, r.settled.counts);
+  if (ctx.signal.aborted) throw new Error('job aborted by shutdown before writing');
+  const writeStarted = process.hrtime.bigint();
+  const note = (pushed: number): string =>
+    `Pushed ${pushed} object(s): ${scoresText(scores)}; validity renewed${validity.validTo ? ` to ${validity.validTo}` : ''}; rules, content and stored results unchanged since the last assessment`;
+  await writeObjects(deps, message, ctx, { pushes: [coverage], deletions: [], draftId: r.draftId, platformOptions: r.platformOptions, coverageName: r.state.name, note });
   deps.observer.pushed(Number(process.hrtime.bigint() - writeStarted) / 1e9);
-  await record(deps, ctx, { state, runAt, outcome: 'pushed', request, result, draftId });
-  return {
-    outcome: 'pushed',
-    note: planNote(plan, ctx.progress.pushed.size, scores, request, result.backend),
-    written: { objects: plan.pushes.length, deleted: plan.deletions.length, foreign: plan.foreignTargets.length, scores, reasons: plan.reasons.slice(0, 20) },
-  };
+  if (!(await recordSettled(deps, ctx, { state: r.state, runAt: r.runAt, settled: r.settled, outcome: 'pushed' }))) {
+    // The history cannot take it as a repeat (a regression is open, or another run came between):
+    // the run is recorded in full, which needs its result.
+    const result = await deps.assessor.assess(r.request, { now: r.runAt, signal: ctx.signal });
+    await record(deps, ctx, { state: r.state, runAt: r.runAt, outcome: 'pushed', request: r.request, result, draftId: r.draftId });
+  }
+  return { outcome: 'pushed', note: note(ctx.progress.pushed.size), written: { objects: 1, deleted: 0, foreign: 0, scores, reasons: ['validity dates due; inputs unchanged'] } };
 }
 
 /**
@@ -340,7 +388,7 @@ async function record(
 }
 
 /** A repeat of a settled run into the history; false when the history cannot take it so (run in full). */
-async function recordSettled(deps: JobDeps, ctx: JobContext, run: { state: CoverageState; runAt: Date; settled: SettledRun }): Promise<boolean> {
+async function recordSettled(deps: JobDeps, ctx: JobContext, run: { state: CoverageState; runAt: Date; settled: SettledRun; outcome: 'pushed' | 'unchanged' }): Promise<boolean> {
   if (!deps.recorder || ctx.progress.recorded) return true;
   if (!deps.recorder.recordSettled || run.settled.snapshotHash === undefined) return false;
   try {
@@ -349,7 +397,7 @@ async function recordSettled(deps: JobDeps, ctx: JobContext, run: { state: Cover
       coverageInternalId: run.state.id,
       coverageName: run.state.name,
       runAt: run.runAt,
-      outcome: 'unchanged',
+      outcome: run.outcome,
       snapshotHash: run.settled.snapshotHash,
     });
     if (stored) ctx.progress.recorded = true;

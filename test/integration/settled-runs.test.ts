@@ -76,6 +76,22 @@ describeWithBroker('runs on unchanged inputs (real engine, score history, OpenCT
     expect(runs[0]).toMatchObject({ outcome: 'unchanged', snapshotHash: runs[1].snapshotHash, detection: runs[1].detection, changes: { regressions: [], recoveries: [] } });
     expect(JSON.stringify(coverage.coverage)).toBe(scores);
 
+    // A scheduled run with the validity lapsed: the coverage gets new dates, still without an assessment;
+    // the re-trigger of that write is a repeat too.
+    coverage.validTo = '2020-01-01T00:00:00.000Z';
+    const scheduled = await request(coverage);
+    expect(scheduled).toHaveLength(2);
+    expect(scheduled[0]).toMatch(/^Pushed 1 object\(s\): .*validity renewed to .*unchanged since the last assessment/);
+    expect(scheduled[1]).toBe(first[first.length - 1]);
+    expect(assessed).toBe(assessedBefore);
+    expect(Date.parse(coverage.validTo)).toBeGreaterThan(Date.now());
+    expect(JSON.stringify(coverage.coverage)).toBe(scores);
+    runs = await historyRuns(coverage);
+    expect(runs.slice(0, 2).map((r) => [r.outcome, r.snapshotHash])).toEqual([
+      ['unchanged', runs[2].snapshotHash],
+      ['pushed', runs[2].snapshotHash],
+    ]);
+
     // Another writer changes our scores: assessed again and written back.
     coverage.coverage = [{ coverage_name: 'DETECTION', coverage_score: 1 }];
     const restored = await request(coverage);

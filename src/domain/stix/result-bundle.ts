@@ -41,7 +41,7 @@ export function techniqueScores(t: TechniqueAssessment): ScoreEntry[] {
 }
 
 /** The overall list, integer and clamped, whatever the backend produced. */
-function overallScores(result: AssessmentResult): ScoreEntry[] {
+function overallScores(result: Pick<AssessmentResult, 'overall'>): ScoreEntry[] {
   return result.overall.map((s) => ({ name: String(s.name).toUpperCase(), score: toScore(Number(s.score)) }));
 }
 
@@ -63,7 +63,15 @@ function hasCovered(source: string, target: string, scores: ScoreEntry[], stamp:
   return rel;
 }
 
-function coverageObject(request: CoverageRequest, result: AssessmentResult, options: ResultBundleOptions, stamp: string): StixObject {
+/**
+ * The coverage object alone, as `buildResultBundle` makes it: what a run on settled inputs pushes when
+ * only the validity dates are due (src/app/enrichment-job.ts).
+ */
+export function coverageObjectOf(request: CoverageRequest, result: Pick<AssessmentResult, 'overall'>, options: Pick<ResultBundleOptions, 'now' | 'validity' | 'externalUri'>): StixObject {
+  return coverageObject(request, result, options, options.now.toISOString());
+}
+
+function coverageObject(request: CoverageRequest, result: Pick<AssessmentResult, 'overall'>, options: Pick<ResultBundleOptions, 'validity' | 'externalUri'>, stamp: string): StixObject {
   const cov: StixObject = {
     type: 'security-coverage',
     spec_version: '2.1',
