@@ -8,7 +8,15 @@ import { delay, nowMs } from '../lib/measure';
  * Keeps the fake's recordings trimmed so 100,000 messages do not grow the platform side.
  */
 
+/**
+ * What each message of a phase is: `rescore` — the stored scores wiped, the run assesses and writes
+ * them back; `scheduled` — what the scheduler sends once a result's validity has lapsed (mode manual,
+ * valid_to in the past): new dates to write, rules and content unchanged.
+ */
+export type PhaseKind = 'rescore' | 'scheduled';
+
 export interface Phase {
+  kind: PhaseKind;
   published: number;
   completed: number;
   failed: number;
@@ -22,7 +30,7 @@ export interface Traffic {
   readonly completedTotal: number;
   /** Platform HTTP calls served so far. */
   readonly platformCalls: number;
-  newPhase(): Phase;
+  newPhase(kind?: PhaseKind): Phase;
   /**
    * Publishes one message for the next coverage of the pool (stored scores wiped so a push happens;
    * `firstRun`: its has-covered and note too, as before its first assessment); returns its work id.
@@ -100,16 +108,17 @@ export function createTraffic(fake: FakeOpenCti, connectorId: string, pool: Fake
     get publishErrors() {
       return publishErrors;
     },
-    newPhase: () => ({ published: 0, completed: 0, failed: 0, latenciesMs: [] }),
+    newPhase: (kind = 'rescore') => ({ kind, published: 0, completed: 0, failed: 0, latenciesMs: [] }),
     publishOne(phase, firstRun = false) {
       const coverage = pool[next % pool.length];
       next += 1;
-      coverage.coverage = undefined;
+      if (phase.kind === 'scheduled') coverage.validTo = '2020-01-01T00:00:00.000Z';
+      else coverage.coverage = undefined;
       if (firstRun) {
         fake.state.relationships = fake.state.relationships.filter((r) => r.from !== coverage.standardId);
         fake.state.notes = fake.state.notes.filter((n) => !n.objectRefs.includes(coverage.standardId));
       }
-      const { body, workId } = fake.enrichmentMessage(connectorId, coverage);
+      const { body, workId } = fake.enrichmentMessage(connectorId, coverage, phase.kind === 'scheduled' ? { mode: 'manual', trigger: 'update' } : {});
       pending.set(workId, { t0: nowMs(), phase });
       phase.published += 1;
       fake.broker.publishListen(connectorId, Buffer.from(JSON.stringify(body))).catch(() => {

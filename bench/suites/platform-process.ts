@@ -4,7 +4,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { generateTechniques } from '../lib/generate-evidence';
 import { nowMs, percentile, round } from '../lib/measure';
 import { addBenchCoverages } from '../lib/platform-content';
-import { createTraffic, type Phase } from './pipeline-tracker';
+import { createTraffic, type Phase, type PhaseKind } from './pipeline-tracker';
 
 /**
  * The stand-in platform (test/support/fake-opencti) in its OWN process, so that its CPU — GraphQL
@@ -124,8 +124,8 @@ async function main(): Promise<void> {
   const atRest = (): Promise<void> => fake.settle(50, 600_000);
 
   /** Messages published from now until `stop`, and the runs they caused once the platform is at rest. */
-  const runPhase = async (o: { messages?: number; ms?: number; outstanding: number }): Promise<PhaseResult> => {
-    const phase = traffic.newPhase();
+  const runPhase = async (o: { messages?: number; ms?: number; outstanding: number; kind?: PhaseKind }): Promise<PhaseResult> => {
+    const phase = traffic.newPhase(o.kind);
     const calls0 = traffic.platformCalls;
     const retriggered0 = retriggered;
     const t0 = nowMs();
@@ -192,10 +192,10 @@ async function main(): Promise<void> {
     }
   };
 
-  process.on('message', (m: { cmd: string; n: number; messages?: number; ms?: number; outstanding?: number; firstRun?: boolean }) => {
+  process.on('message', (m: { cmd: string; n: number; messages?: number; ms?: number; outstanding?: number; firstRun?: boolean; kind?: PhaseKind }) => {
     void (async () => {
       try {
-        if (m.cmd === 'phase') process.send?.({ n: m.n, value: await runPhase({ messages: m.messages, ms: m.ms, outstanding: m.outstanding ?? 1 }) });
+        if (m.cmd === 'phase') process.send?.({ n: m.n, value: await runPhase({ messages: m.messages, ms: m.ms, outstanding: m.outstanding ?? 1, ...(m.kind ? { kind: m.kind } : {}) }) });
         else if (m.cmd === 'settle') {
           await atRest();
           process.send?.({ n: m.n, value: true });
