@@ -41,7 +41,7 @@ import { assertSchedulerConfig, startScheduling, type Scheduling } from './sched
  * it in reverse, runs every step even if one fails, and is idempotent.
  */
 
-/** Coverages whose last no-change run is remembered (~250 B each). */
+/** Coverages whose last no-change run is remembered (under 1 KB each). */
 const SETTLED_RUNS_KEPT = 20_000;
 
 export interface DaemonOptions {

@@ -9,7 +9,7 @@ import type { TechniqueCounts } from './job-observer';
  * everything that run's outcome depended on, so the next run with the same digest — the re-trigger of
  * a write, a periodic re-run on unchanged rules and content — is known to find the same and skips the
  * assessment, the result bundle and the write plan. Its work is still closed and its run still goes
- * into the history (as a repeat of the latest snapshot). Small entries (~250 B), bounded.
+ * into the history (as a repeat of the latest snapshot). Small entries (under 1 KB), bounded.
  */
 
 export interface SettledRun {
