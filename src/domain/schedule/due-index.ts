@@ -1,3 +1,5 @@
+import { ShardedMap } from '../sharded-map';
+
 /**
  * Min-heap of coverages keyed by the time the scheduler must look at them next, so a tick costs
  * O(due × log n) instead of a platform scan. Indexed: each key has exactly one node and knows its
@@ -26,7 +28,8 @@ export interface DueIndex {
 export function createDueIndex(): DueIndex {
   const keys: string[] = [];
   let times = new Float64Array(1024);
-  const positions = new Map<string, number>();
+  // Sharded: one Map of every key stalled the event loop each time it doubled.
+  const positions = new ShardedMap<number>();
 
   /** (a, ka) comes before (b, kb): earlier time first, then key order. */
   const first = (a: number, ka: string, b: number, kb: string): boolean => a < b || (a === b && ka < kb);
