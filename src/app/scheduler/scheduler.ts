@@ -173,7 +173,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     } while (after);
     let removed = 0;
     let seen = 0;
-    // values(), not entries(): no [key, value] array per coverage.
     for (const entry of entries.values()) {
       if (entry.seenAt < startedAt) {
         remove(entry.standardId);
