@@ -222,6 +222,8 @@ const scoresOnly = (t: TechniqueSnapshot): boolean => !t.evidence && t.rules.len
 export function diffTechniqueEvidence(before: TechniqueSnapshot, after: TechniqueSnapshot): Cause[] {
   const id = after.id;
   if (scoresOnly(before)) return [...currentWeaknesses(after), ...backendChange(before, after)];
+  // The same record on both sides (a run with the previous run's content): nothing changed.
+  if (before === after) return [];
   const out: Cause[] = [...ruleCauses(before, after, id)];
   if (before.evidence && after.evidence) {
     out.push(...dataSourceCauses(before.evidence, after.evidence, id), ...emulationCauses(before.evidence, after.evidence, id), ...importCauses(before.evidence, after.evidence, id));

@@ -39,10 +39,13 @@ describe('regression detection', () => {
     expect(open).toEqual([]);
   });
 
-  it('an identical run changes nothing', () => {
-    const { changes, open } = compareRuns({ previous: base, current: base, open: [], threshold: 10, runAt: T1 });
-    expect(changes).toEqual({ first: false, scoreChanges: [], added: [], removed: [], quietChanges: [], regressions: [], recoveries: [] });
-    expect(open).toEqual([]);
+  it('an identical run changes nothing, whether it is the same snapshot object or an equal copy', () => {
+    const none = { first: false, scoreChanges: [], added: [], removed: [], quietChanges: [], regressions: [], recoveries: [] };
+    for (const current of [base, JSON.parse(JSON.stringify(base)) as RunSnapshot]) {
+      const { changes, open } = compareRuns({ previous: base, current, open: [], threshold: 10, runAt: T1 });
+      expect(changes).toEqual(none);
+      expect(open).toEqual([]);
+    }
   });
 
   it('a disabled rule is a regression of the technique named by the rule', async () => {
