@@ -1,4 +1,5 @@
 import type { CoverageScheduleInput } from './schedule-types';
+import type { ScheduleFacts } from './schedule-plan';
 
 /**
  * Ports of the scheduler (src/app/scheduler/scheduler.ts). Adapters: the platform source and trigger in
@@ -66,16 +67,10 @@ export interface LeaderLock {
  * A local snapshot of the schedule. Only a cache: deleting it loses nothing (the platform is the truth).
  * Times are epoch ms, as the scheduler keeps them: its entries are saved as they are.
  */
-export interface ScheduleCacheEntry {
+export interface ScheduleCacheEntry extends ScheduleFacts {
   id: string;
   standardId: string;
   name?: string;
-  createdAt: number;
-  periodicity?: string | null;
-  duration?: string | null;
-  lastResultAt?: number;
-  lastTriggeredAt?: number;
-  manual?: boolean;
 }
 
 export interface ScheduleCache {
