@@ -198,7 +198,7 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
       return { outcome: 'unchanged', note: settled.note };
     }
     // Only the validity dates are due: the coverage object with new dates is the whole write.
-    if (refreshDates && (!deps.recorder || (deps.recorder.recordSettled && settled.snapshotHash !== undefined))) {
+    if (refreshDates && historyTakesRepeats(deps, settled)) {
       return refreshSettled(deps, message, ctx, { state, request, runAt, settled, draftId, platformOptions });
     }
   }
@@ -385,6 +385,11 @@ async function record(
     ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'score history not recorded');
     return undefined;
   }
+}
+
+/** Whether the history (if any) can record a run as a repeat of `settled`'s snapshot. */
+function historyTakesRepeats(deps: JobDeps, settled: SettledRun): boolean {
+  return !deps.recorder || (deps.recorder.recordSettled !== undefined && settled.snapshotHash !== undefined);
 }
 
 /** A repeat of a settled run into the history; false when the history cannot take it so (run in full). */

@@ -400,14 +400,19 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
-  /** toReceived once per delivery; a failed one is sent again by the next caller. */
-  function markReceived(job: NonNullable<Entry['job']>): Promise<void> {
-    if (!job.workId) return Promise.resolve();
-    job.receiving ??= work.toReceived(job.workId, RECEIVED_MESSAGE).catch((err: unknown) => {
+  /** `sending` becomes the delivery's toReceived; a failed one is sent again by the next caller. */
+  function claimReceiving(job: NonNullable<Entry['job']>, sending: Promise<void>): Promise<void> {
+    job.receiving = sending.catch((err: unknown) => {
       job.receiving = undefined;
       throw err;
     });
     return job.receiving;
+  }
+
+  /** toReceived once per delivery. */
+  function markReceived(job: NonNullable<Entry['job']>): Promise<void> {
+    if (!job.workId) return Promise.resolve();
+    return job.receiving ?? claimReceiving(job, work.toReceived(job.workId, RECEIVED_MESSAGE));
   }
 
   /**
@@ -419,12 +424,7 @@ export function createWorker(options: WorkerOptions): Worker {
       await markReceived(job);
       return false;
     }
-    const carried = write(RECEIVED_MESSAGE);
-    job.receiving = carried.catch((err: unknown) => {
-      job.receiving = undefined;
-      throw err;
-    });
-    await job.receiving;
+    await claimReceiving(job, write(RECEIVED_MESSAGE));
     return true;
   }
 
