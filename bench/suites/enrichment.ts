@@ -6,6 +6,7 @@ import { figure, missingFigure, type Figure, type SuiteOptions } from '../lib/fi
 import { delay, nowMs, percentile, round, withTimeout, type MemorySample } from '../lib/measure';
 import type { DaemonSpec } from './daemon-process';
 import type { Captured, PhaseResult, PlatformSpec, RunKind } from './platform-process';
+import { operationOf, type TransportFloorSpec } from './transport-floor-process';
 
 /**
  * Enrichment cost — the REAL connector (src/app/main.ts startDaemon, its own process, 3,000 generated
@@ -43,18 +44,27 @@ function spawnProcess(file: string, env: Record<string, string>, execArgv: strin
       new Promise<T>((resolve, reject) => {
         const onMessage = (m: Record<string, unknown>): void => {
           if (m.error || m.failed) {
-            child.off('message', onMessage);
+            stopListening();
             reject(new Error(`${what}: ${String(m.error ?? m.failed)}`));
             return;
           }
           const v = match(m);
           if (v !== undefined) {
-            child.off('message', onMessage);
+            stopListening();
             resolve(v);
           }
         };
+        const onExit = (code: number | null): void => {
+          stopListening();
+          reject(new Error(`${what}: process exited (${code})`));
+        };
+        // Both listeners go once the answer (or the exit) is in: asks must not pile up listeners.
+        const stopListening = (): void => {
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+        };
         child.on('message', onMessage);
-        child.once('exit', (code) => reject(new Error(`${what}: process exited (${code})`)));
+        child.once('exit', onExit);
       }),
       ms,
       what,
@@ -132,6 +142,60 @@ function embeddedTexts(messages: string[]): string[] {
   });
 }
 
+/**
+ * CPU per chain of a bare amqplib + undici client moving the recorded texts (bench/suites/
+ * transport-floor-process.ts): the recorded messages of the chains, each parsed with its STIX texts,
+ * the recorded calls sent and their answers parsed, one ack per message, at the connector's
+ * concurrency and prefetch. What is left above it is the connector's own work.
+ */
+async function transportFloorMs(options: SuiteOptions, captured: Captured, file: string, messages: number): Promise<number> {
+  const answers: Record<string, string> = {};
+  captured.requests.forEach((text, i) => {
+    if (captured.responses[i] !== undefined) answers[operationOf(text)] ??= captured.responses[i];
+  });
+  const queue = `bench_transport_floor_${process.pid}`;
+  const env = (spec: TransportFloorSpec) => ({ BENCH_TRANSPORT_FLOOR: JSON.stringify(spec) });
+  const server = await spawnProcess(file, env({ role: 'server', answers }), [], 'ready');
+  let client: Handle | undefined;
+  const conn = await amqp.connect(options.amqpUrl);
+  try {
+    const channel = await conn.createConfirmChannel();
+    await channel.assertQueue(queue, { durable: false });
+    const { url } = server.ready as { url: string };
+    const spec: TransportFloorSpec = { role: 'client', amqpUrl: options.amqpUrl, queue, url, requests: captured.requests, messagesPerChain: captured.messages.length, concurrency: 4, prefetch: 10 };
+    client = (await spawnProcess(file, env(spec), [], 'ready')).handle;
+    const bodies = captured.messages.map((text) => Buffer.from(text, 'utf8'));
+    let published = 0;
+    const publish = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i += 1) channel.sendToQueue(queue, bodies[published++ % bodies.length]);
+      await channel.waitForConfirms();
+    };
+    const cpu = () => (client as Handle).ask<{ cpuMs: number; done: number }>({ cmd: 'cpu' }, 'value', 30_000);
+    const until = async (n: number): Promise<{ cpuMs: number; done: number }> => {
+      for (;;) {
+        const c = await cpu();
+        if (c.done >= n) return c;
+        await delay(20);
+      }
+    };
+    // Warm-up a whole number of capture cycles, so message k of a chain stays message k.
+    const cycle = bodies.length;
+    const warm = cycle * Math.max(1, Math.ceil(100 / cycle));
+    await publish(warm);
+    const start = await until(warm);
+    const measured = cycle * Math.max(1, Math.ceil(messages / cycle));
+    await publish(measured);
+    const end = await until(warm + measured);
+    const chains = (measured / captured.messages.length) * captured.enrichments;
+    await channel.deleteQueue(queue).catch(() => undefined);
+    return (end.cpuMs - start.cpuMs) / chains;
+  } finally {
+    await client?.stop().catch(() => undefined);
+    await server.handle.stop().catch(() => undefined);
+    await conn.close().catch(() => undefined);
+  }
+}
+
 export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
   const q = options.quick;
   const settings = {
@@ -169,7 +233,8 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
         http: { enabled: false },
         scheduler: { enabled: false },
         // Each connector process its own history file (the default lands in the working directory).
-        history: { sqlite_path: join(options.tmpDir, `history-${pushMode}.db`) },
+        // BENCH_NO_HISTORY=1: without the score history, to read its share by difference.
+        history: { enabled: process.env.BENCH_NO_HISTORY !== '1', sqlite_path: join(options.tmpDir, `history-${pushMode}.db`) },
       },
     });
     const startConnector = async (pushMode: 'graphql' | 'amqp'): Promise<Handle> =>
@@ -214,10 +279,25 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
     // The scheduler's chains (validity lapsed, rules and content unchanged: the commonest run in a
     // deployment), on the same coverages: context beside the headline figure.
     await settle();
+    if (profileDir) await (daemon as Handle).ask({ cmd: 'profile-start' }, 'profiling', 30_000);
     const scheduledCpu0 = await cpu();
     const scheduled = await phase({ messages: Math.floor(settings.cpuMessages / 2), outstanding, kind: 'scheduled' });
     const scheduledCpuMs = ((await cpu()) - scheduledCpu0) / Math.max(1, scheduled.completed);
+    if (profileDir) {
+      const file = join(profileDir, `enrichment-scheduled-phase-${Date.now()}.cpuprofile`);
+      await (daemon as Handle).ask({ cmd: 'profile-stop', file }, 'profiled', 60_000);
+      options.log(`profile of the scheduled phase: ${file}`);
+    }
     options.log(`scheduled chains: ${round(scheduledCpuMs, 2)} ms CPU each (${scheduled.completed} messages, ${scheduled.runs} runs, ${scheduled.failed} failed)`);
+
+    // The same chains' texts moved by a bare client (no connector logic), while the connector idles.
+    let transportFloor: number | null = null;
+    try {
+      transportFloor = await transportFloorMs(options, captured, join(dir, `transport-floor-process${ext}`), settings.cpuMessages);
+      options.log(`transport floor: ${round(transportFloor, 2)} ms CPU per chain (bare amqplib + undici client, same texts)`);
+    } catch (err) {
+      options.log(`transport floor not measured: ${err instanceof Error ? err.message : String(err)}`);
+    }
 
     const graphql = callFigures('', captured);
     const calls = graphql.write_run_calls ?? captured.platformCalls / chains;
@@ -274,6 +354,9 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
           cpu_system_ms: round(systemMs, 2),
           json_floor_ms: round(floor, 3),
           cpu_to_json_floor: round(cpuMs / floor, 1),
+          transport_floor_ms: transportFloor === null ? null : round(transportFloor, 2),
+          cpu_to_transport_floor: transportFloor === null ? null : round(cpuMs / transportFloor, 1),
+          transport_floor_to_json_floor: transportFloor === null ? null : round(transportFloor / floor, 1),
           platform_calls: round(calls, 2),
           ...graphql,
           ...firstRunFigures('', firstRun),
@@ -295,6 +378,7 @@ export async function runEnrichment(options: SuiteOptions): Promise<Figure[]> {
           `push_mode graphql: write run ${describeKind(captured.write)}; echo run ${describeKind(captured.echo)}; first assessment's write run ${describeKind(firstRun.write)}${amqpNote}; ` +
           `worker.concurrency 4, prefetch 10, log level info to a discarded stdout, ${RULES} rules, ${PATTERNS} attack patterns per report; calls and JSON texts recorded over ${captured.enrichments} chains run one at a time; ` +
           `CPU per message over ${run.completed} messages (${run.runs} runs) with ${outstanding} kept on the queue, the platform at rest before and after (enrichments_per_s and latency include the stand-in platform on the same 2 cores: context only); ` +
+          `transport_floor_ms = CPU per chain of a bare amqplib + undici client (its own process) moving the recorded texts of the same chains: each message and its STIX texts parsed, the recorded calls sent and answered by a canned server in another process, one ack per message, concurrency 4, prefetch 10 (the least a Node connector on this stack spends, before any of its own work); ` +
           `cpu_ms_scheduled = the same for ${scheduled.completed} scheduler messages (mode manual, validity lapsed, rules and content unchanged: new dates written, then the re-triggered run), context only`,
       ),
     );
