@@ -37,7 +37,8 @@ export async function runAssess(options: SuiteOptions): Promise<Figure[]> {
   }
   const firstMs = percentile(firsts, 50);
   let t = nowMs();
-  const assessor = createEmbeddedAssessor(evidence, { aggregate: 'mean' });
+  // The headline times the assessment itself: no technique outcome reused from an earlier call.
+  const assessor = createEmbeddedAssessor(evidence, { aggregate: 'mean', techniqueMemo: 0 });
   const buildMs = nowMs() - t;
   let tested = 0;
   for (let i = 0; i < warmup; i += 1) await assessor.assess(request, { now });
@@ -51,6 +52,15 @@ export async function runAssess(options: SuiteOptions): Promise<Figure[]> {
     tested = result.techniques.filter((x) => x.tested).length;
   }
   const p50 = percentile(times, 50);
+  // As the daemon runs it: the technique outcomes of the previous call reused (unchanged rules).
+  const memo = createEmbeddedAssessor(evidence, { aggregate: 'mean' });
+  for (let i = 0; i < warmup; i += 1) await memo.assess(request, { now });
+  const reused: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    t = nowMs();
+    await memo.assess(request, { now });
+    reused.push(nowMs() - t);
+  }
   const domain = await domainPerEnrichment(options, catalogue);
   options.log(
     `assess: ${request.techniques.length} techniques × ${evidence.rules.length} rules: p50 ${round(p50, 2)} ms (first ${round(firstMs, 1)} ms), index built in ${round(buildMs)} ms; ` +
@@ -63,6 +73,7 @@ export async function runAssess(options: SuiteOptions): Promise<Figure[]> {
       {
         p50_ms: round(p50, 2),
         p99_ms: round(percentile(times, 99), 2),
+        reused_p50_ms: round(percentile(reused, 50), 3),
         first_ms: round(firstMs, 2),
         index_build_ms: round(buildMs, 1),
         techniques: request.techniques.length,
@@ -73,7 +84,7 @@ export async function runAssess(options: SuiteOptions): Promise<Figure[]> {
         enrichment_domain_cpu_ms: round(domain.cpuMs, 3),
       },
       p50 <= 20,
-      'first_ms = median first assessment on a newly built index, code warm (right after a rule reload); enrichment_domain_ms = p50 of the pure domain work of one enrichment (resolve the STIX content → assess → result bundle with explanations → write plan; 50 attack patterns, 3,000 rules, a re-run that writes nothing), enrichment_domain_cpu_ms = its mean CPU; measured-only, the enrichment figure has the target',
+      'p50_ms with no technique outcome reused (techniqueMemo 0); reused_p50_ms = the same call when every technique outcome is reused (the daemon\'s default: unchanged rules, techniques shared between coverages); first_ms = median first assessment on a newly built index, code warm (right after a rule reload); enrichment_domain_ms = p50 of the pure domain work of one enrichment (resolve the STIX content → assess → result bundle with explanations → write plan; 50 attack patterns, 3,000 rules, a re-run that writes nothing, technique outcomes reused as in the daemon), enrichment_domain_cpu_ms = its mean CPU; measured-only, the enrichment figure has the target',
     ),
   ];
 }
@@ -82,7 +93,7 @@ export async function runAssess(options: SuiteOptions): Promise<Figure[]> {
  * What one enrichment costs in src/domain alone, without I/O: a report of 50 attack patterns as the
  * platform sends it, resolved, assessed against 3,000 rules, turned into the result bundle with its
  * explanations and compared with what the platform holds after the previous run (a re-trigger: the
- * plan writes nothing). Median wall time per enrichment, and mean CPU over the timed runs.
+ * plan writes nothing), on the daemon's engine (technique outcomes reused between runs). Median wall time per enrichment, and mean CPU over the timed runs.
  */
 async function domainPerEnrichment(options: SuiteOptions, catalogue: TechniqueCatalogue): Promise<{ p50Ms: number; cpuMs: number }> {
   const evidence = generateEvidence(options.seed + 21, 3000, catalogue);

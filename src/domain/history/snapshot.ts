@@ -6,7 +6,20 @@ import type { RunSnapshot, ScoreName, TechniqueSnapshot } from './history-types'
 
 const sortedUnique = (list: string[]): string[] => [...new Set(list)].sort();
 
+/**
+ * Snapshots of frozen assessments (the engine's shared technique outcomes): the same assessment
+ * gives the same snapshot object, so comparing a run with the previous one is identity per technique.
+ */
+const frozenSnapshots = new WeakMap<TechniqueAssessment, TechniqueSnapshot>();
+
 export function techniqueSnapshotOf(t: TechniqueAssessment): TechniqueSnapshot {
+  if (!Object.isFrozen(t)) return buildTechniqueSnapshot(t);
+  let snapshot = frozenSnapshots.get(t);
+  if (!snapshot) frozenSnapshots.set(t, (snapshot = Object.freeze(buildTechniqueSnapshot(t))));
+  return snapshot;
+}
+
+function buildTechniqueSnapshot(t: TechniqueAssessment): TechniqueSnapshot {
   const out: TechniqueSnapshot = { id: t.techniqueId.toUpperCase(), rules: sortedUnique(t.rules ?? []), controls: sortedUnique(t.controls ?? []) };
   if (t.name) out.name = t.name;
   if (t.tested && typeof t.detection === 'number') out.detection = toScore(t.detection);

@@ -8,7 +8,9 @@ import { priorityTables, rankedPrevalence, type PriorityOverrides, type Priority
 import { describeUsers, MIN_USES, type PrevalenceTable } from '../gaps/prevalence';
 import { normalisePlatforms } from '../coverage/platforms';
 import { buildEvidenceIndex, type EvidenceIndex } from './evidence-index';
-import { assessTechnique } from './technique-scoring';
+import { assessTechnique, type TechniqueOutcome } from './technique-scoring';
+import type { TechniqueRef } from '../coverage/coverage-types';
+import { setBounded } from '../bounded-map';
 
 /**
  * The embedded assessment engine: scores what the defences *should* catch from the local evidence
@@ -31,6 +33,32 @@ export interface EngineOptions {
    * MIN_USES uses: the shipped table.
    */
   prevalence?: () => PrevalenceTable | undefined;
+  /**
+   * Technique outcomes kept for reuse (default 4,096; 0: none). A technique's outcome depends only on
+   * this engine's evidence, the technique as the coverage names it and the coverage's platforms, so
+   * coverages that share techniques, and every re-run on unchanged rules, reuse one frozen outcome
+   * (and its explanation and history snapshot, cached by identity downstream).
+   */
+  techniqueMemo?: number;
+}
+
+const DEFAULT_TECHNIQUE_MEMO = 4096;
+
+/** Everything of a technique reference that assessTechnique reads, with the coverage's platforms. */
+function techniqueKey(ref: TechniqueRef, platforms: string[]): string {
+  return JSON.stringify([ref.techniqueId, ref.stixId, ref.name, ref.tactics, ref.dataSources, ref.platforms, platforms]);
+}
+
+/**
+ * Shared between results, so frozen all through: a consumer that changed one in place would fail
+ * loudly instead of changing another coverage's result. (The evidence's rule records it reaches are
+ * the index's own, never changed after the build.)
+ */
+function deepFrozen<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const v of Object.values(value as Record<string, unknown>)) deepFrozen(v);
+  return value;
 }
 
 /** Prevalence of a gap and what it came from (operator entry > intelligence > shipped table). */
@@ -62,6 +90,21 @@ export function createEmbeddedAssessor(evidence: EvidenceSet, options: EngineOpt
   const tables = priorityTables(options.priorities);
   enginesMade += 1;
   const engineNumber = enginesMade;
+  const memoSize = Math.max(0, Math.floor(options.techniqueMemo ?? DEFAULT_TECHNIQUE_MEMO));
+  const outcomes = new Map<string, TechniqueOutcome>();
+
+  function outcomeOf(ref: TechniqueRef, platforms: string[]): TechniqueOutcome {
+    if (memoSize === 0) return withLink(assessTechnique(index, ref, { rollup, platforms }));
+    const key = techniqueKey(ref, platforms);
+    const known = outcomes.get(key);
+    if (known) return known;
+    return setBounded(outcomes, key, deepFrozen(withLink(assessTechnique(index, ref, { rollup, platforms }))), memoSize);
+  }
+
+  function withLink(outcome: TechniqueOutcome): TechniqueOutcome {
+    if (options.externalUri) outcome.assessment.externalUri = options.externalUri;
+    return outcome;
+  }
 
   function assessNow(request: CoverageRequest, ctx: AssessContext): AssessmentResult {
     const techniques: TechniqueAssessment[] = [];
@@ -69,7 +112,7 @@ export function createEmbeddedAssessor(evidence: EvidenceSet, options: EngineOpt
     const warnings: string[] = [];
     const platforms = normalisePlatforms(request.platformsAffinity);
     for (const ref of request.techniques) {
-      const outcome = assessTechnique(index, ref, { rollup, platforms });
+      const outcome = outcomeOf(ref, platforms);
       techniques.push(outcome.assessment);
       if (outcome.candidate) candidates.push(outcome.candidate);
       warnings.push(...outcome.warnings);
@@ -84,10 +127,7 @@ export function createEmbeddedAssessor(evidence: EvidenceSet, options: EngineOpt
       warnings,
     };
     if (evidence.catalogue?.version) result.attackVersion = evidence.catalogue.version;
-    if (options.externalUri) {
-      result.externalUri = options.externalUri;
-      for (const t of techniques) t.externalUri = options.externalUri;
-    }
+    if (options.externalUri) result.externalUri = options.externalUri;
     return result;
   }
 

@@ -91,7 +91,18 @@ function platformLines(t: TechniqueAssessment): string[] {
 }
 
 /** Markdown explanation of one technique's scores (the has-covered `description`); undefined when there is nothing to say. */
+/** Explanations of frozen assessments (the engine's shared technique outcomes), made once each. */
+const frozenExplanations = new WeakMap<TechniqueAssessment, string | undefined>();
+
 export function techniqueExplanation(t: TechniqueAssessment): string | undefined {
+  if (!Object.isFrozen(t)) return explain(t);
+  if (frozenExplanations.has(t)) return frozenExplanations.get(t);
+  const text = explain(t);
+  frozenExplanations.set(t, text);
+  return text;
+}
+
+function explain(t: TechniqueAssessment): string | undefined {
   if (t.notApplicable) return `Not applicable: no score. ${t.why.length > 0 ? md(t.why[0].replace(/^not applicable: /, '')) : ''}`.trim();
   if (!t.tested) return `Not tested by ${md(t.source)}: no score. ${t.why.length > 0 ? md(t.why[0]) : ''}`.trim();
   const lines: string[] = [];

@@ -111,3 +111,29 @@ describe('sameSnapshot (recognises a snapshot equal to the last one without its 
     expect(sameSnapshot(base(), other)).toBe(true);
   });
 });
+
+describe('snapshots of shared (frozen) technique outcomes', () => {
+  const assessment = (detection: number) => ({ techniqueId: 't1059', name: 'Command', tested: true, detection, why: ['one rule'], rules: ['r2', 'r1', 'r1'], controls: [], source: 'embedded' });
+
+  it('are made once per outcome, so two runs with the same outcomes compare by identity, and equal what a fresh one gives', () => {
+    const shared = Object.freeze(assessment(70));
+    const first = snapshotOf({ backend: 'embedded', overall: [{ name: 'Detection', score: 70 }], techniques: [shared] });
+    const second = snapshotOf({ backend: 'embedded', overall: [{ name: 'Detection', score: 70 }], techniques: [shared] });
+    expect(second.techniques[0]).toBe(first.techniques[0]);
+    expect(Object.isFrozen(first.techniques[0])).toBe(true);
+    const fresh = snapshotOf({ backend: 'embedded', overall: [{ name: 'Detection', score: 70 }], techniques: [assessment(70)] });
+    expect(canonicalJson(fresh)).toBe(canonicalJson(first));
+    expect(fresh.techniques[0]).not.toBe(first.techniques[0]);
+    expect(first.techniques[0].rules).toEqual(['r1', 'r2']);
+  });
+
+  it('of an outcome a caller may still change are made anew each time (no stale copy)', () => {
+    const own = assessment(70);
+    const before = snapshotOf({ backend: 'embedded', overall: [], techniques: [own] });
+    own.detection = 20;
+    const after = snapshotOf({ backend: 'embedded', overall: [], techniques: [own] });
+    expect(before.techniques[0].detection).toBe(70);
+    expect(after.techniques[0].detection).toBe(20);
+    expect(sameSnapshot(before, after)).toBe(false);
+  });
+});

@@ -35,7 +35,7 @@ describe('Large input', () => {
       const own = rules.filter((r) => r.techniques[0] === techniqueId(i));
       const usable = own.filter((r) => r.enabled);
       const t = result.techniques[i];
-      expect(t.rules.sort()).toEqual(usable.map((r) => r.id).sort());
+      expect([...t.rules].sort()).toEqual(usable.map((r) => r.id).sort());
       const best = Math.max(0, ...usable.map((r) => ({ stable: 15, test: 10, experimental: 5 })[r.maturity as 'stable']));
       const depth = usable.length >= 3 ? 5 : usable.length === 2 ? 3 : 0;
       // Even techniques' sources are not collected: their rules cannot fire and score nothing.
