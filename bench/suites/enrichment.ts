@@ -154,16 +154,19 @@ async function transportFloorMs(options: SuiteOptions, captured: Captured, file:
     if (captured.responses[i] !== undefined) answers[operationOf(text)] ??= captured.responses[i];
   });
   const queue = `bench_transport_floor_${process.pid}`;
-  const env = (spec: TransportFloorSpec) => ({ BENCH_TRANSPORT_FLOOR: JSON.stringify(spec) });
-  const server = await spawnProcess(file, env({ role: 'server', answers }), [], 'ready');
+  const launch = async (spec: TransportFloorSpec): Promise<{ handle: Handle; value: Record<string, unknown> }> => {
+    const { handle } = await spawnProcess(file, {}, [], 'spawned');
+    return { handle, value: await handle.ask<Record<string, unknown>>({ cmd: 'configure', spec }, 'value', 60_000) };
+  };
+  const server = await launch({ role: 'server', answers });
   let client: Handle | undefined;
   const conn = await amqp.connect(options.amqpUrl);
   try {
     const channel = await conn.createConfirmChannel();
     await channel.assertQueue(queue, { durable: false });
-    const { url } = server.ready as { url: string };
+    const url = String(server.value.url);
     const spec: TransportFloorSpec = { role: 'client', amqpUrl: options.amqpUrl, queue, url, requests: captured.requests, messagesPerChain: captured.messages.length, concurrency: 4, prefetch: 10 };
-    client = (await spawnProcess(file, env(spec), [], 'ready')).handle;
+    client = (await launch(spec)).handle;
     const bodies = captured.messages.map((text) => Buffer.from(text, 'utf8'));
     let published = 0;
     const publish = async (n: number): Promise<void> => {

@@ -11,7 +11,7 @@ import { Pool } from 'undici';
  *     connector's), parses each and the STIX texts it embeds, sends its share of the recorded request
  *     bodies one after another (serialised from their values, as a client builds them), reads and
  *     parses every answer, then acks.
- * Driven over IPC by bench/suites/enrichment.ts: {cmd:'cpu'} → CPU ms used so far and messages done.
+ * Driven over IPC by bench/suites/enrichment.ts (see main below).
  */
 
 export interface TransportFloorSpec {
@@ -34,7 +34,7 @@ export function operationOf(body: string): string {
   return /\b(?:query|mutation)\s+([A-Za-z_][A-Za-z0-9_]*)/.exec(body)?.[1] ?? 'anonymous';
 }
 
-function serve(spec: TransportFloorSpec): void {
+function serve(spec: TransportFloorSpec): Promise<string> {
   const answers = spec.answers ?? {};
   const fallback = JSON.stringify({ data: {} });
   const server = createServer((req, res) => {
@@ -47,13 +47,15 @@ function serve(spec: TransportFloorSpec): void {
     });
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    process.send?.({ ready: { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` } });
-  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`);
+    }),
+  );
 }
 
-async function consume(spec: TransportFloorSpec): Promise<void> {
+async function consume(spec: TransportFloorSpec): Promise<{ cpu(): { cpuMs: number; done: number }; close(): Promise<void> }> {
   const requests = (spec.requests ?? []).map((text) => JSON.parse(text) as unknown);
   const perChain = Math.max(1, spec.messagesPerChain ?? 1);
   const pool = new Pool(String(spec.url), { connections: spec.concurrency ?? 4 });
@@ -97,33 +99,39 @@ async function consume(spec: TransportFloorSpec): Promise<void> {
     waiting.push(m);
     next();
   });
-  process.on('message', (m: { cmd?: string; n?: number }) => {
-    if (m.cmd === 'cpu') {
+  return {
+    cpu: () => {
       const c = process.cpuUsage();
-      process.send?.({ n: m.n, value: { cpuMs: (c.user + c.system) / 1000, done } });
-    }
-    if (m.cmd === 'stop') {
-      void (async () => {
-        await conn.close().catch(() => undefined);
-        await pool.close().catch(() => undefined);
-        process.send?.({ stopped: true }, () => process.exit(0));
-      })();
-    }
-  });
-  process.send?.({ ready: true });
+      return { cpuMs: (c.user + c.system) / 1000, done };
+    },
+    close: async () => {
+      await conn.close().catch(() => undefined);
+      await pool.close().catch(() => undefined);
+    },
+  };
 }
 
+/**
+ * The spec comes over IPC ({cmd:'configure', spec}: the recorded texts exceed what an environment
+ * variable may hold); then {cmd:'cpu'} → CPU ms so far and messages done, {cmd:'stop'}.
+ */
 function main(): void {
-  const spec = JSON.parse(process.env.BENCH_TRANSPORT_FLOOR ?? '{}') as TransportFloorSpec;
+  let client: Awaited<ReturnType<typeof consume>> | undefined;
+  const reply = (n: number | undefined, value: unknown): void => void process.send?.({ n, value });
   process.on('disconnect', () => process.exit(0));
-  if (spec.role === 'server') {
-    process.on('message', (m: { cmd?: string }) => {
-      if (m.cmd === 'stop') process.send?.({ stopped: true }, () => process.exit(0));
-    });
-    serve(spec);
-    return;
-  }
-  consume(spec).catch((err: unknown) => process.send?.({ error: err instanceof Error ? err.message : String(err) }, () => process.exit(1)));
+  process.on('message', (m: { cmd?: string; n?: number; spec?: TransportFloorSpec }) => {
+    if (m.cmd === 'configure' && m.spec) {
+      const spec = m.spec;
+      const started = spec.role === 'server' ? serve(spec).then((url) => ({ url })) : consume(spec).then((c) => ((client = c), { consuming: true }));
+      started.then(
+        (value) => reply(m.n, value),
+        (err: unknown) => process.send?.({ error: err instanceof Error ? err.message : String(err) }),
+      );
+    }
+    if (m.cmd === 'cpu' && client) reply(m.n, client.cpu());
+    if (m.cmd === 'stop') void (client?.close() ?? Promise.resolve()).then(() => process.send?.({ stopped: true }, () => process.exit(0)));
+  });
+  process.send?.({ spawned: true });
 }
 
 // Imported by the driver for operationOf: only run as a forked process.
