@@ -74,6 +74,8 @@ export const SUMMARY_KEYS: Array<[key: string, from: FigureId, metric: string]> 
   ['enrichment_cpu_ms', 'enrichment', 'cpu_ms'],
   ['json_floor_ms', 'enrichment', 'json_floor_ms'],
   ['enrichment_cpu_ratio', 'enrichment', 'cpu_to_json_floor'],
+  ['transport_floor_ms', 'enrichment', 'transport_floor_ms'],
+  ['enrichment_cpu_to_transport_floor', 'enrichment', 'cpu_to_transport_floor'],
   ['platform_calls_per_enrichment', 'enrichment', 'platform_calls'],
   ['scheduler_max_block_ms', 'scheduler', 'max_block_ms'],
   ['scheduler_rss_mb', 'scheduler', 'rss_mb'],
