@@ -90,10 +90,10 @@ function platformLines(t: TechniqueAssessment): string[] {
   return [`- per platform: ${t.platforms.map(cell).join('; ')} (the weakest bounds the score)`];
 }
 
-/** Markdown explanation of one technique's scores (the has-covered `description`); undefined when there is nothing to say. */
 /** Explanations of frozen assessments (the engine's shared technique outcomes), made once each. */
 const frozenExplanations = new WeakMap<TechniqueAssessment, string | undefined>();
 
+/** Markdown explanation of one technique's scores (the has-covered `description`); undefined when there is nothing to say. */
 export function techniqueExplanation(t: TechniqueAssessment): string | undefined {
   if (!Object.isFrozen(t)) return explain(t);
   if (frozenExplanations.has(t)) return frozenExplanations.get(t);
