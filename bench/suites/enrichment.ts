@@ -165,7 +165,7 @@ async function transportFloorMs(options: SuiteOptions, captured: Captured, file:
     const channel = await conn.createConfirmChannel();
     await channel.assertQueue(queue, { durable: false });
     const url = String(server.value.url);
-    const spec: TransportFloorSpec = { role: 'client', amqpUrl: options.amqpUrl, queue, url, requests: captured.requests, messagesPerChain: captured.messages.length, concurrency: 4, prefetch: 10 };
+    const spec: TransportFloorSpec = { role: 'client', amqpUrl: options.amqpUrl, queue, url, requests: captured.requests, messagesPerCycle: captured.messages.length, concurrency: 4, prefetch: 10 };
     client = (await launch(spec)).handle;
     const bodies = captured.messages.map((text) => Buffer.from(text, 'utf8'));
     let published = 0;
@@ -175,9 +175,11 @@ async function transportFloorMs(options: SuiteOptions, captured: Captured, file:
     };
     const cpu = () => (client as Handle).ask<{ cpuMs: number; done: number }>({ cmd: 'cpu' }, 'value', 30_000);
     const until = async (n: number): Promise<{ cpuMs: number; done: number }> => {
+      const deadline = nowMs() + 120_000;
       for (;;) {
         const c = await cpu();
         if (c.done >= n) return c;
+        if (nowMs() > deadline) throw new Error(`transport floor: ${c.done} of ${n} messages handled in 120 s`);
         await delay(20);
       }
     };

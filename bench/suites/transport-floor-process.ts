@@ -22,9 +22,10 @@ export interface TransportFloorSpec {
   amqpUrl?: string;
   queue?: string;
   url?: string;
-  /** The recorded request bodies of one chain, in order; message k of a chain sends its share. */
+  /** Every recorded request body, in order; message k of the recorded messages sends the k-th share. */
   requests?: string[];
-  messagesPerChain?: number;
+  /** How many messages were recorded (the cycle the driver publishes them in). */
+  messagesPerCycle?: number;
   concurrency?: number;
   prefetch?: number;
 }
@@ -57,7 +58,7 @@ function serve(spec: TransportFloorSpec): Promise<string> {
 
 async function consume(spec: TransportFloorSpec): Promise<{ cpu(): { cpuMs: number; done: number }; close(): Promise<void> }> {
   const requests = (spec.requests ?? []).map((text) => JSON.parse(text) as unknown);
-  const perChain = Math.max(1, spec.messagesPerChain ?? 1);
+  const cycle = Math.max(1, spec.messagesPerCycle ?? 1);
   const pool = new Pool(String(spec.url), { connections: spec.concurrency ?? 4 });
   const conn = await amqp.connect(String(spec.amqpUrl));
   const channel = await conn.createChannel();
@@ -75,10 +76,10 @@ async function consume(spec: TransportFloorSpec): Promise<{ cpu(): { cpuMs: numb
     const message = JSON.parse(m.content.toString('utf8')) as { event?: { stix_entity?: string; stix_objects?: string } };
     if (typeof message.event?.stix_entity === 'string') JSON.parse(message.event.stix_entity);
     if (typeof message.event?.stix_objects === 'string') JSON.parse(message.event.stix_objects);
-    // Message k of a chain sends the k-th share of the chain's recorded calls.
-    const k = index % perChain;
-    const from = Math.floor((k * requests.length) / perChain);
-    const to = Math.floor(((k + 1) * requests.length) / perChain);
+    // Message k of the cycle sends the k-th share of the recorded calls (the same total per cycle).
+    const k = index % cycle;
+    const from = Math.floor((k * requests.length) / cycle);
+    const to = Math.floor(((k + 1) * requests.length) / cycle);
     for (let i = from; i < to; i += 1) await call(requests[i]);
     channel.ack(m);
     done += 1;
