@@ -223,8 +223,7 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
     deps.observer.scored?.(state.standardId, result.overall, counts);
   }
 
-  const validity = validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
-  const externalUri = coverageExternalUri(settings.externalUri, { standardId: state.standardId, internalId: state.id });
+  const { validity, externalUri } = resultStamps(settings, request, state, runAt);
   const bundle = buildResultBundle(request, result, { now: runAt, validity, externalUri, explanations: true });
   const plan = planWrites({
     coverageId: state.standardId,
@@ -269,6 +268,14 @@ async function runOne(deps: JobDeps, message: EnrichmentMessage, ctx: JobContext
   };
 }
 
+/** The validity window and the link a run's result carries (the full result and a date refresh alike). */
+function resultStamps(settings: JobSettings, request: CoverageRequest, state: CoverageState, runAt: Date): { validity: ReturnType<typeof validityWindow>; externalUri: string } {
+  return {
+    validity: validityWindow(runAt, request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {}),
+    externalUri: coverageExternalUri(settings.externalUri, { standardId: state.standardId, internalId: state.id }),
+  };
+}
+
 /** Deletions, then pushes into the run's work (toReceived carried by the first write when it can be). */
 async function writeObjects(
   deps: JobDeps,
@@ -310,9 +317,7 @@ async function refreshSettled(
   ctx: JobContext,
   r: { state: CoverageState; request: CoverageRequest; runAt: Date; settled: SettledRun; draftId: string | null; platformOptions: RequestOptions },
 ): Promise<JobResult> {
-  const { settings } = deps;
-  const validity = validityWindow(r.runAt, r.request.periodicity, settings.timezone, settings.defaultPeriodicity, settings.periodBounds ?? {});
-  const externalUri = coverageExternalUri(settings.externalUri, { standardId: r.state.standardId, internalId: r.state.id });
+  const { validity, externalUri } = resultStamps(deps.settings, r.request, r.state, r.runAt);
   const coverage = coverageObjectOf(r.request, { overall: [...r.settled.overall] }, { now: r.runAt, validity, externalUri });
   const scores = Array.isArray(coverage.coverage) ? (coverage.coverage as ScoreEntry[]) : [];
   deps.observer.scored?.(r.state.standardId, r.settled.overall, r.settled.counts);

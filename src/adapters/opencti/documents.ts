@@ -96,9 +96,11 @@ export const WORK_ADD_EXPECTATIONS = /* GraphQL */ `
 `;
 
 /**
- * The first write of a run marks its work received in the same document (root mutation fields run
- * one after the other: toReceived, then the addition). One call instead of two; each Mutation field
- * once, as the platform's alias rule wants.
+ * The first write of a run marks its work received in the same document: one call instead of two,
+ * `workEdit` once, as the platform's alias rule wants. Both are fields of one `workEdit`, so the
+ * platform resolves them concurrently, not in order; that is safe because they change different
+ * figures of the work (its status, its expectation count) and a work completes only once
+ * `toProcessed` is called (platform-behaviour.md §4), which stays a call of its own after the pushes.
  */
 export const WORK_RECEIVED_ADD_EXPECTATIONS = /* GraphQL */ `
   mutation WorkReceivedAddExpectations($id: ID!, $message: String, $expectations: Int) {

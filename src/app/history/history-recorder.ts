@@ -99,6 +99,16 @@ export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorde
     maybePrune();
   }
 
+  /** A store write whose failure the metrics count (the caller still sees it). */
+  async function counted<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      metrics?.recordFailed();
+      throw err;
+    }
+  }
+
   const isDraftRun = (run: Pick<CoverageRunRecord, 'coverageId' | 'draftId'>): boolean => {
     if (run.draftId) log.debug({ coverage_id: run.coverageId, draft_id: run.draftId }, 'score history: a run inside a draft is not history of the live coverage');
     return !!run.draftId;
@@ -108,9 +118,8 @@ export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorde
     async record(run) {
       if (isDraftRun(run)) return undefined;
       const snapshot = snapshotOf(run.result);
-      let appended;
-      try {
-        appended = await store.append(
+      const appended = await counted(() =>
+        store.append(
           {
             coverageId: run.coverageId,
             ...(run.coverageInternalId ? { coverageInternalId: run.coverageInternalId } : {}),
@@ -120,31 +129,25 @@ export function createHistoryRecorder(deps: HistoryRecorderDeps): HistoryRecorde
             snapshot,
           },
           ({ previous, state }) => compareRuns({ ...(previous ? { previous: previous.snapshot } : {}), current: snapshot, open: state.open, threshold, runAt: run.runAt.toISOString() }),
-        );
-      } catch (err) {
-        metrics?.recordFailed();
-        throw err;
-      }
+        ),
+      );
       await afterAppend(run, appended);
       return appended.run.snapshotHash;
     },
     async recordSettled(run) {
       if (isDraftRun(run)) return true;
       if (!store.appendSettled) return false;
-      let appended;
-      try {
-        appended = await store.appendSettled({
+      const appendSettled = store.appendSettled.bind(store);
+      const appended = await counted(() =>
+        appendSettled({
           coverageId: run.coverageId,
           ...(run.coverageInternalId ? { coverageInternalId: run.coverageInternalId } : {}),
           ...(run.coverageName ? { coverageName: run.coverageName } : {}),
           runAt: run.runAt,
           outcome: run.outcome,
           snapshotHash: run.snapshotHash,
-        });
-      } catch (err) {
-        metrics?.recordFailed();
-        throw err;
-      }
+        }),
+      );
       if (!appended) return false;
       await afterAppend(run, appended);
       return true;

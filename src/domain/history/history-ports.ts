@@ -45,7 +45,7 @@ export interface AppendRun {
  * A run whose content is known to be the coverage's latest snapshot (its hash), e.g. a re-run on
  * unchanged inputs: stored without the snapshot itself.
  */
-export interface SettledRun {
+export interface RepeatRun {
   coverageId: string;
   coverageInternalId?: string;
   coverageName?: string;
@@ -99,7 +99,7 @@ export interface HistoryStore {
    * run's snapshot has `snapshotHash` and no regression is open; otherwise stores nothing and gives
    * undefined (the caller appends the full run instead).
    */
-  appendSettled?(run: SettledRun): Promise<AppendResult | undefined>;
+  appendSettled?(run: RepeatRun): Promise<AppendResult | undefined>;
   /** Records what the platform now carries (after the mark was written or cleared). */
   setMarkedNote(coverageId: string, note: string | null): Promise<void>;
   /** Runs of a coverage (by standard or internal id), newest first. */
