@@ -99,7 +99,8 @@ export const WORK_ADD_EXPECTATIONS = /* GraphQL */ `
  * The first write of a run marks its work received in the same document: one call instead of two,
  * `workEdit` once, as the platform's alias rule wants. Both are fields of one `workEdit`, so the
  * platform resolves them concurrently, not in order; that is safe because they change different
- * figures of the work (its status, its expectation count) and a work completes only once
+ * figures of the work (its received time and status, its expectation count: updateReceivedTime and
+ * updateExpectationsNumber, opencti-graphql src/resolvers/connector.js) and a work completes only once
  * `toProcessed` is called (platform-behaviour.md §4), which stays a call of its own after the pushes.
  */
 export const WORK_RECEIVED_ADD_EXPECTATIONS = /* GraphQL */ `
